@@ -1,0 +1,129 @@
+# embargo: build, run, test, install.
+#   make            build embargod, embargoctl and the BPF objects into build/
+#   make run        install what is missing, build, run embargod on the shipped policy
+#   make test       unit, host and VM tests; ends with "N passed, N failed"
+#   make bench      overhead table (host detection tier and guest LSM tier)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+
+BUILD      ?= build
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+POLICYDIR  ?= /etc/embargo/policy.d
+
+CC         ?= cc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+# One vmlinux.h strategy everywhere: generated from the BTF of the build machine's kernel. The
+# programs are CO-RE, so the objects load on any kernel with BTF (6.1 and 6.12 in the VM tests).
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+POLICY     ?= policies
+MODE       ?=
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+WARN       := -Wall -Wextra -Werror
+CFLAGS     ?= -O2 -g
+CFLAGS     += $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing -fstack-protector-strong \
+              -D_FORTIFY_SOURCE=2 -Ibpf -Iuserspace/lib -I$(BUILD)
+LDLIBS     := -lbpf -lelf -lz -lcrypto -lsystemd -lpthread
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function \
+              -I$(BUILD) -Ibpf
+
+LIB_SRC    := $(sort $(wildcard userspace/lib/*.c))
+DAEMON_SRC := $(sort $(wildcard userspace/embargod/*.c))
+CTL_SRC    := $(sort $(wildcard userspace/embargoctl/*.c))
+UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
+BPF_SRC    := $(sort $(wildcard bpf/*.bpf.c))
+BPF_HDR    := $(wildcard bpf/*.h)
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+BPF_OBJ    := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
+SKELS      := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+
+BINS       := $(BUILD)/embargod $(BUILD)/embargoctl
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all run test unit-test host-test vm-test bench install clean deps format
+.DELETE_ON_ERROR:
+
+all: $(BINS)
+
+# Installs only what is missing; a no-op when everything is there.
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): tools/install-deps
+	tools/install-deps
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/vmlinux.h: | $(BUILD)/.dir
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDR) $(BUILD)/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.o: %.c | $(BUILD)/.dir
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The daemon includes the skeletons.
+$(DAEMON_OBJ): $(SKELS)
+
+$(BUILD)/libembargo.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/embargod: $(DAEMON_OBJ) $(BUILD)/libembargo.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/embargoctl: $(CTL_OBJ) $(BUILD)/libembargo.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libembargo.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/.dir:
+	@mkdir -p $(BUILD) && touch $@
+
+run: deps
+	$(MAKE) all
+	$(BUILD)/embargod --policy $(POLICY) $(if $(MODE),--mode $(MODE))
+
+test: deps
+	$(MAKE) all $(BUILD)/unit-tests
+	tests/run
+
+unit-test: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+host-test: all
+	tests/run host
+
+vm-test: all
+	tests/run vm
+
+bench: deps
+	$(MAKE) all
+	bench/run
+
+install: all
+	install -D -m 0755 $(BUILD)/embargod $(DESTDIR)$(SBINDIR)/embargod
+	install -D -m 0755 $(BUILD)/embargoctl $(DESTDIR)$(SBINDIR)/embargoctl
+	install -D -m 0644 policies/kaspersky.policy $(DESTDIR)$(POLICYDIR)/kaspersky.policy
+	install -D -m 0644 docs/embargo.policy.5 $(DESTDIR)$(MANDIR)/man5/embargo.policy.5
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

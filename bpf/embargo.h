@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Types shared by the BPF programs and userspace. One definition for both sides: plain fixed-size
+ * types, explicit padding, sizes asserted, so that a record written by one side is read bit for bit by
+ * the other whatever the compiler. Every record is zeroed before it is filled.
+ */
+#ifndef EMBARGO_H
+#define EMBARGO_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define EMBARGO_SHA256_LEN 32
+#define EMBARGO_COMM_LEN 16
+/* A full PATH_MAX: a truncated path in an audit trail is a path nobody can act on. */
+#define EMBARGO_PATH_LEN 4096
+
+/* Version of struct embargo_event; bump on any layout change. */
+#define EMBARGO_EVENT_VERSION 1
+
+/* Global and per-vendor enforcement mode. */
+enum embargo_mode {
+	EMBARGO_MODE_INHERIT = 0, /* vendor without its own mode: the global one applies */
+	EMBARGO_MODE_AUDIT = 1,
+	EMBARGO_MODE_ENFORCE = 2,
+};
+
+/* The kernel path that asked. */
+enum embargo_hook {
+	EMBARGO_HOOK_EXEC = 1, /* bprm_check_security, or sched_process_exec in the detection tier */
+	EMBARGO_HOOK_MMAP = 2, /* mmap_file with PROT_EXEC */
+	EMBARGO_HOOK_OPEN = 3, /* file_open for exec */
+};
+
+enum embargo_action {
+	EMBARGO_ACTION_DENIED = 1,
+	EMBARGO_ACTION_AUDITED = 2,
+};
+
+enum embargo_event_kind {
+	/* A file matched a rule; action says what the kernel did. */
+	EMBARGO_EV_MATCH = 1,
+	/* The kernel could not decide (no in-kernel hashing): userspace must classify the file. */
+	EMBARGO_EV_UNKNOWN = 2,
+};
+
+/* Verdict cached per inode. */
+enum embargo_verdict_kind {
+	EMBARGO_VERDICT_CLEAN = 1,
+	EMBARGO_VERDICT_MATCH = 2,
+	/* Reported to userspace, not yet classified: not reported again until it is. */
+	EMBARGO_VERDICT_PENDING = 3,
+};
+
+/* The enforcement tier; the kernel programs loaded differ per tier. */
+enum embargo_tier {
+	EMBARGO_TIER_DETECT = 0,   /* tp_btf/sched_process_exec: report only */
+	EMBARGO_TIER_LSM = 1,      /* BPF LSM, verdicts from userspace: an unseen file runs once */
+	EMBARGO_TIER_LSM_HASH = 2, /* BPF LSM + in-kernel SHA-256: synchronous on first sight */
+};
+
+/* Flags in embargo_event.flags. */
+#define EMBARGO_EVF_KERNEL_HASH (1u << 0) /* sha256 was computed in the kernel */
+#define EMBARGO_EVF_PATH_TRUNC (1u << 1)  /* path did not fit or could not be resolved */
+
+/* Key of the per-inode verdict cache. dev is the kernel's s_dev encoding (MAJOR << 20 | MINOR). */
+struct embargo_inode_key {
+	__u64 dev;
+	__u64 ino;
+};
+
+/*
+ * A cached verdict is valid only while the inode's ctime equals the stamp (every write, truncate,
+ * chmod, chown or link moves ctime) and the policy generation is the one it was made under.
+ */
+struct embargo_verdict {
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 gen;
+	__u32 rule_id;
+	__u16 vendor_id;
+	__u8 verdict;     /* enum embargo_verdict_kind */
+	__u8 vendor_mode; /* enum embargo_mode */
+};
+
+/* Value of the deny-digest map, keyed by the 32-byte SHA-256. */
+struct embargo_rule_ref {
+	__u32 rule_id; /* index into the userspace rule table of the generation */
+	__u16 vendor_id;
+	__u8 vendor_mode; /* enum embargo_mode */
+	__u8 pad;
+};
+
+/* Repeated matches of one file by one parent through one hook are counted here, not re-emitted. */
+struct embargo_dedup_key {
+	__u64 dev;
+	__u64 ino;
+	__u32 ppid;
+	__u32 hook;
+};
+
+struct embargo_dedup_val {
+	__u64 last_emit_ns;
+	__u64 hits;         /* every match, emitted or not */
+	__u64 emitted_hits; /* hits at the last emission: hits - emitted_hits were suppressed */
+};
+
+struct embargo_event_hdr {
+	__u16 version; /* EMBARGO_EVENT_VERSION */
+	__u16 kind;    /* enum embargo_event_kind */
+	__u32 size;    /* sizeof(struct embargo_event) */
+	__u64 ktime_ns;
+};
+
+struct embargo_event {
+	struct embargo_event_hdr hdr;
+	__u32 pid; /* thread group id */
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u64 cgroup_id;
+	__u64 dev;
+	__u64 ino;
+	__u64 repeated; /* matches of the same file by the same parent suppressed before this one */
+	__u32 rule_id;
+	__u16 vendor_id;
+	__u8 hook;   /* enum embargo_hook */
+	__u8 action; /* enum embargo_action */
+	__u8 mode;   /* effective enum embargo_mode */
+	__u8 tier;   /* enum embargo_tier */
+	__u16 flags; /* EMBARGO_EVF_* */
+	__u32 gen;
+	__u8 sha256[EMBARGO_SHA256_LEN];
+	char comm[EMBARGO_COMM_LEN];
+	char parent_comm[EMBARGO_COMM_LEN];
+	char path[EMBARGO_PATH_LEN];
+};
+
+/* Counters, one per-CPU slot each; userspace sums them. */
+enum embargo_stat {
+	EMBARGO_STAT_DECISIONS = 0, /* hook invocations that looked at a file */
+	EMBARGO_STAT_CACHE_HITS,
+	EMBARGO_STAT_CACHE_MISSES,
+	EMBARGO_STAT_KERNEL_HASHES,
+	EMBARGO_STAT_DENIED,
+	EMBARGO_STAT_AUDITED,
+	EMBARGO_STAT_UNKNOWN, /* handed to userspace for classification */
+	EMBARGO_STAT_DEDUPED, /* matches counted into an earlier event */
+	EMBARGO_STAT_RINGBUF_DROPS,
+	EMBARGO_STAT_HASH_ERRORS, /* bpf_ima_file_hash failed or was not SHA-256 */
+	EMBARGO_STAT_PATH_ERRORS,
+	EMBARGO_STAT_MAP_ERRORS,
+	EMBARGO_STAT_INVALIDATIONS, /* cache entries dropped by a write-open */
+	EMBARGO_STAT_MAX,
+};
+
+#define EMBARGO_STAT_NAMES                                                                                   \
+	{                                                                                                    \
+		"decisions", "cache_hits", "cache_misses", "kernel_hashes", "denied", "audited", "unknown",  \
+			"deduplicated", "ringbuf_drops", "hash_errors", "path_errors", "map_errors",          \
+			"invalidations",                                                                     \
+	}
+
+_Static_assert(sizeof(struct embargo_inode_key) == 16, "embargo_inode_key layout");
+_Static_assert(sizeof(struct embargo_verdict) == 24, "embargo_verdict layout");
+_Static_assert(sizeof(struct embargo_rule_ref) == 8, "embargo_rule_ref layout");
+_Static_assert(sizeof(struct embargo_dedup_key) == 24, "embargo_dedup_key layout");
+_Static_assert(sizeof(struct embargo_dedup_val) == 24, "embargo_dedup_val layout");
+_Static_assert(sizeof(struct embargo_event_hdr) == 16, "embargo_event_hdr layout");
+_Static_assert(sizeof(struct embargo_event) == 16 + 24 + 24 + 16 + 32 + 32 + EMBARGO_PATH_LEN,
+	       "embargo_event layout");
+
+#endif

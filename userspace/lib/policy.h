@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The policy: vendors and the rules that identify their code. Parsed whole or not at all: a policy that
+ * fails to load leaves nothing behind, so the caller keeps running on the one it had.
+ * The language is documented in docs/policy.md and embargo.policy(5).
+ */
+#ifndef EMBARGO_POLICY_H
+#define EMBARGO_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "embargo.h"
+
+#define EMBARGO_POLICY_MAX_VENDORS 65535
+
+struct embargo_vendor {
+	char *name;
+	char *reason;      /* NULL when not given */
+	char **entities;   /* legal entities noted with `entity "..."`, NULL-terminated */
+	size_t n_entities;
+	uint8_t mode;      /* enum embargo_mode; EMBARGO_MODE_INHERIT when the line gives none */
+	uint32_t source;   /* index into embargo_policy.sources */
+	uint32_t line;
+	size_t n_rules;    /* digests attributed to this vendor */
+};
+
+/* One digest rule. A rule's id (what the kernel reports) is its index in embargo_policy.rules. */
+struct embargo_rule {
+	uint8_t sha256[32];
+	uint32_t vendor;   /* index into embargo_policy.vendors */
+	uint32_t source;   /* file the digest is written in (the policy file or the list file) */
+	uint32_t line;     /* line in that file */
+	uint32_t column;
+	const char *label; /* from `label "..."` or the file name column of a sha256sum-style list; or NULL */
+};
+
+struct embargo_policy {
+	char *path; /* what was loaded: a file or a directory */
+	struct embargo_vendor *vendors;
+	size_t n_vendors;
+	struct embargo_rule *rules; /* sorted by sha256, unique */
+	size_t n_rules;
+	char **sources; /* every file read, in the order read */
+	size_t n_sources;
+	/* The same digest listed again: the first listing wins (kept in n_duplicates, see `policy check`). */
+	size_t n_duplicates;
+	void *arena; /* owns the strings; private */
+};
+
+struct embargo_policy_error {
+	char file[4096];
+	uint32_t line; /* 1-based; 0 when the error is not about a place in a file */
+	uint32_t column; /* 1-based */
+	char message[512]; /* what was found and what was expected, without the file:line:column prefix */
+};
+
+/*
+ * Load a policy file, or a directory of *.policy files read in lexical (byte) order.
+ * Returns 0 and *ret, or -errno with *err filled (file:line:column and what was expected); on error
+ * *ret is untouched and nothing is kept.
+ */
+int embargo_policy_load(const char *path, struct embargo_policy **ret, struct embargo_policy_error *err);
+
+void embargo_policy_free(struct embargo_policy *p);
+
+/* The rule for a digest, or NULL. O(log n). */
+const struct embargo_rule *embargo_policy_lookup(const struct embargo_policy *p, const uint8_t sha256[32]);
+
+/* "file:line" of a rule into buf; returns buf. */
+const char *embargo_rule_location(const struct embargo_policy *p, const struct embargo_rule *r, char *buf,
+				  size_t size);
+
+/* "file:line:column: message" into buf; returns buf. */
+const char *embargo_policy_error_format(const struct embargo_policy_error *err, char *buf, size_t size);
+
+static inline void embargo_policy_freep(struct embargo_policy **p)
+{
+	embargo_policy_free(*p);
+}
+
+/* "audit"/"enforce"/"inherit" and back; -EINVAL on anything else. */
+const char *embargo_mode_name(uint8_t mode);
+int embargo_mode_from_string(const char *s, uint8_t *mode);
+
+#endif

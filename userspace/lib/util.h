@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Small helpers shared by every userspace part: scope-based cleanup and checked parsing. */
+#ifndef EMBARGO_UTIL_H
+#define EMBARGO_UTIL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+
+static inline void closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+}
+
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* Hand a cleanup-owned value to the caller. */
+#define TAKE_PTR(p)                                                                                          \
+	({                                                                                                   \
+		__typeof__(p) _p = (p);                                                                      \
+		(p) = NULL;                                                                                  \
+		_p;                                                                                          \
+	})
+#define TAKE_FD(fd)                                                                                          \
+	({                                                                                                   \
+		int _fd = (fd);                                                                              \
+		(fd) = -1;                                                                                   \
+		_fd;                                                                                         \
+	})
+
+/* Whole-string unsigned parse, base 10: -EINVAL on junk or empty, -ERANGE above max. */
+int parse_u64(const char *s, uint64_t max, uint64_t *ret);
+int parse_u32(const char *s, uint32_t *ret);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void hex_encode(const uint8_t *in, size_t n, char *out);
+/* Exactly 2n hex digits, either case, into out: -EINVAL otherwise. */
+int hex_decode(const char *in, size_t len, uint8_t *out, size_t n);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t now_ns(void);
+
+/* write(2) until done or a real error; -errno. */
+int write_all(int fd, const void *buf, size_t len);
+
+#endif
