@@ -1,0 +1,466 @@
+#!/bin/sh
+# The guest side of the VM tests (busybox sh, run by /init in the qemu guest; see tools/vmtest).
+# Every test prints "@@ PASS: name", "@@ FAIL: name: why" or "@@ SKIP: name: why"; diagnostics "@@ # ...".
+# The daemon's own output is printed at the end of each daemon run as "@@ embargod| ...".
+#
+# Environment (from the kernel command line, see tools/vmtest):
+#   embargo_tests   comma-separated names: run only these (lsm-active always runs)
+#   embargo_daemon  0 when build/embargod was not built: the daemon tests are skipped
+#   embargo_tier    the tier the daemon must report (default lsm-hash)
+
+T=/opt/embargo-test
+RD=/run/embargo-test
+LOG=/tmp/embargod.log
+POL=/tmp/test.policy
+STEP_TIMEOUT=30 # seconds any single program run or wait may take
+READY_TIMEOUT=30
+EXPECT_TIER=${embargo_tier:-lsm-hash}
+
+DPID=
+REASON=
+FAILED=0
+LOGOFF=0
+N=0
+
+pass() { echo "@@ PASS: $1"; }
+fail() {
+	echo "@@ FAIL: $1: $2"
+	FAILED=$((FAILED + 1))
+}
+skip() { echo "@@ SKIP: $1: $2"; }
+note() { printf '%s\n' "$@" | sed 's/^/@@ # /'; }
+
+selected() {
+	[ -z "$embargo_tests" ] && return 0
+	case ",$embargo_tests," in *",$1,"*) return 0 ;; esac
+	return 1
+}
+
+# run_test NAME: runs t_NAME (dashes as underscores); it returns 0 or sets REASON and returns 1.
+run_test() {
+	name=$1
+	selected "$name" || return 0
+	if [ "$DAEMON_REQUIRED" = 1 ] && [ -z "$DPID" ]; then
+		skip "$name" "${NO_DAEMON_WHY:-embargod is not running}"
+		return 0
+	fi
+	REASON=
+	fn=t_$(echo "$name" | tr - _)
+	if "$fn"; then
+		pass "$name"
+	else
+		fail "$name" "${REASON:-no reason given}"
+		return 1
+	fi
+}
+
+# ------------------------------------------------------------------------------------------- helpers
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# mark_log: later log_has/wait_log only look at what the daemon logged after this point.
+mark_log() { LOGOFF=$(wc -c <"$LOG" 2>/dev/null || echo 0); }
+
+# log_has STRING...: a line logged since mark_log contains every STRING (fixed strings).
+log_has() {
+	lines=$(tail -c +$((LOGOFF + 1)) "$LOG" 2>/dev/null)
+	for s in "$@"; do
+		lines=$(printf '%s\n' "$lines" | grep -F -- "$s") || return 1
+	done
+	return 0
+}
+
+# wait_log STRING...: waits (up to STEP_TIMEOUT s) for such a line; sets REASON on timeout.
+wait_log() {
+	i=0
+	while [ $i -lt $((STEP_TIMEOUT * 10)) ]; do
+		log_has "$@" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	REASON="no log line with: $* within ${STEP_TIMEOUT}s"
+	note "daemon log since the step:" "$(tail -c +$((LOGOFF + 1)) "$LOG" | tail -n 15)"
+	return 1
+}
+
+# event ACTION HOOK PATH [MORE...]: the key="value" strings of an event line.
+# prog_run PATH [ARG...]: runs PATH through trun with $MARKER set to a fresh file; sets OUT, RC, MK.
+prog_run() {
+	N=$((N + 1))
+	MK=/tmp/marker.$N
+	rm -f "$MK"
+	OUT=$(MARKER=$MK timeout $STEP_TIMEOUT trun "$@" 2>&1)
+	RC=$?
+}
+
+# expect_denied PATH [ARG...]: execve fails with EPERM, nothing runs, no marker.
+expect_denied() {
+	prog_run "$@"
+	if [ $RC -ne 200 ]; then
+		REASON="exec of $1 was not refused: exit $RC, output: $(echo $OUT)"
+		return 1
+	fi
+	if [ "$OUT" != "trun: execve: Operation not permitted (errno 1)" ]; then
+		REASON="exec of $1 failed, but not with EPERM: $(echo $OUT)"
+		return 1
+	fi
+	if [ -e "$MK" ]; then
+		REASON="exec of $1 failed with EPERM, yet the program wrote its marker"
+		return 1
+	fi
+	return 0
+}
+
+# expect_runs PATH NAME [ARG...]: runs, exit 0, prints "NAME ran", writes its marker.
+expect_runs() {
+	p=$1
+	want=$2
+	shift 2
+	prog_run "$p" "$@"
+	if [ $RC -ne 0 ] || [ "$OUT" != "$want ran" ] || [ ! -e "$MK" ]; then
+		REASON="$p did not run: exit $RC, output: $(echo $OUT), marker $([ -e "$MK" ] && echo written || echo missing)"
+		return 1
+	fi
+	return 0
+}
+
+ctl() { timeout $STEP_TIMEOUT embargoctl --runtime-dir "$RD" "$@"; }
+
+# start_daemon POLICY [ARG...]: starts embargod and waits until its control socket answers.
+start_daemon() {
+	pol=$1
+	shift
+	: >"$LOG"
+	LOGOFF=0
+	embargod --policy "$pol" --mode enforce --log stderr --runtime-dir "$RD" "$@" >"$LOG" 2>&1 &
+	DPID=$!
+	i=0
+	while [ $i -lt $((READY_TIMEOUT * 10)) ]; do
+		if ! kill -0 "$DPID" 2>/dev/null; then
+			wait "$DPID"
+			REASON="embargod exited with status $? before it was ready"
+			DPID=
+			note "daemon log:" "$(tail -n 30 "$LOG")"
+			dump_log
+			return 1
+		fi
+		if embargoctl --runtime-dir "$RD" status >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	REASON="embargoctl status did not succeed within ${READY_TIMEOUT}s"
+	note "daemon log:" "$(tail -n 30 "$LOG")"
+	stop_daemon
+	return 1
+}
+
+# stop_daemon: SIGTERM, up to 10 s, then SIGKILL. Sets DSTATUS.
+stop_daemon() {
+	DSTATUS=
+	[ -n "$DPID" ] || return 0
+	kill -TERM "$DPID" 2>/dev/null
+	i=0
+	while kill -0 "$DPID" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if kill -0 "$DPID" 2>/dev/null; then
+		kill -KILL "$DPID" 2>/dev/null
+		note "embargod did not exit within 10 s of SIGTERM: killed"
+	fi
+	wait "$DPID"
+	DSTATUS=$?
+	DPID=
+	dump_log
+}
+
+dump_log() {
+	[ -s "$LOG" ] && sed 's/^/@@ embargod| /' "$LOG"
+	: >"$LOG"
+}
+
+trap 'stop_daemon' EXIT
+
+# --------------------------------------------------------------------------------------------- tests
+
+t_lsm_active() {
+	lsms=$(cat /sys/kernel/security/lsm 2>/dev/null)
+	case ",$lsms," in
+	*,bpf,*) return 0 ;;
+	esac
+	REASON="bpf is not an active LSM: /sys/kernel/security/lsm says '$lsms'"
+	return 1
+}
+
+# The test programs work in this guest at all (no daemon yet): a later "denied" means something.
+t_baseline() {
+	expect_runs $T/listed listed || return 1
+	expect_runs $T/unlisted unlisted || return 1
+	prog_run /lib64/ld-linux-x86-64.so.2 $T/listed
+	[ $RC -eq 0 ] && [ -e "$MK" ] || {
+		REASON="ld.so $T/listed: exit $RC, $(echo $OUT)"
+		return 1
+	}
+	out=$(LIB_MARKER=/tmp/lib.baseline tdlopen $T/liblisted.so 2>&1)
+	[ "$out" = "dlopen: ok" ] && [ -e /tmp/lib.baseline ] || {
+		REASON="dlopen of liblisted.so without the daemon: $out"
+		return 1
+	}
+	rm -f /tmp/lib.baseline
+	prog_run /usr/bin/env LD_PRELOAD=$T/liblisted.so LIB_MARKER=/tmp/lib.baseline $T/unlisted
+	[ $RC -eq 0 ] && [ -e /tmp/lib.baseline ] || {
+		REASON="LD_PRELOAD=liblisted.so without the daemon: exit $RC, $(echo $OUT)"
+		return 1
+	}
+	rm -f /tmp/lib.baseline
+}
+
+t_daemon_start() {
+	start_daemon "$POL" || return 1
+	st=$(ctl status --json 2>&1) || {
+		REASON="embargoctl status --json failed: $st"
+		return 1
+	}
+	compact=$(printf '%s' "$st" | tr -d ' \t\n')
+	case "$compact" in
+	*'"tier":"'$EXPECT_TIER'"'*) ;;
+	*)
+		REASON="status does not say tier $EXPECT_TIER: $st"
+		return 1
+		;;
+	esac
+	case "$compact" in
+	*'"mode":"enforce"'*) ;;
+	*)
+		REASON="status does not say mode enforce: $st"
+		return 1
+		;;
+	esac
+}
+
+t_exec_listed_denied() {
+	mark_log
+	expect_denied $T/listed || return 1
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="exec"' "EMBARGO_PATH=\"$T/listed\"" \
+		'EMBARGO_VENDOR="Listed"' "EMBARGO_SHA256=\"$H_LISTED\"" "EMBARGO_RULE=\"$POL:$RULE_LISTED\"" \
+		'EMBARGO_MODE="enforce"'
+}
+
+t_exec_copy_denied() {
+	cp $T/listed /tmp/copy-listed || return 1
+	mark_log
+	expect_denied /tmp/copy-listed || return 1
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_PATH="/tmp/copy-listed"'
+}
+
+t_exec_hardlink_denied() {
+	# A never-executed copy, executed first through a second name.
+	cp $T/listed /tmp/copy-for-link && ln /tmp/copy-for-link /tmp/hardlink-listed || return 1
+	expect_denied /tmp/hardlink-listed
+}
+
+t_exec_renamed_denied() {
+	cp $T/listed /tmp/copy-to-rename && mv /tmp/copy-to-rename /tmp/renamed-listed || return 1
+	expect_denied /tmp/renamed-listed
+}
+
+t_dlopen_denied() {
+	rm -f /tmp/lib.dlopen
+	mark_log
+	out=$(LIB_MARKER=/tmp/lib.dlopen timeout $STEP_TIMEOUT trun $T/tdlopen $T/liblisted.so 2>&1)
+	rc=$?
+	if [ -e /tmp/lib.dlopen ]; then
+		REASON="the library's constructor ran (exit $rc: $(echo $out))"
+		return 1
+	fi
+	case "$out" in
+	"dlopen: "*"Operation not permitted"*) ;;
+	*)
+		REASON="dlopen did not fail with EPERM: exit $rc, $(echo $out)"
+		return 1
+		;;
+	esac
+	[ $rc -eq 1 ] || {
+		REASON="tdlopen exit $rc: $(echo $out)"
+		return 1
+	}
+	wait_log 'EMBARGO_ACTION="denied"' "EMBARGO_PATH=\"$T/liblisted.so\"" "EMBARGO_SHA256=\"$H_LIB\""
+}
+
+t_ld_preload_denied() {
+	rm -f /tmp/lib.preload
+	# Only the unlisted program gets LD_PRELOAD (env is busybox, static), not trun itself.
+	prog_run /usr/bin/env LD_PRELOAD=$T/liblisted.so LIB_MARKER=/tmp/lib.preload $T/unlisted
+	if [ -e /tmp/lib.preload ]; then
+		REASON="LD_PRELOAD=liblisted.so: the library's constructor ran (exit $RC: $(echo $OUT))"
+		return 1
+	fi
+	note "ld-preload-denied: exit $RC: $(echo $OUT)"
+}
+
+t_ldso_exec_denied() {
+	prog_run /lib64/ld-linux-x86-64.so.2 $T/listed
+	if [ $RC -eq 0 ] || [ -e "$MK" ]; then
+		REASON="ld.so ran the listed program: exit $RC, marker $([ -e "$MK" ] && echo written || echo missing), $(echo $OUT)"
+		return 1
+	fi
+	case "$OUT" in
+	*"listed ran"*)
+		REASON="the listed program printed: $(echo $OUT)"
+		return 1
+		;;
+	esac
+	note "ldso-exec-denied: exit $RC: $(echo $OUT)"
+}
+
+t_unlisted_runs() {
+	expect_runs $T/unlisted unlisted
+}
+
+t_modified_runs() {
+	cp $T/listed /tmp/modified && printf 'x' >>/tmp/modified || return 1
+	expect_runs /tmp/modified listed
+}
+
+t_restored_denied() {
+	# Back to the listed bytes in the same inode, by truncation, after it ran clean.
+	truncate -s "$(stat -c %s $T/listed)" /tmp/modified || return 1
+	[ "$(sha /tmp/modified)" = "$H_LISTED" ] || {
+		REASON="truncate did not restore the bytes"
+		return 1
+	}
+	expect_denied /tmp/modified
+}
+
+t_rewritten_denied() {
+	# Modified again (runs), then the listed bytes written over it in place.
+	printf 'y' >>/tmp/modified || return 1
+	expect_runs /tmp/modified listed || return 1
+	cat $T/listed >/tmp/modified || return 1
+	expect_denied /tmp/modified
+}
+
+t_interp_denied() {
+	cp $T/listed /tmp/listed-interp && cp $T/unlisted /tmp/unlisted-interp || return 1
+	printf '#!/tmp/unlisted-interp\n' >/tmp/script-ok && chmod +x /tmp/script-ok || return 1
+	printf '#!/tmp/listed-interp\n' >/tmp/script-listed && chmod +x /tmp/script-listed || return 1
+	expect_runs /tmp/script-ok unlisted || {
+		REASON="control: script with an unlisted interpreter: $REASON"
+		return 1
+	}
+	expect_denied /tmp/script-listed
+}
+
+t_runtime_audit() {
+	out=$(ctl mode audit 2>&1) || {
+		REASON="embargoctl mode audit failed: $out"
+		return 1
+	}
+	st=$(ctl status --json 2>&1 | tr -d ' \t\n')
+	case "$st" in
+	*'"mode":"audit"'*) ;;
+	*)
+		REASON="status after mode audit: $st"
+		return 1
+		;;
+	esac
+	mark_log
+	expect_runs $T/listed listed || return 1
+	wait_log 'EMBARGO_ACTION="audited"' 'EMBARGO_HOOK="exec"' "EMBARGO_PATH=\"$T/listed\"" 'EMBARGO_MODE="audit"'
+}
+
+t_runtime_enforce() {
+	out=$(ctl mode enforce 2>&1) || {
+		REASON="embargoctl mode enforce failed: $out"
+		return 1
+	}
+	mark_log
+	expect_denied $T/listed || return 1
+	wait_log 'EMBARGO_ACTION="denied"' "EMBARGO_PATH=\"$T/listed\""
+}
+
+t_vendor_audit_mode() {
+	mark_log
+	expect_runs $T/audited audited || return 1
+	wait_log 'EMBARGO_ACTION="audited"' "EMBARGO_PATH=\"$T/audited\"" 'EMBARGO_VENDOR="Audited"' \
+		"EMBARGO_RULE=\"$POL:$RULE_AUDITED\""
+}
+
+t_vendor_enforce_mode() {
+	# The same daemon, global mode enforce: the vendor without a mode of its own is enforced.
+	cp $T/listed /tmp/vendor-b || return 1
+	expect_denied /tmp/vendor-b
+}
+
+t_daemon_stop() {
+	stop_daemon
+	[ "$DSTATUS" = 0 ] || {
+		REASON="embargod exited with status $DSTATUS on SIGTERM"
+		return 1
+	}
+}
+
+# ---------------------------------------------------------------------------------------------- main
+
+DAEMON_REQUIRED=0
+run_test lsm-active
+run_test baseline
+
+if [ "${embargo_daemon:-1}" != 1 ] || ! command -v embargod >/dev/null; then
+	NO_DAEMON_WHY="build/embargod is not built"
+else
+	H_LISTED=$(sha $T/listed)
+	H_LIB=$(sha $T/liblisted.so)
+	H_AUDITED=$(sha $T/audited)
+	# Line numbers matter: events name the rule as file:line.
+	cat >"$POL" <<EOF
+# embargo VM test policy, generated in the guest
+vendor "Listed"
+sha256 $H_LISTED label "listed test program"
+sha256 $H_LIB label "liblisted.so"
+
+vendor "Audited" mode audit
+sha256 $H_AUDITED label "audited test program"
+EOF
+	RULE_LISTED=3
+	RULE_AUDITED=7
+fi
+
+DAEMON_REQUIRED=1
+if [ -z "$NO_DAEMON_WHY" ]; then
+	# The daemon starts in every selection: the other tests need it.
+	REASON=
+	if t_daemon_start; then
+		pass daemon-start
+	else
+		fail daemon-start "$REASON"
+		NO_DAEMON_WHY="the daemon did not start"
+	fi
+else
+	skip daemon-start "$NO_DAEMON_WHY"
+fi
+
+run_test exec-listed-denied
+run_test exec-copy-denied
+run_test exec-hardlink-denied
+run_test exec-renamed-denied
+run_test dlopen-denied
+run_test ld-preload-denied
+run_test ldso-exec-denied
+run_test unlisted-runs
+run_test modified-runs
+run_test restored-denied
+run_test rewritten-denied
+run_test interp-denied
+run_test runtime-audit
+# Back to enforce whatever runtime-audit did.
+[ -n "$DPID" ] && ctl mode enforce >/dev/null 2>&1
+run_test runtime-enforce
+run_test vendor-audit-mode
+run_test vendor-enforce-mode
+run_test daemon-stop
+stop_daemon
+
+[ $FAILED -eq 0 ]
