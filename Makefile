@@ -28,10 +28,12 @@ ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 WARN       := -Wall -Wextra -Werror
 CFLAGS     ?= -O2 -g
-CFLAGS     += $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing -fstack-protector-strong \
+# snprintf truncation is deliberate wherever it can happen (messages into fixed buffers).
+CFLAGS     += $(WARN) -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing -fstack-protector-strong \
               -D_FORTIFY_SOURCE=2 -Ibpf -Iuserspace/lib -I$(BUILD)
 LDLIBS     := -lbpf -lelf -lz -lcrypto -lsystemd -lpthread
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function \
+# BPF_PROG() declares ctx and every hook argument, used or not.
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function -Wno-unused-parameter \
               -I$(BUILD) -Ibpf
 
 LIB_SRC    := $(sort $(wildcard userspace/lib/*.c))

@@ -63,6 +63,8 @@ enum embargo_tier {
 /* Flags in embargo_event.flags. */
 #define EMBARGO_EVF_KERNEL_HASH (1u << 0) /* sha256 was computed in the kernel */
 #define EMBARGO_EVF_PATH_TRUNC (1u << 1)  /* path did not fit or could not be resolved */
+#define EMBARGO_EVF_PATH_ARGV (1u << 2)   /* path is the name given to execve (detection tier) */
+#define EMBARGO_EVF_WRITERS (1u << 3)     /* the file was open for writing: verdict not cached */
 
 /* Key of the per-inode verdict cache. dev is the kernel's s_dev encoding (MAJOR << 20 | MINOR). */
 struct embargo_inode_key {
@@ -123,6 +125,9 @@ struct embargo_event {
 	__u64 dev;
 	__u64 ino;
 	__u64 repeated; /* matches of the same file by the same parent suppressed before this one */
+	__s64 ctime_sec; /* the inode's change stamp when the kernel looked: userspace caches under it */
+	__u32 ctime_nsec;
+	__u32 pad;
 	__u32 rule_id;
 	__u16 vendor_id;
 	__u8 hook;   /* enum embargo_hook */
@@ -155,6 +160,14 @@ enum embargo_stat {
 	EMBARGO_STAT_MAX,
 };
 
+/* Counters live in a per-CPU-slot global array, so counting costs no map lookup on the hot path. */
+#define EMBARGO_STAT_SLOTS 256
+
+/* One CPU's counters, a cache line pair of their own. The skeleton names this type for .bss. */
+struct stat_slot {
+	__u64 v[EMBARGO_STAT_MAX];
+} __attribute__((aligned(128)));
+
 #define EMBARGO_STAT_NAMES                                                                                   \
 	{                                                                                                    \
 		"decisions", "cache_hits", "cache_misses", "kernel_hashes", "denied", "audited", "unknown",  \
@@ -167,8 +180,9 @@ _Static_assert(sizeof(struct embargo_verdict) == 24, "embargo_verdict layout");
 _Static_assert(sizeof(struct embargo_rule_ref) == 8, "embargo_rule_ref layout");
 _Static_assert(sizeof(struct embargo_dedup_key) == 24, "embargo_dedup_key layout");
 _Static_assert(sizeof(struct embargo_dedup_val) == 24, "embargo_dedup_val layout");
+_Static_assert(sizeof(struct stat_slot) == 128, "stat_slot layout");
 _Static_assert(sizeof(struct embargo_event_hdr) == 16, "embargo_event_hdr layout");
-_Static_assert(sizeof(struct embargo_event) == 16 + 24 + 24 + 16 + 32 + 32 + EMBARGO_PATH_LEN,
+_Static_assert(sizeof(struct embargo_event) == 16 + 24 + 24 + 16 + 16 + 32 + 32 + EMBARGO_PATH_LEN,
 	       "embargo_event layout");
 
 #endif

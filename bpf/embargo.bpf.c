@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * embargo's kernel side: decide whether code may be loaded, by the SHA-256 of the file it comes from.
+ *
+ * Tiers (embargod loads one set of programs, see enum embargo_tier):
+ *   lsm-hash  lsm.s/bprm_check_security, lsm.s/mmap_file: on a cache miss the file is hashed in the
+ *             kernel (bpf_ima_file_hash) and looked up in the deny-digest map, synchronously.
+ *   lsm       lsm/ variants: verdicts come from userspace; a miss is reported and allowed.
+ *   detect    tp_btf/sched_process_exec: report only.
+ * lsm/file_open serves both LSM tiers: it drops the verdict of a file opened for writing and refuses an
+ * exec-open of a file already known to be prohibited.
+ *
+ * The cache-hit path for a file that matches nothing is one map lookup and emits nothing.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "embargo.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define EPERM 1
+/* include/linux/fs.h; stable since they were introduced. */
+#define FMODE_WRITE 0x2
+#define FMODE_EXEC 0x20
+/* include/uapi/asm-generic/mman-common.h */
+#define PROT_EXEC 0x4
+/* include/uapi/linux/hash_info.h: what bpf_ima_file_hash returns for SHA-256. */
+#define HASH_ALGO_SHA256 4
+/* Multigrain timestamps keep a "queried" flag in the top bit of i_ctime_nsec; it is no change. */
+#define CTIME_NSEC_MASK 0x3fffffffu
+
+/* Fixed at load by embargod. */
+const volatile __u32 tier = EMBARGO_TIER_DETECT;
+
+/* Flipped at runtime by embargod through the mmap'ed data section: no reload, no gap. */
+volatile __u32 global_mode = EMBARGO_MODE_ENFORCE;
+volatile __u32 policy_gen = 1;
+volatile __u64 dedup_window_ns = 1000000000ull;
+
+struct stat_slot stats[EMBARGO_STAT_SLOTS];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536); /* sized by embargod */
+	__type(key, struct embargo_inode_key);
+	__type(value, struct embargo_verdict);
+} verdicts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* sized to the policy by embargod */
+	__type(key, __u8[EMBARGO_SHA256_LEN]);
+	__type(value, struct embargo_rule_ref);
+} digests SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct embargo_dedup_key);
+	__type(value, struct embargo_dedup_val);
+} dedup SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+static __always_inline void count(enum embargo_stat s)
+{
+	__u32 slot = bpf_get_smp_processor_id() & (EMBARGO_STAT_SLOTS - 1);
+
+	if (s < EMBARGO_STAT_MAX)
+		__sync_fetch_and_add(&stats[slot].v[s], 1);
+}
+
+/* struct inode's ctime moved twice: a timespec64 until 6.6, __i_ctime until 6.11, split fields since. */
+struct inode___ctime_ts {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___ctime_priv {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___ctime_split {
+	time64_t i_ctime_sec;
+	u32 i_ctime_nsec;
+} __attribute__((preserve_access_index));
+
+/* Direct loads (BTF pointers), not probe reads: this runs on every exec and executable mmap. */
+static __always_inline void inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
+{
+	if (bpf_core_field_exists(((struct inode___ctime_split *)inode)->i_ctime_sec)) {
+		*sec = ((struct inode___ctime_split *)inode)->i_ctime_sec;
+		*nsec = ((struct inode___ctime_split *)inode)->i_ctime_nsec;
+	} else if (bpf_core_field_exists(((struct inode___ctime_priv *)inode)->__i_ctime)) {
+		*sec = ((struct inode___ctime_priv *)inode)->__i_ctime.tv_sec;
+		*nsec = ((struct inode___ctime_priv *)inode)->__i_ctime.tv_nsec;
+	} else {
+		*sec = ((struct inode___ctime_ts *)inode)->i_ctime.tv_sec;
+		*nsec = ((struct inode___ctime_ts *)inode)->i_ctime.tv_nsec;
+	}
+	*nsec &= CTIME_NSEC_MASK;
+}
+
+/* What the decision path knows about the file in hand. */
+struct subject {
+	struct file *file;
+	struct inode *inode;
+	struct embargo_inode_key key;
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 gen;
+	__u32 hook;
+	bool writers; /* open for writing somewhere: content may change without a new open */
+};
+
+static __always_inline void subject_init(struct subject *s, struct file *file, __u32 hook)
+{
+	struct inode *inode = file->f_inode;
+
+	s->file = file;
+	s->inode = inode;
+	s->key.dev = inode->i_sb->s_dev;
+	s->key.ino = inode->i_ino;
+	inode_ctime(inode, &s->ctime_sec, &s->ctime_nsec);
+	s->gen = policy_gen;
+	s->hook = hook;
+	s->writers = inode->i_writecount.counter > 0;
+}
+
+static __always_inline bool verdict_valid(const struct subject *s, const struct embargo_verdict *v)
+{
+	return v->gen == s->gen && v->ctime_sec == s->ctime_sec && v->ctime_nsec == s->ctime_nsec;
+}
+
+static __always_inline void remember(const struct subject *s, __u8 verdict, const struct embargo_rule_ref *ref)
+{
+	struct embargo_verdict v = {};
+
+	if (s->writers)
+		return;
+	v.ctime_sec = s->ctime_sec;
+	v.ctime_nsec = s->ctime_nsec;
+	v.gen = s->gen;
+	v.verdict = verdict;
+	if (ref) {
+		v.rule_id = ref->rule_id;
+		v.vendor_id = ref->vendor_id;
+		v.vendor_mode = ref->vendor_mode;
+	}
+	if (bpf_map_update_elem(&verdicts, &s->key, &v, BPF_ANY) < 0)
+		count(EMBARGO_STAT_MAP_ERRORS);
+}
+
+static __always_inline void fill_task(struct embargo_event *e)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->ppid = task->real_parent->tgid;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_probe_read_kernel_str(e->parent_comm, sizeof(e->parent_comm), task->real_parent->comm);
+}
+
+/*
+ * Reserve and fill the common part of an event; the caller submits it. from_argv (a compile-time
+ * constant): the detection tier's tracepoint may not call bpf_d_path, so it reports the name given to
+ * execve; the verifier must not see the bpf_d_path call there at all.
+ */
+static __always_inline struct embargo_event *event_new(const struct subject *s, __u16 kind, bool from_argv,
+						      const char *argv_name)
+{
+	struct embargo_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	long n;
+
+	if (!e) {
+		count(EMBARGO_STAT_RINGBUF_DROPS);
+		return NULL;
+	}
+	/* Ring buffer memory is not zeroed, and every byte of the record reaches userspace. */
+	__builtin_memset(e, 0, sizeof(*e) - EMBARGO_PATH_LEN);
+	e->hdr.version = EMBARGO_EVENT_VERSION;
+	e->hdr.kind = kind;
+	e->hdr.size = sizeof(*e);
+	e->hdr.ktime_ns = bpf_ktime_get_ns();
+	fill_task(e);
+	e->dev = s->key.dev;
+	e->ino = s->key.ino;
+	e->ctime_sec = s->ctime_sec;
+	e->ctime_nsec = s->ctime_nsec;
+	e->gen = s->gen;
+	e->hook = s->hook;
+	e->tier = tier;
+	if (s->writers)
+		e->flags |= EMBARGO_EVF_WRITERS;
+	if (from_argv) {
+		n = argv_name ? bpf_probe_read_kernel_str(e->path, sizeof(e->path), argv_name) : -1;
+		e->flags |= EMBARGO_EVF_PATH_ARGV;
+	} else {
+		/* f_path is const since 6.x; the helper only reads it. */
+		n = bpf_d_path((struct path *)&s->file->f_path, e->path, sizeof(e->path));
+	}
+	if (n < 0) {
+		e->path[0] = '\0';
+		e->flags |= EMBARGO_EVF_PATH_TRUNC;
+		count(EMBARGO_STAT_PATH_ERRORS);
+	}
+	return e;
+}
+
+/*
+ * A file matched: decide by the effective mode, count, and report unless the same parent made the same
+ * file match through the same hook within the dedup window (then it is counted into the next report).
+ */
+static __always_inline int on_match(const struct subject *s, const struct embargo_rule_ref *ref,
+				    const __u8 *sha256, bool from_argv, const char *argv_name)
+{
+	struct embargo_dedup_key dk = {};
+	struct embargo_dedup_val *dv, nv = {};
+	struct embargo_event *e;
+	__u32 mode = ref->vendor_mode != EMBARGO_MODE_INHERIT ? ref->vendor_mode : global_mode;
+	bool deny = mode == EMBARGO_MODE_ENFORCE && tier != EMBARGO_TIER_DETECT;
+	__u64 now = bpf_ktime_get_ns(), repeated = 0;
+
+	count(deny ? EMBARGO_STAT_DENIED : EMBARGO_STAT_AUDITED);
+
+	dk.dev = s->key.dev;
+	dk.ino = s->key.ino;
+	dk.ppid = bpf_get_current_task_btf()->real_parent->tgid;
+	dk.hook = s->hook;
+	dv = bpf_map_lookup_elem(&dedup, &dk);
+	if (dv && now - dv->last_emit_ns < dedup_window_ns) {
+		__sync_fetch_and_add(&dv->hits, 1);
+		count(EMBARGO_STAT_DEDUPED);
+		return deny ? -EPERM : 0;
+	}
+	if (dv) {
+		repeated = dv->hits - dv->emitted_hits;
+		dv->hits += 1;
+		dv->emitted_hits = dv->hits;
+		dv->last_emit_ns = now;
+	} else {
+		nv.last_emit_ns = now;
+		nv.hits = 1;
+		nv.emitted_hits = 1;
+		bpf_map_update_elem(&dedup, &dk, &nv, BPF_ANY);
+	}
+
+	e = event_new(s, EMBARGO_EV_MATCH, from_argv, argv_name);
+	if (e) {
+		e->repeated = repeated;
+		e->rule_id = ref->rule_id;
+		e->vendor_id = ref->vendor_id;
+		e->mode = mode;
+		e->action = deny ? EMBARGO_ACTION_DENIED : EMBARGO_ACTION_AUDITED;
+		if (sha256) {
+			__builtin_memcpy(e->sha256, sha256, EMBARGO_SHA256_LEN);
+			e->flags |= EMBARGO_EVF_KERNEL_HASH;
+		}
+		bpf_ringbuf_submit(e, 0);
+	}
+	return deny ? -EPERM : 0;
+}
+
+/* Not decidable here: tell userspace once per change stamp, allow meanwhile. */
+static __always_inline int on_unknown(const struct subject *s, bool from_argv, const char *argv_name)
+{
+	struct embargo_event *e;
+
+	count(EMBARGO_STAT_UNKNOWN);
+	remember(s, EMBARGO_VERDICT_PENDING, NULL);
+	e = event_new(s, EMBARGO_EV_UNKNOWN, from_argv, argv_name);
+	if (e)
+		bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/*
+ * The decision. can_hash is a compile-time constant per program: only sleepable programs may call
+ * bpf_ima_file_hash, and the verifier must not see the call in the others.
+ */
+static __always_inline int decide(struct file *file, __u32 hook, bool can_hash, bool from_argv,
+				  const char *argv_name)
+{
+	struct subject s = {};
+	struct embargo_verdict *v;
+	struct embargo_rule_ref *ref, cached_ref;
+	__u8 digest[EMBARGO_SHA256_LEN] = {};
+	long algo;
+
+	subject_init(&s, file, hook);
+	v = bpf_map_lookup_elem(&verdicts, &s.key);
+	if (v && verdict_valid(&s, v)) {
+		count(EMBARGO_STAT_CACHE_HITS);
+		if (v->verdict != EMBARGO_VERDICT_MATCH)
+			return 0;
+		cached_ref.rule_id = v->rule_id;
+		cached_ref.vendor_id = v->vendor_id;
+		cached_ref.vendor_mode = v->vendor_mode;
+		cached_ref.pad = 0;
+		return on_match(&s, &cached_ref, NULL, from_argv, argv_name);
+	}
+	count(EMBARGO_STAT_CACHE_MISSES);
+	if (!can_hash)
+		return on_unknown(&s, from_argv, argv_name);
+
+	count(EMBARGO_STAT_KERNEL_HASHES);
+	algo = bpf_ima_file_hash(file, digest, sizeof(digest));
+	if (algo != HASH_ALGO_SHA256) {
+		/* Cannot judge the content: let userspace classify it rather than guess. */
+		count(EMBARGO_STAT_HASH_ERRORS);
+		return on_unknown(&s, from_argv, argv_name);
+	}
+	ref = bpf_map_lookup_elem(&digests, digest);
+	if (!ref) {
+		remember(&s, EMBARGO_VERDICT_CLEAN, NULL);
+		return 0;
+	}
+	remember(&s, EMBARGO_VERDICT_MATCH, ref);
+	return on_match(&s, ref, digest, from_argv, argv_name);
+}
+
+static __always_inline bool is_exec_mmap(struct file *file, unsigned long prot)
+{
+	return file && (prot & PROT_EXEC);
+}
+
+SEC("lsm.s/bprm_check_security")
+int BPF_PROG(exec_hash, struct linux_binprm *bprm, int ret)
+{
+	if (ret)
+		return ret;
+	return decide(bprm->file, EMBARGO_HOOK_EXEC, true, false, NULL);
+}
+
+SEC("lsm/bprm_check_security")
+int BPF_PROG(exec_cache, struct linux_binprm *bprm, int ret)
+{
+	if (ret)
+		return ret;
+	return decide(bprm->file, EMBARGO_HOOK_EXEC, false, false, NULL);
+}
+
+SEC("lsm.s/mmap_file")
+int BPF_PROG(mmap_hash, struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	if (!is_exec_mmap(file, prot))
+		return 0;
+	return decide(file, EMBARGO_HOOK_MMAP, true, false, NULL);
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(mmap_cache, struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	if (!is_exec_mmap(file, prot))
+		return 0;
+	return decide(file, EMBARGO_HOOK_MMAP, false, false, NULL);
+}
+
+/*
+ * Every open on the machine passes here: opens that neither write nor exec return at once. A write-open
+ * drops the cached verdict (the content may change); an exec-open of a known prohibited file is refused
+ * here already, an unknown one is left to bprm_check_security, which runs next.
+ */
+SEC("lsm/file_open")
+int BPF_PROG(file_open, struct file *file, int ret)
+{
+	struct embargo_verdict *v;
+	struct subject s = {};
+	struct embargo_rule_ref ref = {};
+	__u32 fmode;
+
+	if (ret)
+		return ret;
+	fmode = file->f_mode;
+	if (!(fmode & (FMODE_WRITE | FMODE_EXEC)))
+		return 0;
+	if (fmode & FMODE_WRITE) {
+		struct inode *inode = file->f_inode;
+		struct embargo_inode_key key = {
+			.dev = inode->i_sb->s_dev,
+			.ino = inode->i_ino,
+		};
+
+		if (bpf_map_delete_elem(&verdicts, &key) == 0)
+			count(EMBARGO_STAT_INVALIDATIONS);
+		return 0;
+	}
+	subject_init(&s, file, EMBARGO_HOOK_OPEN);
+	v = bpf_map_lookup_elem(&verdicts, &s.key);
+	if (!v || !verdict_valid(&s, v) || v->verdict != EMBARGO_VERDICT_MATCH)
+		return 0;
+	ref.rule_id = v->rule_id;
+	ref.vendor_id = v->vendor_id;
+	ref.vendor_mode = v->vendor_mode;
+	return on_match(&s, &ref, NULL, false, NULL);
+}
+
+/* Detection tier: the new image is in place; report what we know or hand it to userspace. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_detect, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	decide(bprm->file, EMBARGO_HOOK_EXEC, false, true, bprm->filename);
+	return 0;
+}

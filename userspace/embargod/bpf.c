@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loading the kernel side: choose the best tier the kernel really offers by trying it (probe results
+ * only order the attempts), fill the deny-digest map, and prove in-kernel hashing works before relying
+ * on it.
+ */
+#include "daemon.h"
+#include "event.h"
+#include "log.h"
+#include "util.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "embargo.skel.h"
+
+#define VERDICT_CACHE_ENTRIES 65536
+
+/* The last lines libbpf printed: why a load failed, for the tier reason. */
+static char libbpf_last[3][256];
+static unsigned libbpf_nlast;
+
+bool bpf_verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	va_list aq;
+	size_t n;
+
+	if (bpf_verbose) {
+		/* Verifier logs are long and multi-line: raw to stderr, not through the journal. */
+		va_copy(aq, ap);
+		vfprintf(stderr, fmt, aq);
+		va_end(aq);
+	}
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	if (strncmp(line, "libbpf:", 7) == 0) {
+		snprintf(libbpf_last[libbpf_nlast % 3], sizeof(libbpf_last[0]), "%s", line);
+		libbpf_nlast++;
+	}
+	return 0;
+}
+
+static const char *libbpf_reason(char *buf, size_t size)
+{
+	/* The first "failed" line is the cause; the verifier log after it is for --verbose. */
+	buf[0] = '\0';
+	for (unsigned i = libbpf_nlast > 3 ? libbpf_nlast - 3 : 0; i < libbpf_nlast; i++) {
+		const char *l = libbpf_last[i % 3];
+
+		if (strstr(l, "failed") || strstr(l, "error")) {
+			snprintf(buf, size, "%s", l);
+			break;
+		}
+	}
+	return buf;
+}
+
+static void set_programs(struct embargo_bpf *skel, uint8_t tier)
+{
+	bpf_program__set_autoload(skel->progs.exec_hash, tier == EMBARGO_TIER_LSM_HASH);
+	bpf_program__set_autoload(skel->progs.mmap_hash, tier == EMBARGO_TIER_LSM_HASH);
+	bpf_program__set_autoload(skel->progs.exec_cache, tier == EMBARGO_TIER_LSM);
+	bpf_program__set_autoload(skel->progs.mmap_cache, tier == EMBARGO_TIER_LSM);
+	bpf_program__set_autoload(skel->progs.file_open, tier != EMBARGO_TIER_DETECT);
+	bpf_program__set_autoload(skel->progs.exec_detect, tier == EMBARGO_TIER_DETECT);
+}
+
+static int fill_digests(struct embargo_bpf *skel, const struct embargo_policy *p)
+{
+	_cleanup_free_ uint8_t *keys = NULL;
+	_cleanup_free_ struct embargo_rule_ref *vals = NULL;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	int fd = bpf_map__fd(skel->maps.digests);
+	__u32 count;
+
+	if (p->n_rules == 0)
+		return 0;
+	keys = malloc(p->n_rules * EMBARGO_SHA256_LEN);
+	vals = calloc(p->n_rules, sizeof(*vals));
+	if (!keys || !vals)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct embargo_rule *r = &p->rules[i];
+
+		memcpy(keys + i * EMBARGO_SHA256_LEN, r->sha256, EMBARGO_SHA256_LEN);
+		vals[i].rule_id = (__u32)i;
+		vals[i].vendor_id = (__u16)r->vendor;
+		vals[i].vendor_mode = p->vendors[r->vendor].mode;
+	}
+	count = (__u32)p->n_rules;
+	if (bpf_map_update_batch(fd, keys, vals, &count, &opts) == 0)
+		return 0;
+	/* Kernels without batch support for hash maps: one by one. */
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (bpf_map_update_elem(fd, keys + i * EMBARGO_SHA256_LEN, &vals[i], BPF_ANY) < 0)
+			return -errno;
+	return 0;
+}
+
+static void sum_stats(const struct embargo_bpf *skel, uint64_t out[EMBARGO_STAT_MAX])
+{
+	memset(out, 0, sizeof(uint64_t) * EMBARGO_STAT_MAX);
+	for (unsigned s = 0; s < EMBARGO_STAT_SLOTS; s++)
+		for (unsigned i = 0; i < EMBARGO_STAT_MAX; i++)
+			out[i] += skel->bss->stats[s].v[i];
+}
+
+/* Kernel dev_t encoding of st_dev (MAJOR << 20 | MINOR), as the programs key the cache. */
+static uint64_t kernel_dev(dev_t dev)
+{
+	return ((uint64_t)major(dev) << 20) | minor(dev);
+}
+
+/*
+ * Map a small file for execution and check that the kernel hashed it and cached it as clean: proof that
+ * bpf_ima_file_hash works here and answers SHA-256, not merely that the program loaded.
+ */
+static int selftest_hash(struct daemon *d, struct embargo_bpf *skel, char *why, size_t whysize)
+{
+	static const char content[] = "embargo in-kernel hashing self-test\n";
+	uint64_t before[EMBARGO_STAT_MAX], after[EMBARGO_STAT_MAX];
+	struct embargo_inode_key key = {};
+	struct embargo_verdict v = {};
+	char path[4096];
+	struct stat st;
+	void *m;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/.selftest", d->runtime_dir);
+	if (mkdir(d->runtime_dir, 0755) < 0 && errno != EEXIST)
+		return snprintf(why, whysize, "cannot create %s: %m", d->runtime_dir), -errno;
+	(void)unlink(path);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return snprintf(why, whysize, "cannot create %s: %m", path), -errno;
+	r = write_all(fd, content, sizeof(content) - 1);
+	/* Map through a read-only descriptor with the writer closed: an open writer keeps verdicts out of
+	 * the cache. */
+	_cleanup_close_ int ro = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	(void)unlink(path);
+	closep(&fd);
+	fd = -1;
+	if (r < 0)
+		return snprintf(why, whysize, "cannot write %s: %s", path, strerror(-r)), r;
+	if (ro < 0)
+		return snprintf(why, whysize, "cannot reopen %s: %m", path), -errno;
+	if (fstat(ro, &st) < 0)
+		return snprintf(why, whysize, "fstat: %m"), -errno;
+
+	sum_stats(skel, before);
+	m = mmap(NULL, sizeof(content) - 1, PROT_READ | PROT_EXEC, MAP_PRIVATE, ro, 0);
+	if (m == MAP_FAILED && errno != EPERM)
+		return snprintf(why, whysize, "self-test mmap failed: %m"), -errno;
+	if (m != MAP_FAILED)
+		munmap(m, sizeof(content) - 1);
+	sum_stats(skel, after);
+
+	key.dev = kernel_dev(st.st_dev);
+	key.ino = st.st_ino;
+	if (after[EMBARGO_STAT_HASH_ERRORS] > before[EMBARGO_STAT_HASH_ERRORS])
+		return snprintf(why, whysize,
+				"bpf_ima_file_hash did not return a SHA-256 digest (is ima_hash= set to another "
+				"algorithm?)"),
+		       -EOPNOTSUPP;
+	if (after[EMBARGO_STAT_KERNEL_HASHES] == before[EMBARGO_STAT_KERNEL_HASHES])
+		return snprintf(why, whysize, "the mmap_file program did not run on an executable mapping"),
+		       -EOPNOTSUPP;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.verdicts), &key, &v) < 0 ||
+	    v.verdict != EMBARGO_VERDICT_CLEAN)
+		return snprintf(why, whysize, "the kernel hashed the self-test file but cached no verdict"),
+		       -EOPNOTSUPP;
+	(void)bpf_map_delete_elem(bpf_map__fd(skel->maps.verdicts), &key);
+	return 0;
+}
+
+static int try_tier(struct daemon *d, uint8_t tier, char *why, size_t whysize)
+{
+	struct embargo_bpf *skel;
+	char reason[256];
+	int r;
+
+	libbpf_nlast = 0;
+	skel = embargo_bpf__open();
+	if (!skel)
+		return snprintf(why, whysize, "opening the BPF object failed: %m"), -errno;
+	set_programs(skel, tier);
+	skel->rodata->tier = tier;
+	skel->data->global_mode = d->mode;
+	skel->data->policy_gen = d->gen;
+	bpf_map__set_max_entries(skel->maps.verdicts, VERDICT_CACHE_ENTRIES);
+	/* Only the hashing tier looks digests up in the kernel. */
+	bpf_map__set_max_entries(skel->maps.digests,
+				 tier == EMBARGO_TIER_LSM_HASH && d->policy->n_rules ? (__u32)d->policy->n_rules : 1);
+
+	r = embargo_bpf__load(skel);
+	if (r < 0) {
+		snprintf(why, whysize, "loading the programs failed: %s%s%s", strerror(-r),
+			 libbpf_reason(reason, sizeof(reason))[0] ? ": " : "", reason);
+		goto fail;
+	}
+	if (tier == EMBARGO_TIER_LSM_HASH) {
+		r = fill_digests(skel, d->policy);
+		if (r < 0) {
+			snprintf(why, whysize, "filling the digest map failed: %s", strerror(-r));
+			goto fail;
+		}
+	}
+	r = embargo_bpf__attach(skel);
+	if (r < 0) {
+		snprintf(why, whysize, "attaching the programs failed: %s%s%s", strerror(-r),
+			 libbpf_reason(reason, sizeof(reason))[0] ? ": " : "", reason);
+		goto fail;
+	}
+	if (tier == EMBARGO_TIER_LSM_HASH) {
+		r = selftest_hash(d, skel, why, whysize);
+		if (r < 0)
+			goto fail;
+	}
+	d->skel = skel;
+	return 0;
+fail:
+	embargo_bpf__destroy(skel);
+	return r;
+}
+
+int bpf_start(struct daemon *d)
+{
+	static const uint8_t order[] = {EMBARGO_TIER_LSM_HASH, EMBARGO_TIER_LSM, EMBARGO_TIER_DETECT};
+	char why[768];
+	size_t off = 0;
+	int r = -ENODEV;
+
+	libbpf_set_print(libbpf_print);
+	d->tier_reason[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		uint8_t tier = order[i];
+
+		if (d->tier_request != TIER_AUTO && tier != d->tier_request)
+			continue;
+		if (tier != EMBARGO_TIER_DETECT && !d->probe.bpf_lsm_active && d->tier_request == TIER_AUTO) {
+			embargo_probe_add(&d->probe, embargo_tier_name(tier), false, "skipped: BPF LSM is not active");
+			continue;
+		}
+		why[0] = '\0';
+		r = try_tier(d, tier, why, sizeof(why));
+		embargo_probe_add(&d->probe, embargo_tier_name(tier), r == 0, "%s", r == 0 ? "loaded and attached" : why);
+		if (r == 0) {
+			d->tier = tier;
+			break;
+		}
+		log_warning("Tier %s unavailable: %s", embargo_tier_name(tier), why);
+		off += (size_t)snprintf(d->tier_reason + off, off < sizeof(d->tier_reason) ? sizeof(d->tier_reason) - off : 0,
+					"%s%s: %s", off ? "; " : "", embargo_tier_name(tier), why);
+		if (off >= sizeof(d->tier_reason))
+			off = sizeof(d->tier_reason) - 1;
+	}
+	if (r < 0)
+		return r;
+
+	/* Why this tier and not a better one, in one sentence for status and the journal. */
+	if (d->tier == EMBARGO_TIER_LSM_HASH) {
+		snprintf(d->tier_reason, sizeof(d->tier_reason),
+			 "BPF LSM with in-kernel SHA-256 (bpf_ima_file_hash): every exec and executable mapping "
+			 "is decided in the kernel before it runs, also for a copy made a moment before");
+	} else if (d->tier_request != TIER_AUTO) {
+		snprintf(d->tier_reason, sizeof(d->tier_reason), "tier %s requested with --tier",
+			 embargo_tier_name(d->tier));
+	} else if (!d->probe.bpf_lsm_active) {
+		char sugg[300];
+
+		snprintf(d->tier_reason, sizeof(d->tier_reason),
+			 "bpf is not in the active LSM list (%s); boot with %s to enforce",
+			 d->probe.lsm_list[0] ? d->probe.lsm_list : "unknown",
+			 embargo_probe_lsm_suggestion(&d->probe, sugg, sizeof(sugg)));
+	}
+	return 0;
+}
+
+void bpf_stop(struct daemon *d)
+{
+	embargo_bpf__destroy(d->skel);
+	d->skel = NULL;
+}
+
+void bpf_set_mode(struct daemon *d, uint8_t mode)
+{
+	d->mode = mode;
+	if (d->skel)
+		d->skel->data->global_mode = mode;
+}
+
+void bpf_read_stats(const struct daemon *d, uint64_t out[EMBARGO_STAT_MAX])
+{
+	if (d->skel)
+		sum_stats(d->skel, out);
+	else
+		memset(out, 0, sizeof(uint64_t) * EMBARGO_STAT_MAX);
+}
+
+int bpf_verdicts_fd(const struct daemon *d)
+{
+	return bpf_map__fd(d->skel->maps.verdicts);
+}
+
+int bpf_dedup_fd(const struct daemon *d)
+{
+	return bpf_map__fd(d->skel->maps.dedup);
+}
+
+int bpf_ringbuf_fd(const struct daemon *d)
+{
+	return bpf_map__fd(d->skel->maps.events);
+}

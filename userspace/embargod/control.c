@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The daemon's side of the control socket: status, runtime mode switch, digest lookup. */
+#include "control.h"
+#include "daemon.h"
+#include "event.h"
+#include "json.h"
+#include "log.h"
+#include "sha256.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static const char *const stat_names[] = EMBARGO_STAT_NAMES;
+
+static void tty_of(pid_t pid, char *buf, size_t size)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/0", (int)pid);
+	n = readlink(link, buf, size - 1);
+	buf[n < 0 ? 0 : n] = '\0';
+}
+
+static int status_json(struct daemon *d, char **ret)
+{
+	_cleanup_(json_writer_free) struct json_writer w = JSON_WRITER_INIT;
+	uint64_t stats[EMBARGO_STAT_MAX];
+	char when[64];
+	struct tm tm;
+
+	bpf_read_stats(d, stats);
+	gmtime_r(&d->loaded_at, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+	json_begin_object(&w);
+	json_key_u64(&w, "version", 1);
+	json_key_u64(&w, "pid", (uint64_t)getpid());
+	json_key_string(&w, "mode", embargo_mode_name(d->mode));
+	json_key_string(&w, "tier", embargo_tier_name(d->tier));
+	json_key_string(&w, "tier_reason", d->tier_reason);
+	json_key_bool(&w, "first_exec_window", d->tier != EMBARGO_TIER_LSM_HASH);
+	json_key_bool(&w, "enforcing", d->tier != EMBARGO_TIER_DETECT);
+	json_key_string(&w, "log", log_target_name());
+
+	json_key_object(&w, "policy");
+	json_key_string(&w, "path", d->policy->path);
+	json_key_u64(&w, "generation", d->gen);
+	json_key_u64(&w, "vendors", d->policy->n_vendors);
+	json_key_u64(&w, "rules", d->policy->n_rules);
+	json_key_u64(&w, "duplicates", d->policy->n_duplicates);
+	json_key_string(&w, "loaded_at", when);
+	json_end_object(&w);
+
+	json_key_array(&w, "vendors");
+	for (size_t i = 0; i < d->policy->n_vendors; i++) {
+		const struct embargo_vendor *v = &d->policy->vendors[i];
+
+		json_begin_object(&w);
+		json_key_string(&w, "name", v->name);
+		json_key_string(&w, "mode", embargo_mode_name(v->mode));
+		json_key_string(&w, "effective_mode",
+				embargo_mode_name(v->mode != EMBARGO_MODE_INHERIT ? v->mode : d->mode));
+		json_key_u64(&w, "digests", v->n_rules);
+		if (v->reason)
+			json_key_string(&w, "reason", v->reason);
+		json_key_array(&w, "entities");
+		for (size_t e = 0; e < v->n_entities; e++)
+			json_string(&w, v->entities[e]);
+		json_end_array(&w);
+		json_end_object(&w);
+	}
+	json_end_array(&w);
+
+	json_key_object(&w, "counters");
+	for (unsigned i = 0; i < EMBARGO_STAT_MAX; i++)
+		json_key_u64(&w, stat_names[i], stats[i]);
+	json_key_u64(&w, "log_dropped", log_dropped());
+	json_key_u64(&w, "events_malformed", d->events_bad);
+	json_key_u64(&w, "classified_in_userspace", d->classified);
+	json_end_object(&w);
+
+	json_key_array(&w, "probe");
+	for (size_t i = 0; i < d->probe.n; i++) {
+		json_begin_object(&w);
+		json_key_string(&w, "check", d->probe.checks[i].name);
+		json_key_bool(&w, "ok", d->probe.checks[i].ok);
+		json_key_string(&w, "detail", d->probe.checks[i].detail);
+		json_end_object(&w);
+	}
+	json_end_array(&w);
+	json_end_object(&w);
+	return json_writer_finish(&w, ret, NULL);
+}
+
+static int lookup_json(struct daemon *d, const char *hex, char **ret)
+{
+	_cleanup_(json_writer_free) struct json_writer w = JSON_WRITER_INIT;
+	const struct embargo_rule *r;
+	uint8_t digest[SHA256_LEN];
+	char loc[4200];
+
+	if (hex_decode(hex, strlen(hex), digest, SHA256_LEN) < 0)
+		return -EINVAL;
+	r = embargo_policy_lookup(d->policy, digest);
+	json_begin_object(&w);
+	json_key_bool(&w, "match", r != NULL);
+	if (r) {
+		const struct embargo_vendor *v = &d->policy->vendors[r->vendor];
+		uint8_t eff = v->mode != EMBARGO_MODE_INHERIT ? v->mode : d->mode;
+
+		json_key_string(&w, "vendor", v->name);
+		json_key_string(&w, "rule", embargo_rule_location(d->policy, r, loc, sizeof(loc)));
+		if (r->label)
+			json_key_string(&w, "label", r->label);
+		json_key_string(&w, "vendor_mode", embargo_mode_name(v->mode));
+		json_key_string(&w, "effective_mode", embargo_mode_name(eff));
+		json_key_string(&w, "action", eff == EMBARGO_MODE_ENFORCE && d->tier != EMBARGO_TIER_DETECT
+						      ? "denied"
+						      : "audited");
+	}
+	json_end_object(&w);
+	return json_writer_finish(&w, ret, NULL);
+}
+
+static void dispatch(struct daemon *d, int fd, const struct ucred *cred, const char *req)
+{
+	_cleanup_free_ char *body = NULL;
+	int r;
+
+	if (strcmp(req, "status") == 0) {
+		r = status_json(d, &body);
+		(void)embargo_control_reply(fd, r < 0 ? -r : 0, r < 0 ? "cannot format status" : body);
+	} else if (strncmp(req, "mode ", 5) == 0) {
+		uint8_t mode, old = d->mode;
+		char tty[256];
+
+		if (embargo_mode_from_string(req + 5, &mode) < 0 || mode == EMBARGO_MODE_INHERIT) {
+			(void)embargo_control_reply(fd, EINVAL, "mode must be 'audit' or 'enforce'");
+			return;
+		}
+		bpf_set_mode(d, mode);
+		tty_of(cred->pid, tty, sizeof(tty));
+		log_msg(LOG_NOTICE, EMBARGO_MSGID_MODE,
+			"Mode changed from %s to %s by uid %u pid %d (%s)%s", embargo_mode_name(old),
+			embargo_mode_name(mode), cred->uid, (int)cred->pid, tty[0] ? tty : "no tty",
+			d->tier == EMBARGO_TIER_DETECT ? "; this tier only detects, so nothing is denied either way"
+						       : "");
+		(void)embargo_control_reply(fd, 0, embargo_mode_name(mode));
+	} else if (strncmp(req, "lookup ", 7) == 0) {
+		r = lookup_json(d, req + 7, &body);
+		(void)embargo_control_reply(fd, r < 0 ? -r : 0, r < 0 ? "expected a SHA-256 in hex" : body);
+	} else {
+		(void)embargo_control_reply(fd, EINVAL, "unknown request");
+	}
+}
+
+int control_start(struct daemon *d)
+{
+	int fd = embargo_control_listen(d->runtime_dir);
+
+	if (fd < 0)
+		return fd;
+	d->ctl_fd = fd;
+	return 0;
+}
+
+void control_stop(struct daemon *d)
+{
+	char path[256];
+
+	if (d->ctl_fd < 0)
+		return;
+	close(d->ctl_fd);
+	d->ctl_fd = -1;
+	if (embargo_control_path(d->runtime_dir, path, sizeof(path)) == 0)
+		(void)unlink(path);
+}
+
+void control_handle(struct daemon *d)
+{
+	_cleanup_close_ int fd = embargo_control_accept(d->ctl_fd);
+	_cleanup_free_ char *req = NULL;
+	struct ucred cred = {};
+	int r;
+
+	if (fd < 0)
+		return;
+	r = embargo_control_peer(fd, &cred);
+	if (r < 0) {
+		log_warning("Refused a control connection from uid %u pid %d: only root may control embargod",
+			    cred.uid, (int)cred.pid);
+		(void)embargo_control_reply(fd, EPERM, "only root may control embargod");
+		return;
+	}
+	/* The client sends right after connecting: wait for it, but never long enough to stall the loop. */
+	struct timeval tv = {.tv_sec = 1};
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	r = embargo_control_recv(fd, &req);
+	if (r < 0)
+		return;
+	dispatch(d, fd, &cred, req);
+}

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the kernel reports: matches are logged; files the kernel could not judge (no in-kernel hashing)
+ * are hashed here and their verdict is put into the kernel's cache, so the next exec is decided there.
+ */
+#include "daemon.h"
+#include "event.h"
+#include "log.h"
+#include "sha256.h"
+#include "util.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "embargo.skel.h"
+
+/* Recent matches, so that a later "repeated N times" report can name the file. */
+#define RECENT 256
+
+struct recent {
+	uint64_t dev, ino;
+	uint32_t rule_id;
+	bool used;
+	char path[EMBARGO_PATH_LEN];
+};
+
+static struct recent recent[RECENT];
+static unsigned recent_next;
+
+const char *rule_location(const struct daemon *d, uint32_t rule_id, char *buf, size_t size)
+{
+	if (!d->policy || rule_id >= d->policy->n_rules)
+		return snprintf(buf, size, "?"), buf;
+	return embargo_rule_location(d->policy, &d->policy->rules[rule_id], buf, size);
+}
+
+static void remember_recent(const struct embargo_event *ev, uint32_t rule_id, const char *path)
+{
+	struct recent *r = &recent[recent_next++ % RECENT];
+
+	r->dev = ev->dev;
+	r->ino = ev->ino;
+	r->rule_id = rule_id;
+	r->used = true;
+	snprintf(r->path, sizeof(r->path), "%s", path);
+}
+
+static const struct recent *find_recent(uint64_t dev, uint64_t ino)
+{
+	for (unsigned i = 0; i < RECENT; i++)
+		if (recent[i].used && recent[i].dev == dev && recent[i].ino == ino)
+			return &recent[i];
+	return NULL;
+}
+
+static void read_exe(uint32_t pid, char *buf, size_t size)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
+	n = readlink(link, buf, size - 1);
+	buf[n < 0 ? 0 : n] = '\0';
+}
+
+static void report(struct daemon *d, const struct embargo_event *ev, uint32_t rule_id, uint8_t action,
+		   const char *path, const char *note)
+{
+	struct embargo_record rec = {};
+	struct embargo_event_context ctx = {.path = path, .note = note};
+	char rule[4200], hex[SHA256_HEX_LEN + 1], parent_exe[PATH_MAX];
+	const struct embargo_rule *r = NULL;
+
+	if (d->policy && rule_id < d->policy->n_rules)
+		r = &d->policy->rules[rule_id];
+	if (r) {
+		ctx.vendor = d->policy->vendors[r->vendor].name;
+		ctx.label = r->label;
+		ctx.rule = rule_location(d, rule_id, rule, sizeof(rule));
+		hex_encode(r->sha256, SHA256_LEN, hex);
+		ctx.sha256_hex = hex;
+	}
+	read_exe(ev->ppid, parent_exe, sizeof(parent_exe));
+	ctx.parent_exe = parent_exe;
+	remember_recent(ev, rule_id, path ? path : ev->path);
+	if (embargo_event_record(ev, &ctx, action, &rec) < 0) {
+		record_free(&rec);
+		log_error("Out of memory formatting an event for %s", ev->path);
+		return;
+	}
+	log_submit(&rec);
+}
+
+/*
+ * Open the file the kernel reported. The detection tier only has the name given to execve; the
+ * running process's /proc/PID/exe is the exact file while it lives. Whatever is opened must be the
+ * reported inode.
+ */
+static int open_subject(const struct embargo_event *ev, char *path, size_t size, struct stat *st)
+{
+	char exe[64];
+	int fd;
+
+	if (ev->flags & EMBARGO_EVF_PATH_ARGV) {
+		snprintf(exe, sizeof(exe), "/proc/%u/exe", ev->pid);
+		fd = open(exe, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd >= 0 && fstat(fd, st) == 0 && st->st_ino == ev->ino) {
+			ssize_t n = readlink(exe, path, size - 1);
+
+			path[n < 0 ? 0 : n] = '\0';
+			return fd;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (ev->path[0] != '/')
+		return -ENOENT;
+	fd = open(ev->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0 || st->st_ino != ev->ino) {
+		close(fd);
+		return -ESTALE;
+	}
+	snprintf(path, size, "%s", ev->path);
+	return fd;
+}
+
+static void classify(struct daemon *d, const struct embargo_event *ev)
+{
+	struct embargo_inode_key key = {.dev = ev->dev, .ino = ev->ino};
+	struct embargo_verdict v = {};
+	const struct embargo_rule *rule;
+	uint8_t digest[SHA256_LEN];
+	char path[EMBARGO_PATH_LEN];
+	struct stat st;
+	int r;
+
+	_cleanup_close_ int fd = open_subject(ev, path, sizeof(path), &st);
+	if (fd < 0) {
+		log_warning("Cannot classify %s (pid %u, %s): %s", ev->path[0] ? ev->path : "(no path)", ev->pid,
+			    ev->comm, strerror(-fd));
+		return;
+	}
+	r = embargo_sha256_fd(fd, digest, NULL);
+	if (r < 0) {
+		log_warning("Cannot hash %s: %s", path, strerror(-r));
+		return;
+	}
+	d->classified++;
+	rule = embargo_policy_lookup(d->policy, digest);
+
+	/* Stamped with the ctime seen before hashing: a change since then makes the verdict stale. */
+	v.ctime_sec = st.st_ctim.tv_sec;
+	v.ctime_nsec = (uint32_t)st.st_ctim.tv_nsec;
+	v.gen = d->gen;
+	v.verdict = rule ? EMBARGO_VERDICT_MATCH : EMBARGO_VERDICT_CLEAN;
+	if (rule) {
+		v.rule_id = (uint32_t)(rule - d->policy->rules);
+		v.vendor_id = (uint16_t)rule->vendor;
+		v.vendor_mode = d->policy->vendors[rule->vendor].mode;
+	}
+	if (!(ev->flags & EMBARGO_EVF_WRITERS) && bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_ANY) < 0)
+		log_warning("Cannot cache the verdict for %s: %m", path);
+	if (!rule)
+		return;
+
+	struct embargo_event m = *ev;
+	m.mode = v.vendor_mode != EMBARGO_MODE_INHERIT ? v.vendor_mode : d->mode;
+	m.vendor_id = v.vendor_id;
+	report(d, &m, v.rule_id, EMBARGO_ACTION_AUDITED, path,
+	       ev->tier == EMBARGO_TIER_DETECT
+		       ? "detection-only tier: reported, not prevented"
+		       : "ran before it was classified (no in-kernel hashing in this tier); denied from now on");
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct daemon *d = ctx;
+	static struct embargo_event ev;
+
+	if (embargo_event_parse(data, size, &ev) < 0) {
+		d->events_bad++;
+		return 0;
+	}
+	if (ev.hdr.kind == EMBARGO_EV_UNKNOWN)
+		classify(d, &ev);
+	else
+		report(d, &ev, ev.rule_id, 0, NULL, NULL);
+	return 0;
+}
+
+int events_start(struct daemon *d)
+{
+	d->rb = ring_buffer__new(bpf_ringbuf_fd(d), on_event, d, NULL);
+	if (!d->rb)
+		return -errno;
+	return 0;
+}
+
+void events_stop(struct daemon *d)
+{
+	ring_buffer__free(d->rb);
+	d->rb = NULL;
+}
+
+int events_poll(struct daemon *d)
+{
+	int r = ring_buffer__consume(d->rb);
+
+	return r < 0 ? r : 0;
+}
+
+void events_sweep_dedup(struct daemon *d)
+{
+	struct embargo_dedup_key key, next, *prev = NULL;
+	struct embargo_dedup_val v;
+	uint64_t now = now_ns(), window = d->skel->data->dedup_window_ns;
+	int fd = bpf_dedup_fd(d);
+	char rule[4200];
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v) < 0 || v.hits <= v.emitted_hits || now - v.last_emit_ns < window)
+			continue;
+		/* Atomically: a match racing with us starts a fresh entry and its own report. */
+		if (bpf_map_lookup_and_delete_elem(fd, &key, &v) < 0) {
+			if (bpf_map_lookup_elem(fd, &key, &v) < 0)
+				continue;
+			(void)bpf_map_delete_elem(fd, &key);
+		}
+		if (v.hits <= v.emitted_hits)
+			continue;
+		const struct recent *rc = find_recent(key.dev, key.ino);
+		struct embargo_record rec = {.priority = LOG_NOTICE};
+		unsigned long long n = (unsigned long long)(v.hits - v.emitted_hits);
+		int r = 0;
+
+		r = r ?: record_addf(&rec, "MESSAGE", "%llu more %s of %s by children of pid %u were not reported one by one",
+				     n, embargo_hook_name((uint8_t)key.hook), rc ? rc->path : "(unknown path)", key.ppid);
+		r = r ?: record_add(&rec, "MESSAGE_ID", EMBARGO_MSGID_REPEATED);
+		r = r ?: record_addf(&rec, "PRIORITY", "%d", LOG_NOTICE);
+		r = r ?: record_addf(&rec, "EMBARGO_REPEATED", "%llu", n);
+		r = r ?: record_add(&rec, "EMBARGO_HOOK", embargo_hook_name((uint8_t)key.hook));
+		r = r ?: record_add(&rec, "EMBARGO_PATH", rc ? rc->path : "");
+		r = r ?: record_add(&rec, "EMBARGO_RULE", rc ? rule_location(d, rc->rule_id, rule, sizeof(rule)) : "");
+		r = r ?: record_addf(&rec, "EMBARGO_PPID", "%u", key.ppid);
+		if (r < 0)
+			record_free(&rec);
+		else
+			log_submit(&rec);
+		/* The entry is gone: restart the walk rather than follow a deleted key. */
+		prev = NULL;
+	}
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A structured log record: journald fields ("NAME=value") in one growable buffer. The daemon's logger
+ * sends it with sd_journal_sendv, or renders it as one stderr line: MESSAGE, then NAME="value" pairs.
+ */
+#ifndef EMBARGO_RECORD_H
+#define EMBARGO_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#define EMBARGO_RECORD_MAX_FIELDS 40
+
+/* Stable MESSAGE_IDs, one per kind of record (journalctl MESSAGE_ID=...). */
+#define EMBARGO_MSGID_DENIED "4f648184bc9946ebb2b0cfb190878f08"
+#define EMBARGO_MSGID_AUDITED "8b8c31b7c4c9403eaea5fda39f71ee5d"
+#define EMBARGO_MSGID_UNCLASSIFIED "2c1eae5c88d24976a31152d488b3fc93" /* ran before it was classified */
+#define EMBARGO_MSGID_REPEATED "b6ac0f5f14f14ed5bbf870d8c8d34883"
+#define EMBARGO_MSGID_STARTED "1e6f8b1a789f4ff4b983f0f68f7d5f13" /* tier banner */
+#define EMBARGO_MSGID_MODE "33d3187e252a4c88854046be31af6f99"
+
+struct embargo_record {
+	int priority; /* syslog priority */
+	size_t n;
+	size_t len, cap;
+	char *buf;
+	size_t off[EMBARGO_RECORD_MAX_FIELDS]; /* start of field i in buf; fields are NUL-terminated */
+};
+
+/* Adds NAME=value; -E2BIG past EMBARGO_RECORD_MAX_FIELDS, -ENOMEM. Values may hold any byte but NUL. */
+int record_add(struct embargo_record *r, const char *name, const char *value);
+int record_addf(struct embargo_record *r, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The value of field name, or NULL. */
+const char *record_get(const struct embargo_record *r, const char *name);
+/* iovecs for sd_journal_sendv; iov must hold r->n entries. */
+void record_iovec(const struct embargo_record *r, struct iovec *iov);
+/* One line: "MESSAGE NAME=\"value\" ..." with ", \, and control bytes escaped; malloc'ed. */
+char *record_format_line(const struct embargo_record *r);
+void record_free(struct embargo_record *r);
+
+#endif
