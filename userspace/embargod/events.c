@@ -72,7 +72,7 @@ static void report(struct daemon *d, const struct embargo_event *ev, uint32_t ru
 {
 	struct embargo_record rec = {};
 	struct embargo_event_context ctx = {.path = path, .note = note};
-	char rule[4200], hex[SHA256_HEX_LEN + 1], parent_exe[PATH_MAX];
+	char rule[4200], hex[SHA256_HEX_LEN + 1], parent_exe[PATH_MAX], resolved[PATH_MAX];
 	const struct embargo_rule *r = NULL;
 
 	if (d->policy && rule_id < d->policy->n_rules)
@@ -86,6 +86,12 @@ static void report(struct daemon *d, const struct embargo_event *ev, uint32_t ru
 	}
 	read_exe(ev->ppid, parent_exe, sizeof(parent_exe));
 	ctx.parent_exe = parent_exe;
+	if (!path && (ev->flags & EMBARGO_EVF_PATH_ARGV) && ev->path[0] != '/') {
+		/* execve's name was relative: the process, while it lives, knows the real one. */
+		read_exe(ev->pid, resolved, sizeof(resolved));
+		if (resolved[0] == '/')
+			ctx.path = path = resolved;
+	}
 	remember_recent(ev, rule_id, path ? path : ev->path);
 	if (embargo_event_record(ev, &ctx, action, &rec) < 0) {
 		record_free(&rec);

@@ -219,7 +219,7 @@ int main(int argc, char **argv)
 	struct embargo_policy_error perr = {};
 	enum log_target target = LOG_TARGET_AUTO;
 	int level = LOG_INFO, r;
-	char msg[5000];
+	char msg[5000], *policy_abs = NULL;
 
 	if (parse_args(argc, argv, &d, &target, &level) < 0)
 		return EX_USAGE;
@@ -233,6 +233,10 @@ int main(int argc, char **argv)
 		return EX_OSERR;
 	}
 
+	/* Rules are reported as file:line: make that file name absolute. */
+	policy_abs = realpath(d.policy_path, NULL);
+	if (policy_abs)
+		d.policy_path = policy_abs;
 	r = embargo_policy_load(d.policy_path, &d.policy, &perr);
 	if (r < 0) {
 		log_error("Policy rejected, not starting: %s", embargo_policy_error_format(&perr, msg, sizeof(msg)));
@@ -269,6 +273,7 @@ out:
 	events_stop(&d);
 	bpf_stop(&d);
 	embargo_policy_free(d.policy);
+	free(policy_abs);
 	log_stop();
 	return r;
 }
