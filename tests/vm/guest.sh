@@ -227,6 +227,11 @@ t_baseline() {
 		return 1
 	}
 	rm -f /tmp/lib.baseline
+	out=$(tdlopen --mmap-exec $T/liblisted.so 2>&1)
+	[ "$out" = "mmap: ok" ] || {
+		REASON="mmap(PROT_EXEC) of liblisted.so without the daemon: $out"
+		return 1
+	}
 	prog_run /usr/bin/env LD_PRELOAD=$T/liblisted.so LIB_MARKER=/tmp/lib.baseline $T/unlisted
 	[ $RC -eq 0 ] && [ -e /tmp/lib.baseline ] || {
 		REASON="LD_PRELOAD=liblisted.so without the daemon: exit $RC, $(echo $OUT)"
@@ -300,10 +305,11 @@ t_dlopen_denied() {
 		REASON="the library's constructor ran (exit $rc: $(echo $out))"
 		return 1
 	fi
+	# glibc reports a refused executable mapping without its errno; the mapping itself is checked below.
 	case "$out" in
-	"dlopen: "*"Operation not permitted"*) ;;
+	"dlopen: "*"Operation not permitted"* | "dlopen: "*"failed to map segment from shared object"*) ;;
 	*)
-		REASON="dlopen did not fail with EPERM: exit $rc, $(echo $out)"
+		REASON="dlopen did not fail on a refused mapping: exit $rc, $(echo $out)"
 		return 1
 		;;
 	esac
@@ -311,11 +317,35 @@ t_dlopen_denied() {
 		REASON="tdlopen exit $rc: $(echo $out)"
 		return 1
 	}
-	wait_log 'EMBARGO_ACTION="denied"' "EMBARGO_PATH=\"$T/liblisted.so\"" "EMBARGO_SHA256=\"$H_LIB\""
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="mmap"' "EMBARGO_PATH=\"$T/liblisted.so\"" \
+		"EMBARGO_SHA256=\"$H_LIB\"" "EMBARGO_RULE=\"$POL:$RULE_LIB\"" || return 1
+	out=$(timeout $STEP_TIMEOUT trun $T/tdlopen --mmap-exec $T/liblisted.so 2>&1)
+	[ "$out" = "mmap: Operation not permitted (errno 1)" ] || {
+		REASON="mmap(PROT_EXEC) of liblisted.so: $(echo $out)"
+		return 1
+	}
+}
+
+# Listed files stay readable: only executing and executable mappings are refused.
+t_read_allowed() {
+	[ "$(sha $T/listed)" = "$H_LISTED" ] && [ "$(sha $T/liblisted.so)" = "$H_LIB" ] || {
+		REASON="sha256sum of a listed file failed or differs while the daemon runs"
+		return 1
+	}
+	out=$(timeout $STEP_TIMEOUT trun $T/tdlopen --mmap-read $T/liblisted.so 2>&1)
+	[ "$out" = "mmap: ok" ] || {
+		REASON="mmap(PROT_READ) of liblisted.so: $(echo $out)"
+		return 1
+	}
+	cp $T/listed /tmp/read-copy && cmp -s $T/listed /tmp/read-copy || {
+		REASON="copying a listed file failed"
+		return 1
+	}
 }
 
 t_ld_preload_denied() {
 	rm -f /tmp/lib.preload
+	mark_log
 	# Only the unlisted program gets LD_PRELOAD (env is busybox, static), not trun itself.
 	prog_run /usr/bin/env LD_PRELOAD=$T/liblisted.so LIB_MARKER=/tmp/lib.preload $T/unlisted
 	if [ -e /tmp/lib.preload ]; then
@@ -323,9 +353,11 @@ t_ld_preload_denied() {
 		return 1
 	fi
 	note "ld-preload-denied: exit $RC: $(echo $OUT)"
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="mmap"' "EMBARGO_PATH=\"$T/liblisted.so\""
 }
 
 t_ldso_exec_denied() {
+	mark_log
 	prog_run /lib64/ld-linux-x86-64.so.2 $T/listed
 	if [ $RC -eq 0 ] || [ -e "$MK" ]; then
 		REASON="ld.so ran the listed program: exit $RC, marker $([ -e "$MK" ] && echo written || echo missing), $(echo $OUT)"
@@ -338,6 +370,7 @@ t_ldso_exec_denied() {
 		;;
 	esac
 	note "ldso-exec-denied: exit $RC: $(echo $OUT)"
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="mmap"' "EMBARGO_PATH=\"$T/listed\""
 }
 
 t_unlisted_runs() {
@@ -450,6 +483,7 @@ vendor "Audited" mode audit
 sha256 $H_AUDITED label "audited test program"
 EOF
 	RULE_LISTED=3
+	RULE_LIB=4
 	RULE_AUDITED=7
 fi
 
@@ -472,6 +506,7 @@ run_test exec-copy-denied
 run_test exec-hardlink-denied
 run_test exec-renamed-denied
 run_test dlopen-denied
+run_test read-allowed
 run_test ld-preload-denied
 run_test ldso-exec-denied
 run_test unlisted-runs

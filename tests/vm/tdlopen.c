@@ -1,19 +1,54 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tdlopen PATH: dlopen(PATH, RTLD_NOW) and report.
- *   success: prints "dlopen: ok", exit 0
- *   failure: prints "dlopen: <dlerror()>", exit 1 (glibc ends the message with strerror of the failure,
- *            e.g. "failed to map segment from shared object: Operation not permitted")
+ * tdlopen PATH             dlopen(PATH, RTLD_NOW): prints "dlopen: ok" (exit 0) or "dlopen: <dlerror()>"
+ *                          (exit 1). glibc's message says why only for some failures: a refused executable
+ *                          mapping reads "failed to map segment from shared object" without the errno.
+ * tdlopen --mmap-exec PATH open(O_RDONLY) + mmap(PROT_READ|PROT_EXEC, MAP_PRIVATE) of the first page, as
+ *                          ld.so maps a text segment: prints "mmap: ok" (exit 0) or
+ *                          "mmap: <strerror> (errno N)" (exit 1).
+ * tdlopen --mmap-read PATH the same with PROT_READ only (reading a listed file must keep working).
  */
+#define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int map(const char *path, int prot)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *p;
+
+	if (fd < 0) {
+		printf("open: %s (errno %d)\n", strerror(errno), errno);
+		return 1;
+	}
+	p = mmap(NULL, 4096, prot, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+		printf("mmap: %s (errno %d)\n", strerror(e), e);
+		close(fd);
+		return 1;
+	}
+	printf("mmap: ok\n");
+	munmap(p, 4096);
+	close(fd);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
 	void *h;
 
+	if (argc == 3 && strcmp(argv[1], "--mmap-exec") == 0)
+		return map(argv[2], PROT_READ | PROT_EXEC);
+	if (argc == 3 && strcmp(argv[1], "--mmap-read") == 0)
+		return map(argv[2], PROT_READ);
 	if (argc != 2) {
-		fprintf(stderr, "usage: tdlopen PATH\n");
+		fprintf(stderr, "usage: tdlopen [--mmap-exec|--mmap-read] PATH\n");
 		return 2;
 	}
 	h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
