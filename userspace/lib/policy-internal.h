@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internals of the policy loader, shared by policy.c (the API, directories, sorting), policy-reader.c
+ * (lines of a plain or gzip file), policy-parse.c (policy files) and digest-list.c (sha256 lists).
+ * Not installed, not for other users of the library.
+ */
+#ifndef EMBARGO_POLICY_INTERNAL_H
+#define EMBARGO_POLICY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zlib.h>
+
+#include "policy.h"
+
+/* Longest line of a policy or list file, without its line terminator. */
+#define POLICY_MAX_LINE (64 * 1024)
+#define POLICY_VENDOR_NAME_MAX 255
+
+/* Strings that live as long as the policy: bump-allocated in large chunks, freed at once. */
+struct arena;
+struct arena *arena_new(void);
+void arena_free(struct arena *a);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+/* dir_len bytes of dir, a '/', then name. */
+char *arena_join(struct arena *a, const char *dir, size_t dir_len, const char *name);
+
+/* The policy being built. On error the caller frees everything through embargo_policy_free(p). */
+struct loader {
+	struct embargo_policy *p;
+	struct embargo_policy_error *err; /* may be NULL */
+	size_t rules_cap;
+	size_t vendors_cap;
+	size_t sources_cap;
+	uint32_t *vendor_index; /* open addressing over vendor names: vendor index + 1, 0 is empty */
+	size_t vendor_index_cap;
+};
+
+/* Fills l->err (if any) and returns r. */
+int policy_fail(struct loader *l, int r, const char *file, uint32_t line, uint32_t column, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* Why a file could not be opened: "not a regular file" for -EINVAL from line_reader_open(), or strerror. */
+const char *policy_open_reason(int r, char *buf, size_t size);
+/* "cannot read <what>: <reason>" for an error of line_reader_open() or stat(). */
+int policy_fail_open(struct loader *l, int r, const char *file, uint32_t line, uint32_t column, const char *what);
+int policy_oom(struct loader *l, const char *file);
+
+/* Records a file read; path must be owned by the arena. */
+int policy_add_source(struct loader *l, const char *path, uint32_t *ret);
+int policy_grow_rules(struct loader *l, const char *file, uint32_t line);
+
+/* A new rule at the end of l->p->rules, uninitialised; the error names file:line. */
+static inline int policy_new_rule(struct loader *l, const char *file, uint32_t line, struct embargo_rule **ret)
+{
+	if (l->p->n_rules == l->rules_cap) {
+		int r = policy_grow_rules(l, file, line);
+
+		if (r < 0)
+			return r;
+	}
+	*ret = &l->p->rules[l->p->n_rules++];
+	return 0;
+}
+
+/* Lines of a regular file, plain or gzip-compressed, read in large blocks. */
+struct line_reader {
+	gzFile gz;
+	char *buf;
+	size_t start, end;
+	bool eof;
+	uint32_t line; /* number of the line last returned */
+	const char *path;
+};
+
+/* -errno; -EISDIR for a directory, -EINVAL for anything else that is not a regular file. */
+int line_reader_open(struct line_reader *r, const char *path);
+/*
+ * The next line without its terminator ("\n" or "\r\n"; a UTF-8 byte order mark opening the file is
+ * dropped too): 1, 0 at the end, or -errno with the error recorded in l. (*line)[*len] may be written
+ * to (it is the old terminator) until the next call.
+ */
+int line_reader_next(struct line_reader *r, struct loader *l, char **line, size_t *len);
+void line_reader_close(struct line_reader *r);
+
+/*
+ * Exactly 64 hex digits (either case) in s[0..len) into out: 0, or -EINVAL with what is wrong in msg
+ * ("expected 64 hex digits, found 63").
+ */
+int policy_parse_digest(const char *s, size_t len, uint8_t out[32], char *msg, size_t size);
+
+/* A policy file: vendors, entities, digests, and the lists it names. */
+int policy_parse_file(struct loader *l, const char *path);
+/* The digests of a list file for vendor; errors about opening it are reported at ref_*. */
+int digest_list_load(struct loader *l, const char *path, uint32_t vendor, const char *ref_file, uint32_t ref_line,
+		     uint32_t ref_column);
+
+#endif
