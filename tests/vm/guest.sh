@@ -7,6 +7,7 @@
 #   embargo_tests   comma-separated names: run only these (lsm-active always runs)
 #   embargo_daemon  0 when build/embargod was not built: the daemon tests are skipped
 #   embargo_tier    the tier the daemon must report (default lsm-hash)
+#   embargo_daemon_args  extra embargod options, comma-separated (e.g. --verbose)
 
 T=/opt/embargo-test
 RD=/run/embargo-test
@@ -150,7 +151,9 @@ start_daemon() {
 	shift
 	: >"$LOG"
 	LOGOFF=0
-	embargod --policy "$pol" --mode enforce --log stderr --runtime-dir "$RD" "$@" >"$LOG" 2>&1 &
+	# shellcheck disable=SC2086 # embargo_daemon_args: extra options, comma-separated
+	embargod --policy "$pol" --mode enforce --log stderr --runtime-dir "$RD" "$@" \
+		$(echo "$embargo_daemon_args" | tr , ' ') >"$LOG" 2>&1 &
 	DPID=$!
 	i=0
 	while [ $i -lt $((READY_TIMEOUT * 10)) ]; do
@@ -460,6 +463,12 @@ t_daemon_stop() {
 	}
 }
 
+# The daemon says it detaches its programs when it stops: nothing stays enforced behind its back.
+t_detached_after_stop() {
+	[ -z "$DPID" ] || stop_daemon
+	expect_runs $T/listed listed
+}
+
 # ---------------------------------------------------------------------------------------------- main
 
 DAEMON_REQUIRED=0
@@ -521,6 +530,12 @@ run_test runtime-enforce
 run_test vendor-audit-mode
 run_test vendor-enforce-mode
 run_test daemon-stop
+DAEMON_REQUIRED=0
+if [ -n "$NO_DAEMON_WHY" ]; then
+	selected detached-after-stop && skip detached-after-stop "$NO_DAEMON_WHY"
+else
+	run_test detached-after-stop
+fi
 stop_daemon
 
 [ $FAILED -eq 0 ]
