@@ -4,29 +4,18 @@
 
 #include "util.h"
 
-#include <getopt.h>
 #include <string.h>
 
 int cmd_mode(const struct ctl *ctl, int argc, char **argv)
 {
-        static const struct option options[] = {
-            {"help", no_argument, NULL, 'h'},
-            {},
-        };
         _cleanup_free_ char *body = NULL;
         const char *mode;
         char request[32];
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-                switch (c) {
-                case 'h':
-                        ctl_usage(stdout);
-                        return CTL_EXIT_OK;
-                default:
-                        return ctl_bad_option("mode", c, argv);
-                }
-        }
+        r = ctl_parse_no_options("mode", argc, argv);
+        if (r >= 0)
+                return r;
         if (optind >= argc)
                 return ctl_usage_error("mode", "which mode: audit or enforce?");
         if (argc - optind > 1)

@@ -6,7 +6,6 @@
 #include "policy.h"
 #include "util.h"
 
-#include <getopt.h>
 #include <string.h>
 
 static int check_one(const char *path)
@@ -37,22 +36,12 @@ static int check_one(const char *path)
 
 int cmd_policy(const struct ctl *ctl, int argc, char **argv)
 {
-        static const struct option options[] = {
-            {"help", no_argument, NULL, 'h'},
-            {},
-        };
-        int c, status = CTL_EXIT_OK;
+        int r, status = CTL_EXIT_OK;
 
         (void)ctl;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-                switch (c) {
-                case 'h':
-                        ctl_usage(stdout);
-                        return CTL_EXIT_OK;
-                default:
-                        return ctl_bad_option("policy", c, argv);
-                }
-        }
+        r = ctl_parse_no_options("policy", argc, argv);
+        if (r >= 0)
+                return r;
         if (optind >= argc)
                 return ctl_usage_error("policy", "which subcommand? (check)");
         if (strcmp(argv[optind], "check") != 0)

@@ -53,6 +53,23 @@ int ctl_bad_option(const char *what, int c, char **argv)
                                   : ctl_usage_error(what, "invalid option -- '%c'", optopt);
 }
 
+int ctl_parse_no_options(const char *what, int argc, char **argv)
+{
+        static const struct option options[] = {
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+                if (c != 'h')
+                        return ctl_bad_option(what, c, argv);
+                ctl_usage(stdout);
+                return CTL_EXIT_OK;
+        }
+        return -1;
+}
+
 void ctl_print_safe(FILE *f, const char *s)
 {
         size_t n = strlen(s);

@@ -48,6 +48,11 @@ int ctl_usage_error(const char *what, const char *fmt, ...) __attribute__((forma
  * usage error.
  */
 int ctl_bad_option(const char *what, int c, char **argv);
+/*
+ * Option parsing for a command whose only option is -h/--help: -1 when the arguments start at argv[optind],
+ * else the exit status (the help was printed, or a usage error).
+ */
+int ctl_parse_no_options(const char *what, int argc, char **argv);
 
 /* A request to embargod: embargo_control_call() with the global options. */
 int ctl_call(const struct ctl *ctl, const char *request, char **body);
