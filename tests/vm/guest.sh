@@ -469,6 +469,25 @@ t_detached_after_stop() {
 	expect_runs $T/listed listed
 }
 
+# The policy the project ships (policies/, copied in by tools/vmtest) loads into the kernel.
+t_shipped_policy() {
+	[ -d $T/policies ] || {
+		REASON="no policies/ in the initramfs"
+		return 1
+	}
+	start_daemon $T/policies || return 1
+	st=$(ctl status --json 2>&1) || {
+		REASON="embargoctl status --json failed: $st"
+		stop_daemon
+		return 1
+	}
+	expect_runs $T/unlisted unlisted || {
+		stop_daemon
+		return 1
+	}
+	stop_daemon
+}
+
 # ---------------------------------------------------------------------------------------------- main
 
 DAEMON_REQUIRED=0
@@ -504,7 +523,7 @@ if [ -z "$NO_DAEMON_WHY" ]; then
 		pass daemon-start
 	else
 		fail daemon-start "$REASON"
-		NO_DAEMON_WHY="the daemon did not start"
+		[ -n "$DPID" ] || NO_DAEMON_WHY="the daemon did not start"
 	fi
 else
 	skip daemon-start "$NO_DAEMON_WHY"
@@ -535,6 +554,11 @@ if [ -n "$NO_DAEMON_WHY" ]; then
 	selected detached-after-stop && skip detached-after-stop "$NO_DAEMON_WHY"
 else
 	run_test detached-after-stop
+fi
+if [ -n "$NO_DAEMON_WHY" ]; then
+	selected shipped-policy && skip shipped-policy "$NO_DAEMON_WHY"
+else
+	run_test shipped-policy
 fi
 stop_daemon
 
