@@ -142,9 +142,11 @@ static void print_human(const char *path, const char *hex, uint64_t size, const 
                 fputs("action ", stdout);
                 ctl_print_safe(stdout, v->action);
                 putchar('\n');
-        } else {
+        } else if (!v->effective_mode && v->vendor_mode && strcmp(v->vendor_mode, "inherit") == 0) {
                 puts("would be denied in enforce mode, audited in audit mode (the vendor follows the global "
                      "mode)");
+        } else {
+                puts("action not reported");
         }
 }
 
