@@ -9,6 +9,7 @@
 #   embargo_tier    the tier the daemon must report (default lsm-hash)
 #   embargo_daemon_args  extra embargod options, comma-separated (e.g. --verbose)
 
+# shellcheck disable=SC2154 # embargo_*: set by the kernel command line
 T=/opt/embargo-test
 RD=/run/embargo-test
 LOG=/tmp/embargod.log
@@ -59,6 +60,9 @@ run_test() {
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
+# flat TEXT: on one line, for a reason.
+flat() { printf '%s' "$1" | tr '\n' ' '; }
+
 # mark_log: later log_has/wait_log only look at what the daemon logged after this point.
 mark_log() { LOGOFF=$(wc -c <"$LOG" 2>/dev/null || echo 0); }
 
@@ -98,11 +102,11 @@ prog_run() {
 expect_denied() {
 	prog_run "$@"
 	if [ $RC -ne 200 ]; then
-		REASON="exec of $1 was not refused: exit $RC, output: $(echo $OUT)"
+		REASON="exec of $1 was not refused: exit $RC, output: $(flat "$OUT")"
 		return 1
 	fi
 	if [ "$OUT" != "trun: execve: Operation not permitted (errno 1)" ]; then
-		REASON="exec of $1 failed, but not with EPERM: $(echo $OUT)"
+		REASON="exec of $1 failed, but not with EPERM: $(flat "$OUT")"
 		return 1
 	fi
 	if [ -e "$MK" ]; then
@@ -137,7 +141,7 @@ expect_runs() {
 	shift 2
 	prog_run "$p" "$@"
 	if [ $RC -ne 0 ] || [ "$OUT" != "$want ran" ] || [ ! -e "$MK" ]; then
-		REASON="$p did not run: exit $RC, output: $(echo $OUT), marker $([ -e "$MK" ] && echo written || echo missing)"
+		REASON="$p did not run: exit $RC, output: $(flat "$OUT"), marker $([ -e "$MK" ] && echo written || echo missing)"
 		return 1
 	fi
 	return 0
@@ -151,7 +155,7 @@ start_daemon() {
 	shift
 	: >"$LOG"
 	LOGOFF=0
-	# shellcheck disable=SC2086 # embargo_daemon_args: extra options, comma-separated
+	# shellcheck disable=SC2046 # embargo_daemon_args: extra options, comma-separated
 	embargod --policy "$pol" --mode enforce --log stderr --runtime-dir "$RD" "$@" \
 		$(echo "$embargo_daemon_args" | tr , ' ') >"$LOG" 2>&1 &
 	DPID=$!
@@ -221,7 +225,7 @@ t_baseline() {
 	expect_runs $T/unlisted unlisted || return 1
 	prog_run /lib64/ld-linux-x86-64.so.2 $T/listed
 	[ $RC -eq 0 ] && [ -e "$MK" ] || {
-		REASON="ld.so $T/listed: exit $RC, $(echo $OUT)"
+		REASON="ld.so $T/listed: exit $RC, $(flat "$OUT")"
 		return 1
 	}
 	out=$(LIB_MARKER=/tmp/lib.baseline tdlopen $T/liblisted.so 2>&1)
@@ -237,7 +241,7 @@ t_baseline() {
 	}
 	prog_run /usr/bin/env LD_PRELOAD=$T/liblisted.so LIB_MARKER=/tmp/lib.baseline $T/unlisted
 	[ $RC -eq 0 ] && [ -e /tmp/lib.baseline ] || {
-		REASON="LD_PRELOAD=liblisted.so without the daemon: exit $RC, $(echo $OUT)"
+		REASON="LD_PRELOAD=liblisted.so without the daemon: exit $RC, $(flat "$OUT")"
 		return 1
 	}
 	rm -f /tmp/lib.baseline
@@ -305,26 +309,26 @@ t_dlopen_denied() {
 		sleep 0.1
 	done
 	if [ -e /tmp/lib.dlopen ]; then
-		REASON="the library's constructor ran (exit $rc: $(echo $out))"
+		REASON="the library's constructor ran (exit $rc: $(flat "$out"))"
 		return 1
 	fi
 	# glibc reports a refused executable mapping without its errno; the mapping itself is checked below.
 	case "$out" in
 	"dlopen: "*"Operation not permitted"* | "dlopen: "*"failed to map segment from shared object"*) ;;
 	*)
-		REASON="dlopen did not fail on a refused mapping: exit $rc, $(echo $out)"
+		REASON="dlopen did not fail on a refused mapping: exit $rc, $(flat "$out")"
 		return 1
 		;;
 	esac
 	[ $rc -eq 1 ] || {
-		REASON="tdlopen exit $rc: $(echo $out)"
+		REASON="tdlopen exit $rc: $(flat "$out")"
 		return 1
 	}
 	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="mmap"' "EMBARGO_PATH=\"$T/liblisted.so\"" \
 		"EMBARGO_SHA256=\"$H_LIB\"" "EMBARGO_RULE=\"$POL:$RULE_LIB\"" || return 1
 	out=$(timeout $STEP_TIMEOUT trun $T/tdlopen --mmap-exec $T/liblisted.so 2>&1)
 	[ "$out" = "mmap: Operation not permitted (errno 1)" ] || {
-		REASON="mmap(PROT_EXEC) of liblisted.so: $(echo $out)"
+		REASON="mmap(PROT_EXEC) of liblisted.so: $(flat "$out")"
 		return 1
 	}
 }
@@ -337,7 +341,7 @@ t_read_allowed() {
 	}
 	out=$(timeout $STEP_TIMEOUT trun $T/tdlopen --mmap-read $T/liblisted.so 2>&1)
 	[ "$out" = "mmap: ok" ] || {
-		REASON="mmap(PROT_READ) of liblisted.so: $(echo $out)"
+		REASON="mmap(PROT_READ) of liblisted.so: $(flat "$out")"
 		return 1
 	}
 	cp $T/listed /tmp/read-copy && cmp -s $T/listed /tmp/read-copy || {
@@ -352,10 +356,10 @@ t_ld_preload_denied() {
 	# Only the unlisted program gets LD_PRELOAD (env is busybox, static), not trun itself.
 	prog_run /usr/bin/env LD_PRELOAD=$T/liblisted.so LIB_MARKER=/tmp/lib.preload $T/unlisted
 	if [ -e /tmp/lib.preload ]; then
-		REASON="LD_PRELOAD=liblisted.so: the library's constructor ran (exit $RC: $(echo $OUT))"
+		REASON="LD_PRELOAD=liblisted.so: the library's constructor ran (exit $RC: $(flat "$OUT"))"
 		return 1
 	fi
-	note "ld-preload-denied: exit $RC: $(echo $OUT)"
+	note "ld-preload-denied: exit $RC: $(flat "$OUT")"
 	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="mmap"' "EMBARGO_PATH=\"$T/liblisted.so\""
 }
 
@@ -363,16 +367,16 @@ t_ldso_exec_denied() {
 	mark_log
 	prog_run /lib64/ld-linux-x86-64.so.2 $T/listed
 	if [ $RC -eq 0 ] || [ -e "$MK" ]; then
-		REASON="ld.so ran the listed program: exit $RC, marker $([ -e "$MK" ] && echo written || echo missing), $(echo $OUT)"
+		REASON="ld.so ran the listed program: exit $RC, marker $([ -e "$MK" ] && echo written || echo missing), $(flat "$OUT")"
 		return 1
 	fi
 	case "$OUT" in
 	*"listed ran"*)
-		REASON="the listed program printed: $(echo $OUT)"
+		REASON="the listed program printed: $(flat "$OUT")"
 		return 1
 		;;
 	esac
-	note "ldso-exec-denied: exit $RC: $(echo $OUT)"
+	note "ldso-exec-denied: exit $RC: $(flat "$OUT")"
 	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="mmap"' "EMBARGO_PATH=\"$T/listed\""
 }
 
