@@ -121,6 +121,7 @@ install: all
 	install -D -m 0755 $(BUILD)/embargoctl $(DESTDIR)$(SBINDIR)/embargoctl
 	install -D -m 0644 policies/kaspersky.policy $(DESTDIR)$(POLICYDIR)/kaspersky.policy
 	install -D -m 0644 docs/embargo.policy.5 $(DESTDIR)$(MANDIR)/man5/embargo.policy.5
+	install -D -m 0644 docs/embargoctl.8 $(DESTDIR)$(MANDIR)/man8/embargoctl.8
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -129,3 +130,26 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# --- bench ---
+# The programs `make bench` (bench/run) runs, in $(BUILD)/bench/. Built by bench/run itself.
+BENCH_DIR  := $(BUILD)/bench
+BENCH_BINS := $(BENCH_DIR)/loop $(BENCH_DIR)/tiny $(BENCH_DIR)/empty-loader $(BENCH_DIR)/progstats \
+              $(BENCH_DIR)/empty.bpf.o
+
+.PHONY: bench-build
+bench-build: $(BENCH_BINS)
+
+$(BENCH_DIR)/loop $(BENCH_DIR)/empty-loader $(BENCH_DIR)/progstats: $(BENCH_DIR)/%: bench/%.c $(BUILD)/libembargo.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libembargo.a $(LDLIBS)
+
+# No C library, no stack protector: the program is one system call.
+$(BENCH_DIR)/tiny: bench/tiny.c
+	@mkdir -p $(@D)
+	$(CC) -O2 $(WARN) -static -nostdlib -fno-stack-protector -s -o $@ $<
+
+$(BENCH_DIR)/empty.bpf.o: bench/empty.bpf.c $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+# --- end bench ---

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "util.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <time.h>
 
@@ -9,7 +10,8 @@ int parse_u64(const char *s, uint64_t max, uint64_t *ret)
 	char *end = NULL;
 	unsigned long long v;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	/* strtoull would skip leading white space and accept a sign: "\t-1" must not become UINT64_MAX. */
+	if (!s || !isdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
