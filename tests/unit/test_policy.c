@@ -21,138 +21,157 @@
 
 static void mkdirs(const char *path)
 {
-        char buf[4096];
+	char buf[4096];
 
-        snprintf(buf, sizeof(buf), "%s", path);
-        for (char *s = buf + 1; *s; s++)
-                if (*s == '/') {
-                        *s = '\0';
-                        mkdir(buf, 0755);
-                        *s = '/';
-                }
-        mkdir(buf, 0755);
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *s = buf + 1; *s; s++)
+		if (*s == '/') {
+			*s = '\0';
+			mkdir(buf, 0755);
+			*s = '/';
+		}
+	mkdir(buf, 0755);
 }
 
 /* Writes dir/name (creating directories); gzip-compressed when gz. */
 static void put(const char *dir, const char *name, const char *content, bool gz)
 {
-        char path[4096];
-        char *slash;
+	char path[4096];
+	char *slash;
 
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        slash = strrchr(path, '/');
-        *slash = '\0';
-        mkdirs(path);
-        *slash = '/';
-        if (gz) {
-                gzFile f = gzopen(path, "wb");
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	mkdirs(path);
+	*slash = '/';
+	if (gz) {
+		gzFile f = gzopen(path, "wb");
 
-                if (!f || gzwrite(f, content, (unsigned)strlen(content)) != (int)strlen(content)) {
-                        test_fail(__FILE__, __LINE__, "cannot write %s", path);
-                        if (f)
-                                gzclose(f);
-                        return;
-                }
-                gzclose(f);
-        } else {
-                FILE *f = fopen(path, "we");
+		if (!f || gzwrite(f, content, (unsigned)strlen(content)) != (int)strlen(content)) {
+			test_fail(__FILE__, __LINE__, "cannot write %s", path);
+			if (f)
+				gzclose(f);
+			return;
+		}
+		gzclose(f);
+	} else {
+		FILE *f = fopen(path, "we");
 
-                if (!f) {
-                        test_fail(__FILE__, __LINE__, "cannot write %s", path);
-                        return;
-                }
-                fputs(content, f);
-                fclose(f);
-        }
+		if (!f) {
+			test_fail(__FILE__, __LINE__, "cannot write %s", path);
+			return;
+		}
+		fputs(content, f);
+		fclose(f);
+	}
 }
 
 static char *path_in(const char *name)
 {
-        static char buf[4096];
+	static char buf[4096];
 
-        snprintf(buf, sizeof(buf), "%s/%s", test_tmpdir(), name);
-        return buf;
+	snprintf(buf, sizeof(buf), "%s/%s", test_tmpdir(), name);
+	return buf;
+}
+
+/* Loads path, failing the test with the error if it does not load. */
+static struct embargo_policy *load_path(const char *path)
+{
+	struct embargo_policy *p = NULL;
+	struct embargo_policy_error err;
+	char msg[8192];
+	int r = embargo_policy_load(path, &p, &err);
+
+	if (r < 0)
+		test_fail(__FILE__, __LINE__, "load %s: %d %s", path, r,
+			  embargo_policy_error_format(&err, msg, sizeof(msg)));
+	return p;
 }
 
 /* Loads the policy file `text` written as <tmp>/a.policy. */
 static struct embargo_policy *load_text(const char *text)
 {
-        struct embargo_policy *p = NULL;
-        struct embargo_policy_error err;
-        char msg[8192];
-        int r;
+	put(test_tmpdir(), "a.policy", text, false);
+	return load_path(path_in("a.policy"));
+}
 
-        put(test_tmpdir(), "a.policy", text, false);
-        r = embargo_policy_load(path_in("a.policy"), &p, &err);
-        if (r < 0)
-                test_fail(__FILE__, __LINE__, "load: %d %s", r,
-                          embargo_policy_error_format(&err, msg, sizeof(msg)));
-        return p;
+/* Loading `text` as <tmp>/a.policy fails with want and the message "<tmp>/a.policy<expect>". */
+static void check_error(const char *text, int want, const char *expect)
+{
+	struct embargo_policy *p = NULL;
+	struct embargo_policy_error err;
+	char full[8192], got[8192];
+
+	put(test_tmpdir(), "a.policy", text, false);
+	CHECK_EQ_INT(embargo_policy_load(path_in("a.policy"), &p, &err), want);
+	snprintf(full, sizeof(full), "%s%s", path_in("a.policy"), expect);
+	CHECK_EQ_STR(embargo_policy_error_format(&err, got, sizeof(got)), full);
+	CHECK(p == NULL);
 }
 
 static void digest(const char *hex, uint8_t out[32])
 {
-        if (hex_decode(hex, strlen(hex), out, 32) < 0)
-                test_fail(__FILE__, __LINE__, "bad test digest %s", hex);
+	if (hex_decode(hex, strlen(hex), out, 32) < 0)
+		test_fail(__FILE__, __LINE__, "bad test digest %s", hex);
 }
 
 static const struct embargo_rule *lookup_hex(const struct embargo_policy *p, const char *hex)
 {
-        uint8_t d[32];
+	uint8_t d[32];
 
-        digest(hex, d);
-        return embargo_policy_lookup(p, d);
+	digest(hex, d);
+	return embargo_policy_lookup(p, d);
 }
 
 /* "@" in s replaced by dir. */
 static void expand(const char *s, const char *dir, char *out, size_t size)
 {
-        size_t n = 0;
+	size_t n = 0;
 
-        for (; *s && n + 1 < size; s++) {
-                if (*s == '@')
-                        n += (size_t)snprintf(out + n, size - n, "%s", dir);
-                else
-                        out[n++] = *s;
-                if (n >= size)
-                        n = size - 1;
-        }
-        out[n] = '\0';
+	for (; *s && n + 1 < size; s++) {
+		if (*s == '@')
+			n += (size_t)snprintf(out + n, size - n, "%s", dir);
+		else
+			out[n++] = *s;
+		if (n >= size)
+			n = size - 1;
+	}
+	out[n] = '\0';
 }
 
 #define N_1M 1000000
 
 static uint64_t splitmix64(uint64_t *s)
 {
-        uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
 
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return z ^ (z >> 31);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
 }
 
 /* The i-th test digest: uniformly distributed, like real ones. */
 static void nth_digest(uint32_t i, uint8_t out[32])
 {
-        uint64_t s = i;
+	uint64_t s = i;
 
-        for (int k = 0; k < 4; k++) {
-                uint64_t v = splitmix64(&s);
+	for (int k = 0; k < 4; k++) {
+		uint64_t v = splitmix64(&s);
 
-                memcpy(out + 8 * k, &v, 8);
-        }
+		memcpy(out + 8 * k, &v, 8);
+	}
 }
 
 /* ---- errors: a table of bad inputs, each with its full message ------------------------------------ */
 
 struct bad_case {
-        const char *name;
-        /* Name, content, name, content...: a name ending in '/' is a directory, one ending in ".gz" is
-         * written gzip-compressed. */
-        const char *files[8];
-        const char *load;   /* relative to the case's directory; "a.policy" when NULL */
-        int err;            /* expected return: -EINVAL when 0 */
-        const char *expect; /* the formatted error, '@' standing for the case's directory */
+	const char *name;
+	/* Name, content, name, content...: a name ending in '/' is a directory, one ending in ".gz" is
+	 * written gzip-compressed. */
+	const char *files[8];
+	const char *load;   /* relative to the case's directory; "a.policy" when NULL */
+	int err;	    /* expected return: -EINVAL when 0 */
+	const char *expect; /* the formatted error, '@' standing for the case's directory */
 };
 
 static const struct bad_case bad_cases[] = {
@@ -369,10 +388,10 @@ static const struct bad_case bad_cases[] = {
      "@/l.sha256:4:1: expected 64 hex digits, found 63"},
     {"non-hex in gzip list",
      {
-         "a.policy",
-         "vendor X\nsha256-list l.sha256.gz\n",
-         "l.sha256.gz",
-         H1 "\n  " H2 "x\n",
+	 "a.policy",
+	 "vendor X\nsha256-list l.sha256.gz\n",
+	 "l.sha256.gz",
+	 H1 "\n  " H2 "x\n",
      },
      NULL,
      0,
@@ -411,571 +430,548 @@ static const struct bad_case bad_cases[] = {
 
 TEST(policy_errors)
 {
-        for (size_t i = 0; i < ARRAY_SIZE(bad_cases); i++) {
-                const struct bad_case *c = &bad_cases[i];
-                struct embargo_policy *p = (struct embargo_policy *)&bad_cases; /* must stay untouched */
-                struct embargo_policy_error err;
-                char dir[1024], load[2048], expect[8192], got[8192];
-                int r;
+	for (size_t i = 0; i < ARRAY_SIZE(bad_cases); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		struct embargo_policy *p = (struct embargo_policy *)&bad_cases; /* must stay untouched */
+		struct embargo_policy_error err;
+		char dir[1024], load[2048], expect[8192], got[8192];
+		int r;
 
-                snprintf(dir, sizeof(dir), "%s/case%zu", test_tmpdir(), i);
-                mkdirs(dir);
-                for (const char *const *f = c->files; *f; f += 2) {
-                        size_t n = strlen(f[0]);
+		snprintf(dir, sizeof(dir), "%s/case%zu", test_tmpdir(), i);
+		mkdirs(dir);
+		for (const char *const *f = c->files; *f; f += 2) {
+			size_t n = strlen(f[0]);
 
-                        if (f[0][n - 1] == '/') {
-                                char sub[2048];
+			if (f[0][n - 1] == '/') {
+				char sub[2048];
 
-                                snprintf(sub, sizeof(sub), "%s/%s", dir, f[0]);
-                                mkdirs(sub);
-                        } else {
-                                put(dir, f[0], f[1], n > 3 && strcmp(f[0] + n - 3, ".gz") == 0);
-                        }
-                }
-                snprintf(load, sizeof(load), "%s/%s", dir, c->load ? c->load : "a.policy");
-                expand(c->expect, dir, expect, sizeof(expect));
+				snprintf(sub, sizeof(sub), "%s/%s", dir, f[0]);
+				mkdirs(sub);
+			} else {
+				put(dir, f[0], f[1], n > 3 && strcmp(f[0] + n - 3, ".gz") == 0);
+			}
+		}
+		snprintf(load, sizeof(load), "%s/%s", dir, c->load ? c->load : "a.policy");
+		expand(c->expect, dir, expect, sizeof(expect));
 
-                r = embargo_policy_load(load, &p, &err);
-                embargo_policy_error_format(&err, got, sizeof(got));
-                if (r != (c->err ? c->err : -EINVAL))
-                        test_fail(__FILE__, __LINE__, "%s: returned %d, expected %d", c->name, r,
-                                  c->err ? c->err : -EINVAL);
-                if (strcmp(got, expect) != 0)
-                        test_fail(__FILE__, __LINE__, "%s:\n    got      %s\n    expected %s", c->name, got,
-                                  expect);
-                if (p != (struct embargo_policy *)&bad_cases)
-                        test_fail(__FILE__, __LINE__, "%s: *ret was written", c->name);
-        }
+		r = embargo_policy_load(load, &p, &err);
+		embargo_policy_error_format(&err, got, sizeof(got));
+		if (r != (c->err ? c->err : -EINVAL))
+			test_fail(__FILE__, __LINE__, "%s: returned %d, expected %d", c->name, r,
+				  c->err ? c->err : -EINVAL);
+		if (strcmp(got, expect) != 0)
+			test_fail(__FILE__, __LINE__, "%s:\n    got      %s\n    expected %s", c->name, got,
+				  expect);
+		if (p != (struct embargo_policy *)&bad_cases)
+			test_fail(__FILE__, __LINE__, "%s: *ret was written", c->name);
+	}
 }
 
 TEST(policy_error_limits)
 {
-        _cleanup_free_ char *text = malloc(70000 + 64);
-        struct embargo_policy *p = NULL;
-        struct embargo_policy_error err;
-        char got[8192], expect[8192];
-        size_t n;
+	_cleanup_free_ char *text = malloc(70000 + 64);
+	struct embargo_policy *p = NULL;
+	size_t n;
 
-        REQUIRE(text);
-        /* 255 bytes of vendor name are fine, 256 are not. */
-        n = (size_t)sprintf(text, "vendor ");
-        memset(text + n, 'v', 255);
-        strcpy(text + n + 255, "\n");
-        p = load_text(text);
-        REQUIRE(p);
-        CHECK_EQ_INT(strlen(p->vendors[0].name), 255);
-        embargo_policy_free(p);
-        p = NULL;
-        strcpy(text + n + 255, "w\n");
-        put(test_tmpdir(), "a.policy", text, false);
-        CHECK_EQ_INT(embargo_policy_load(path_in("a.policy"), &p, &err), -EINVAL);
-        snprintf(expect, sizeof(expect), "%s:1:8: vendor name is longer than 255 bytes", path_in("a.policy"));
-        CHECK_EQ_STR(embargo_policy_error_format(&err, got, sizeof(got)), expect);
+	REQUIRE(text);
+	/* 255 bytes of vendor name are fine, 256 are not. */
+	n = (size_t)sprintf(text, "vendor ");
+	memset(text + n, 'v', 255);
+	strcpy(text + n + 255, "\n");
+	p = load_text(text);
+	REQUIRE(p);
+	CHECK_EQ_INT(strlen(p->vendors[0].name), 255);
+	embargo_policy_free(p);
+	p = NULL;
+	strcpy(text + n + 255, "w\n");
+	check_error(text, -EINVAL, ":1:8: vendor name is longer than 255 bytes");
 
-        /* A line longer than 64 KiB. */
-        n = (size_t)sprintf(text, "# x\nvendor X reason \"");
-        memset(text + n, 'r', 66000);
-        strcpy(text + n + 66000, "\"\n");
-        put(test_tmpdir(), "a.policy", text, false);
-        CHECK_EQ_INT(embargo_policy_load(path_in("a.policy"), &p, &err), -EINVAL);
-        snprintf(expect, sizeof(expect), "%s:2: line is longer than 65536 bytes", path_in("a.policy"));
-        CHECK_EQ_STR(embargo_policy_error_format(&err, got, sizeof(got)), expect);
-        CHECK(p == NULL);
+	/* A line longer than 64 KiB. */
+	n = (size_t)sprintf(text, "# x\nvendor X reason \"");
+	memset(text + n, 'r', 66000);
+	strcpy(text + n + 66000, "\"\n");
+	check_error(text, -EINVAL, ":2: line is longer than 65536 bytes");
 }
 
 TEST(policy_too_many_vendors)
 {
-        const size_t n = EMBARGO_POLICY_MAX_VENDORS + 1;
-        _cleanup_free_ char *text = malloc(n * 16 + 1);
-        struct embargo_policy *p = NULL;
-        struct embargo_policy_error err;
-        char got[8192], expect[8192];
-        size_t len = 0;
+	const size_t n = EMBARGO_POLICY_MAX_VENDORS + 1;
+	_cleanup_free_ char *text = malloc(n * 16 + 1);
+	struct embargo_policy *p = NULL;
+	size_t len = 0;
 
-        REQUIRE(text);
-        for (size_t i = 0; i < n - 1; i++)
-                len += (size_t)sprintf(text + len, "vendor v%zu\n", i);
-        p = load_text(text);
-        REQUIRE(p);
-        CHECK_EQ_INT(p->n_vendors, EMBARGO_POLICY_MAX_VENDORS);
-        CHECK_EQ_STR(p->vendors[65534].name, "v65534");
-        embargo_policy_free(p);
-        p = NULL;
+	REQUIRE(text);
+	for (size_t i = 0; i < n - 1; i++)
+		len += (size_t)sprintf(text + len, "vendor v%zu\n", i);
+	p = load_text(text);
+	REQUIRE(p);
+	CHECK_EQ_INT(p->n_vendors, EMBARGO_POLICY_MAX_VENDORS);
+	CHECK_EQ_STR(p->vendors[65534].name, "v65534");
+	embargo_policy_free(p);
+	p = NULL;
 
-        sprintf(text + len, "vendor last\n");
-        put(test_tmpdir(), "a.policy", text, false);
-        CHECK_EQ_INT(embargo_policy_load(path_in("a.policy"), &p, &err), -EINVAL);
-        snprintf(expect, sizeof(expect), "%s:65536:8: too many vendors (at most 65535)", path_in("a.policy"));
-        CHECK_EQ_STR(embargo_policy_error_format(&err, got, sizeof(got)), expect);
+	sprintf(text + len, "vendor last\n");
+	check_error(text, -EINVAL, ":65536:8: too many vendors (at most 65535)");
 }
 
 TEST(policy_unreadable_files)
 {
-        struct embargo_policy *p = NULL;
-        struct embargo_policy_error err;
-        char got[8192], expect[8192];
-        int fd;
+	struct embargo_policy *p = NULL;
+	struct embargo_policy_error err;
+	char got[8192], expect[8192];
+	int fd;
 
-        /* A FIFO is refused at once, not waited on. */
-        REQUIRE(mkfifo(path_in("fifo.policy"), 0600) == 0);
-        CHECK_EQ_INT(embargo_policy_load(path_in("fifo.policy"), &p, &err), -EINVAL);
-        snprintf(expect, sizeof(expect), "%s: cannot read policy: not a regular file",
-                 path_in("fifo.policy"));
-        CHECK_EQ_STR(embargo_policy_error_format(&err, got, sizeof(got)), expect);
+	/* A FIFO is refused at once, not waited on. */
+	REQUIRE(mkfifo(path_in("fifo.policy"), 0600) == 0);
+	CHECK_EQ_INT(embargo_policy_load(path_in("fifo.policy"), &p, &err), -EINVAL);
+	snprintf(expect, sizeof(expect), "%s: cannot read policy: not a regular file",
+		 path_in("fifo.policy"));
+	CHECK_EQ_STR(embargo_policy_error_format(&err, got, sizeof(got)), expect);
 
-        /* A truncated gzip list is an error, not a shorter list. */
-        put(test_tmpdir(), "a.policy", "vendor X\nsha256-list l.gz\n", false);
-        {
-                gzFile gz = gzopen(path_in("full.gz"), "wb");
+	/* A truncated gzip list is an error, not a shorter list. */
+	put(test_tmpdir(), "a.policy", "vendor X\nsha256-list l.gz\n", false);
+	{
+		gzFile gz = gzopen(path_in("full.gz"), "wb");
 
-                REQUIRE(gz);
-                for (uint32_t i = 0; i < 5000; i++) {
-                        uint8_t d[32];
-                        char hex[65];
+		REQUIRE(gz);
+		for (uint32_t i = 0; i < 5000; i++) {
+			uint8_t d[32];
+			char hex[65];
 
-                        nth_digest(i, d);
-                        hex_encode(d, 32, hex);
-                        gzprintf(gz, "%s\n", hex);
-                }
-                gzclose(gz);
-        }
-        {
-                struct stat st;
-                _cleanup_free_ char *buf = NULL;
-                _cleanup_close_ int in = open(path_in("full.gz"), O_RDONLY | O_CLOEXEC);
+			nth_digest(i, d);
+			hex_encode(d, 32, hex);
+			gzprintf(gz, "%s\n", hex);
+		}
+		gzclose(gz);
+	}
+	{
+		struct stat st;
+		_cleanup_free_ char *buf = NULL;
+		_cleanup_close_ int in = open(path_in("full.gz"), O_RDONLY | O_CLOEXEC);
 
-                REQUIRE(in >= 0 && fstat(in, &st) == 0);
-                buf = malloc((size_t)st.st_size);
-                REQUIRE(buf && read(in, buf, (size_t)st.st_size) == st.st_size);
-                fd = open(path_in("l.gz"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                REQUIRE(fd >= 0);
-                CHECK_EQ_INT(write_all(fd, buf, (size_t)st.st_size / 2), 0);
-                close(fd);
-        }
-        CHECK(embargo_policy_load(path_in("a.policy"), &p, &err) < 0);
-        snprintf(expect, sizeof(expect), "%s: read error: ", path_in("l.gz"));
-        embargo_policy_error_format(&err, got, sizeof(got));
-        if (strncmp(got, expect, strlen(expect)) != 0)
-                test_fail(__FILE__, __LINE__, "truncated gzip: %s", got);
-        CHECK(p == NULL);
+		REQUIRE(in >= 0 && fstat(in, &st) == 0);
+		buf = malloc((size_t)st.st_size);
+		REQUIRE(buf && read(in, buf, (size_t)st.st_size) == st.st_size);
+		fd = open(path_in("l.gz"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		REQUIRE(fd >= 0);
+		CHECK_EQ_INT(write_all(fd, buf, (size_t)st.st_size / 2), 0);
+		close(fd);
+	}
+	CHECK(embargo_policy_load(path_in("a.policy"), &p, &err) < 0);
+	snprintf(expect, sizeof(expect), "%s: read error: ", path_in("l.gz"));
+	embargo_policy_error_format(&err, got, sizeof(got));
+	if (strncmp(got, expect, strlen(expect)) != 0)
+		test_fail(__FILE__, __LINE__, "truncated gzip: %s", got);
+	CHECK(p == NULL);
 }
 
 /* ---- accepted policies ----------------------------------------------------------------------------- */
 
 TEST(policy_single_file)
 {
-        _cleanup_(embargo_policy_freep) struct embargo_policy *p = load_text(
-            "# the vendor\n"
-            "vendor \"Kaspersky\" mode enforce reason \"US Commerce BIS Final Determination, 2024-06-20\"\n"
-            "entity \"AO Kaspersky Lab\"          # legal entity\n"
-            "entity Kaspersky\\Labs\n"
-            "sha256 " H2 " label \"kesl 12.0 /opt/kaspersky/kesl/bin/kesl\"\n"
-            "sha256 " H1 "\n"
-            "  sha256   \"" H4 "\"   label   \"say \\\"hi\\\" \\\\ # not a comment\"\n");
-        const struct embargo_rule *r;
-        const struct embargo_vendor *v;
-        char buf[8192], expect[8192];
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p = load_text(
+	    "# the vendor\n"
+	    "vendor \"Kaspersky\" mode enforce reason \"US Commerce BIS Final Determination, 2024-06-20\"\n"
+	    "entity \"AO Kaspersky Lab\"          # legal entity\n"
+	    "entity Kaspersky\\Labs\n"
+	    "sha256 " H2 " label \"kesl 12.0 /opt/kaspersky/kesl/bin/kesl\"\n"
+	    "sha256 " H1 "\n"
+	    "  sha256   \"" H4 "\"   label   \"say \\\"hi\\\" \\\\ # not a comment\"\n");
+	const struct embargo_rule *r;
+	const struct embargo_vendor *v;
+	char buf[8192], expect[8192];
 
-        REQUIRE(p);
-        CHECK_EQ_STR(p->path, path_in("a.policy"));
-        REQUIRE(p->n_vendors == 1);
-        v = &p->vendors[0];
-        CHECK_EQ_STR(v->name, "Kaspersky");
-        CHECK_EQ_STR(v->reason, "US Commerce BIS Final Determination, 2024-06-20");
-        CHECK_EQ_INT(v->mode, EMBARGO_MODE_ENFORCE);
-        CHECK_EQ_INT(v->line, 2);
-        CHECK_EQ_INT(v->source, 0);
-        CHECK_EQ_INT(v->n_entities, 2);
-        CHECK_EQ_STR(v->entities[0], "AO Kaspersky Lab");
-        CHECK_EQ_STR(v->entities[1], "Kaspersky\\Labs"); /* escapes are only for quoted strings */
-        CHECK(v->entities[2] == NULL);
-        CHECK_EQ_INT(v->n_rules, 3);
-        CHECK_EQ_INT(p->n_sources, 1);
-        CHECK_EQ_STR(p->sources[0], path_in("a.policy"));
+	REQUIRE(p);
+	CHECK_EQ_STR(p->path, path_in("a.policy"));
+	REQUIRE(p->n_vendors == 1);
+	v = &p->vendors[0];
+	CHECK_EQ_STR(v->name, "Kaspersky");
+	CHECK_EQ_STR(v->reason, "US Commerce BIS Final Determination, 2024-06-20");
+	CHECK_EQ_INT(v->mode, EMBARGO_MODE_ENFORCE);
+	CHECK_EQ_INT(v->line, 2);
+	CHECK_EQ_INT(v->source, 0);
+	CHECK_EQ_INT(v->n_entities, 2);
+	CHECK_EQ_STR(v->entities[0], "AO Kaspersky Lab");
+	CHECK_EQ_STR(v->entities[1], "Kaspersky\\Labs"); /* escapes are only for quoted strings */
+	CHECK(v->entities[2] == NULL);
+	CHECK_EQ_INT(v->n_rules, 3);
+	CHECK_EQ_INT(p->n_sources, 1);
+	CHECK_EQ_STR(p->sources[0], path_in("a.policy"));
 
-        /* Sorted by digest. */
-        REQUIRE(p->n_rules == 3);
-        r = &p->rules[0];
-        CHECK(memcmp(r->sha256, "\x01\x23\x45\x67", 4) == 0);
-        CHECK(r->label == NULL);
-        CHECK_EQ_INT(r->line, 6);
-        CHECK_EQ_INT(r->column, 8);
-        r = &p->rules[1];
-        CHECK(r->sha256[0] == 0x80 && r->sha256[31] == 0x01);
-        CHECK_EQ_STR(r->label, "say \"hi\" \\ # not a comment");
-        CHECK_EQ_INT(r->line, 7);
-        CHECK_EQ_INT(r->column, 12);
-        r = &p->rules[2];
-        CHECK(r->sha256[0] == 0xfe);
-        CHECK_EQ_STR(r->label, "kesl 12.0 /opt/kaspersky/kesl/bin/kesl");
-        CHECK_EQ_INT(r->vendor, 0);
-        CHECK_EQ_INT(r->source, 0);
-        snprintf(expect, sizeof(expect), "%s:5", path_in("a.policy"));
-        CHECK_EQ_STR(embargo_rule_location(p, r, buf, sizeof(buf)), expect);
-        CHECK_EQ_INT(p->n_duplicates, 0);
+	/* Sorted by digest. */
+	REQUIRE(p->n_rules == 3);
+	r = &p->rules[0];
+	CHECK(memcmp(r->sha256, "\x01\x23\x45\x67", 4) == 0);
+	CHECK(r->label == NULL);
+	CHECK_EQ_INT(r->line, 6);
+	CHECK_EQ_INT(r->column, 8);
+	r = &p->rules[1];
+	CHECK(r->sha256[0] == 0x80 && r->sha256[31] == 0x01);
+	CHECK_EQ_STR(r->label, "say \"hi\" \\ # not a comment");
+	CHECK_EQ_INT(r->line, 7);
+	CHECK_EQ_INT(r->column, 12);
+	r = &p->rules[2];
+	CHECK(r->sha256[0] == 0xfe);
+	CHECK_EQ_STR(r->label, "kesl 12.0 /opt/kaspersky/kesl/bin/kesl");
+	CHECK_EQ_INT(r->vendor, 0);
+	CHECK_EQ_INT(r->source, 0);
+	snprintf(expect, sizeof(expect), "%s:5", path_in("a.policy"));
+	CHECK_EQ_STR(embargo_rule_location(p, r, buf, sizeof(buf)), expect);
+	CHECK_EQ_INT(p->n_duplicates, 0);
 }
 
 TEST(policy_directory_order)
 {
-        char dir[4096];
-        struct embargo_policy_error err;
-        _cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
-        char msg[8192];
-        const struct embargo_rule *r;
+	char dir[4096];
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
+	char msg[8192];
+	const struct embargo_rule *r;
 
-        snprintf(dir, sizeof(dir), "%s", path_in("policy.d"));
-        /* Byte order: "10-" < "20-" < "3-" < "B" < "a". */
-        put(dir, "20-b.policy", "vendor B2\nsha256 " H2 "\n", false);
-        put(dir, "10-a.policy", "vendor A1 mode audit\nsha256 " H1 "\nsha256-list a.sha256\n", false);
-        put(dir, "10-a.sha256", H3 "\n", false);
-        put(dir, "a.sha256", H4 "\n", false);
-        put(dir, "3-c.policy", "# only comments\n", false);
-        put(dir, "a.policy", "vendor a\n", false);
-        put(dir, "B.policy", "vendor \"B\"\nentity \"B Ltd\"\n", false);
-        put(dir, "README", "vendor Ignored\n", false);
-        put(dir, ".hidden.policy", "vendor Hidden\n", false);
-        put(dir, "x.policy.bak", "vendor Backup\n", false);
-        put(dir, "sub.policy/z.policy", "vendor Nested\n", false);
+	snprintf(dir, sizeof(dir), "%s", path_in("policy.d"));
+	/* Byte order: "10-" < "20-" < "3-" < "B" < "a". */
+	put(dir, "20-b.policy", "vendor B2\nsha256 " H2 "\n", false);
+	put(dir, "10-a.policy", "vendor A1 mode audit\nsha256 " H1 "\nsha256-list a.sha256\n", false);
+	put(dir, "10-a.sha256", H3 "\n", false);
+	put(dir, "a.sha256", H4 "\n", false);
+	put(dir, "3-c.policy", "# only comments\n", false);
+	put(dir, "a.policy", "vendor a\n", false);
+	put(dir, "B.policy", "vendor \"B\"\nentity \"B Ltd\"\n", false);
+	put(dir, "README", "vendor Ignored\n", false);
+	put(dir, ".hidden.policy", "vendor Hidden\n", false);
+	put(dir, "x.policy.bak", "vendor Backup\n", false);
+	put(dir, "sub.policy/z.policy", "vendor Nested\n", false);
 
-        CHECK_EQ_INT(embargo_policy_load(dir, &p, &err), 0);
-        if (!p)
-                test_fail(__FILE__, __LINE__, "%s", embargo_policy_error_format(&err, msg, sizeof(msg)));
-        REQUIRE(p);
-        REQUIRE(p->n_vendors == 4);
-        CHECK_EQ_STR(p->vendors[0].name, "A1");
-        CHECK_EQ_STR(p->vendors[1].name, "B2");
-        CHECK_EQ_STR(p->vendors[2].name, "B");
-        CHECK_EQ_STR(p->vendors[3].name, "a");
-        CHECK_EQ_INT(p->vendors[0].mode, EMBARGO_MODE_AUDIT);
-        CHECK_EQ_INT(p->vendors[1].mode, EMBARGO_MODE_INHERIT);
-        CHECK_EQ_INT(p->vendors[2].n_entities, 1);
-        CHECK_EQ_INT(p->vendors[0].n_rules, 2);
-        CHECK_EQ_INT(p->vendors[1].n_rules, 1);
-        CHECK_EQ_INT(p->vendors[3].n_rules, 0);
+	p = load_path(dir);
+	REQUIRE(p);
+	REQUIRE(p->n_vendors == 4);
+	CHECK_EQ_STR(p->vendors[0].name, "A1");
+	CHECK_EQ_STR(p->vendors[1].name, "B2");
+	CHECK_EQ_STR(p->vendors[2].name, "B");
+	CHECK_EQ_STR(p->vendors[3].name, "a");
+	CHECK_EQ_INT(p->vendors[0].mode, EMBARGO_MODE_AUDIT);
+	CHECK_EQ_INT(p->vendors[1].mode, EMBARGO_MODE_INHERIT);
+	CHECK_EQ_INT(p->vendors[2].n_entities, 1);
+	CHECK_EQ_INT(p->vendors[0].n_rules, 2);
+	CHECK_EQ_INT(p->vendors[1].n_rules, 1);
+	CHECK_EQ_INT(p->vendors[3].n_rules, 0);
 
-        /* Every file read, in order, list files where they were read. */
-        REQUIRE(p->n_sources == 6);
-        snprintf(msg, sizeof(msg), "%s/10-a.policy", dir);
-        CHECK_EQ_STR(p->sources[0], msg);
-        snprintf(msg, sizeof(msg), "%s/a.sha256", dir);
-        CHECK_EQ_STR(p->sources[1], msg);
-        snprintf(msg, sizeof(msg), "%s/20-b.policy", dir);
-        CHECK_EQ_STR(p->sources[2], msg);
-        snprintf(msg, sizeof(msg), "%s/3-c.policy", dir);
-        CHECK_EQ_STR(p->sources[3], msg);
-        snprintf(msg, sizeof(msg), "%s/B.policy", dir);
-        CHECK_EQ_STR(p->sources[4], msg);
-        snprintf(msg, sizeof(msg), "%s/a.policy", dir);
-        CHECK_EQ_STR(p->sources[5], msg);
-        CHECK_EQ_INT(p->vendors[1].source, 2);
+	/* Every file read, in order, list files where they were read. */
+	REQUIRE(p->n_sources == 6);
+	snprintf(msg, sizeof(msg), "%s/10-a.policy", dir);
+	CHECK_EQ_STR(p->sources[0], msg);
+	snprintf(msg, sizeof(msg), "%s/a.sha256", dir);
+	CHECK_EQ_STR(p->sources[1], msg);
+	snprintf(msg, sizeof(msg), "%s/20-b.policy", dir);
+	CHECK_EQ_STR(p->sources[2], msg);
+	snprintf(msg, sizeof(msg), "%s/3-c.policy", dir);
+	CHECK_EQ_STR(p->sources[3], msg);
+	snprintf(msg, sizeof(msg), "%s/B.policy", dir);
+	CHECK_EQ_STR(p->sources[4], msg);
+	snprintf(msg, sizeof(msg), "%s/a.policy", dir);
+	CHECK_EQ_STR(p->sources[5], msg);
+	CHECK_EQ_INT(p->vendors[1].source, 2);
 
-        /* Rules stay with the vendor of their file. */
-        r = lookup_hex(p, H1);
-        REQUIRE(r);
-        CHECK_EQ_INT(r->vendor, 0);
-        r = lookup_hex(p, H4);
-        REQUIRE(r);
-        CHECK_EQ_INT(r->vendor, 0);
-        CHECK_EQ_INT(r->source, 1);
-        r = lookup_hex(p, H2);
-        REQUIRE(r);
-        CHECK_EQ_INT(r->vendor, 1);
-        CHECK(lookup_hex(p, H3) == NULL); /* 10-a.sha256 is not named by any policy */
+	/* Rules stay with the vendor of their file. */
+	r = lookup_hex(p, H1);
+	REQUIRE(r);
+	CHECK_EQ_INT(r->vendor, 0);
+	r = lookup_hex(p, H4);
+	REQUIRE(r);
+	CHECK_EQ_INT(r->vendor, 0);
+	CHECK_EQ_INT(r->source, 1);
+	r = lookup_hex(p, H2);
+	REQUIRE(r);
+	CHECK_EQ_INT(r->vendor, 1);
+	CHECK(lookup_hex(p, H3) == NULL); /* 10-a.sha256 is not named by any policy */
 }
 
 TEST(policy_digest_lists)
 {
-        _cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
-        const struct embargo_rule *r;
-        char abs_line[4200], expect[4200];
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
+	const struct embargo_rule *r;
+	char abs_line[4200], expect[4200];
 
-        put(test_tmpdir(), "lists/plain.sha256",
-            "# a plain list\n\n" H1 "\n   \n\t# indented comment\n" H2 "\n", false);
-        put(test_tmpdir(), "lists/packed.sha256.gz", H3 "\n" H4 "\n", true);
-        put(test_tmpdir(), "lists/gz-without-suffix", "# gzip magic, no .gz\n" H4 "\n", true);
-        snprintf(abs_line, sizeof(abs_line), "sha256-list \"%s\"\n", path_in("lists/packed.sha256.gz"));
-        put(test_tmpdir(), "sub/x.policy",
-            "vendor One\nsha256-list ../lists/plain.sha256\n"
-            "vendor Two\nsha256-list \"../lists/gz-without-suffix\"\n",
-            false);
-        {
-                char text[8192];
+	put(test_tmpdir(), "lists/plain.sha256",
+	    "# a plain list\n\n" H1 "\n   \n\t# indented comment\n" H2 "\n", false);
+	put(test_tmpdir(), "lists/packed.sha256.gz", H3 "\n" H4 "\n", true);
+	put(test_tmpdir(), "lists/gz-without-suffix", "# gzip magic, no .gz\n" H4 "\n", true);
+	snprintf(abs_line, sizeof(abs_line), "sha256-list \"%s\"\n", path_in("lists/packed.sha256.gz"));
+	put(test_tmpdir(), "sub/x.policy",
+	    "vendor One\nsha256-list ../lists/plain.sha256\n"
+	    "vendor Two\nsha256-list \"../lists/gz-without-suffix\"\n",
+	    false);
+	{
+		char text[8192];
 
-                snprintf(text, sizeof(text), "vendor Three\n%s", abs_line);
-                put(test_tmpdir(), "sub/y.policy", text, false);
-        }
-        {
-                struct embargo_policy_error err;
-                char msg[8192];
+		snprintf(text, sizeof(text), "vendor Three\n%s", abs_line);
+		put(test_tmpdir(), "sub/y.policy", text, false);
+	}
+	{
+		struct embargo_policy_error err;
+		char msg[8192];
 
-                CHECK_EQ_INT(embargo_policy_load(path_in("sub"), &p, &err), 0);
-                if (!p)
-                        test_fail(__FILE__, __LINE__, "%s",
-                                  embargo_policy_error_format(&err, msg, sizeof(msg)));
-        }
-        REQUIRE(p);
-        CHECK_EQ_INT(p->n_rules, 4);
-        CHECK_EQ_INT(p->n_duplicates, 1); /* H4 from Three's list: Two listed it first */
-        REQUIRE(p->n_sources == 5);
-        snprintf(expect, sizeof(expect), "%s/../lists/plain.sha256", path_in("sub"));
-        CHECK_EQ_STR(p->sources[1], expect);
-        CHECK_EQ_STR(p->sources[4], path_in("lists/packed.sha256.gz"));
+		CHECK_EQ_INT(embargo_policy_load(path_in("sub"), &p, &err), 0);
+		if (!p)
+			test_fail(__FILE__, __LINE__, "%s",
+				  embargo_policy_error_format(&err, msg, sizeof(msg)));
+	}
+	REQUIRE(p);
+	CHECK_EQ_INT(p->n_rules, 4);
+	CHECK_EQ_INT(p->n_duplicates, 1); /* H4 from Three's list: Two listed it first */
+	REQUIRE(p->n_sources == 5);
+	snprintf(expect, sizeof(expect), "%s/../lists/plain.sha256", path_in("sub"));
+	CHECK_EQ_STR(p->sources[1], expect);
+	CHECK_EQ_STR(p->sources[4], path_in("lists/packed.sha256.gz"));
 
-        r = lookup_hex(p, H2);
-        REQUIRE(r);
-        CHECK_EQ_INT(r->vendor, 0);
-        CHECK_EQ_INT(r->source, 1);
-        CHECK_EQ_INT(r->line, 6);
-        CHECK_EQ_INT(r->column, 1);
-        CHECK(r->label == NULL);
-        snprintf(expect, sizeof(expect), "%s/../lists/plain.sha256:6", path_in("sub"));
-        CHECK_EQ_STR(embargo_rule_location(p, r, abs_line, sizeof(abs_line)), expect);
-        r = lookup_hex(p, H3);
-        REQUIRE(r);
-        CHECK_EQ_INT(r->vendor, 2);
-        CHECK_EQ_INT(r->source, 4);
-        CHECK_EQ_INT(r->line, 1);
-        r = lookup_hex(p, H4);
-        REQUIRE(r);
-        CHECK_EQ_INT(r->vendor, 1);
-        CHECK_EQ_INT(r->line, 2);
-        CHECK_EQ_INT(p->vendors[0].n_rules, 2);
-        CHECK_EQ_INT(p->vendors[1].n_rules, 1);
-        CHECK_EQ_INT(p->vendors[2].n_rules, 1);
+	r = lookup_hex(p, H2);
+	REQUIRE(r);
+	CHECK_EQ_INT(r->vendor, 0);
+	CHECK_EQ_INT(r->source, 1);
+	CHECK_EQ_INT(r->line, 6);
+	CHECK_EQ_INT(r->column, 1);
+	CHECK(r->label == NULL);
+	snprintf(expect, sizeof(expect), "%s/../lists/plain.sha256:6", path_in("sub"));
+	CHECK_EQ_STR(embargo_rule_location(p, r, abs_line, sizeof(abs_line)), expect);
+	r = lookup_hex(p, H3);
+	REQUIRE(r);
+	CHECK_EQ_INT(r->vendor, 2);
+	CHECK_EQ_INT(r->source, 4);
+	CHECK_EQ_INT(r->line, 1);
+	r = lookup_hex(p, H4);
+	REQUIRE(r);
+	CHECK_EQ_INT(r->vendor, 1);
+	CHECK_EQ_INT(r->line, 2);
+	CHECK_EQ_INT(p->vendors[0].n_rules, 2);
+	CHECK_EQ_INT(p->vendors[1].n_rules, 1);
+	CHECK_EQ_INT(p->vendors[2].n_rules, 1);
 }
 
 TEST(policy_sha256sum_lists)
 {
-        _cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
-        const struct embargo_rule *r;
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
+	const struct embargo_rule *r;
 
-        /* What `sha256sum` and `sha256sum -b` print, including its escaped-name form. */
-        put(test_tmpdir(), "inv.sha256",
-            H1 "  /opt/kaspersky/kesl/bin/kesl\n"
-               "FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210 *kesl-control\n"
-               "\\" H3 "  /opt/kaspersky/odd\\nname\n"
-               "  " H4 "   leading space\tand tab  \n",
-            false);
-        p = load_text("vendor K\nsha256-list inv.sha256\n");
-        REQUIRE(p);
-        CHECK_EQ_INT(p->n_rules, 4);
-        r = lookup_hex(p, H1);
-        REQUIRE(r);
-        CHECK_EQ_STR(r->label, "/opt/kaspersky/kesl/bin/kesl");
-        r = lookup_hex(p, H2);
-        REQUIRE(r);
-        CHECK_EQ_STR(r->label, "kesl-control");
-        r = lookup_hex(p, H3);
-        REQUIRE(r);
-        CHECK_EQ_STR(r->label, "/opt/kaspersky/odd\\nname"); /* kept as sha256sum wrote it */
-        CHECK_EQ_INT(r->column, 2);
-        r = lookup_hex(p, H4);
-        REQUIRE(r);
-        CHECK_EQ_STR(r->label, " leading space\tand tab  ");
-        CHECK_EQ_INT(r->column, 3);
+	/* What `sha256sum` and `sha256sum -b` print, including its escaped-name form. */
+	put(test_tmpdir(), "inv.sha256",
+	    H1 "  /opt/kaspersky/kesl/bin/kesl\n"
+	       "FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210 *kesl-control\n"
+	       "\\" H3 "  /opt/kaspersky/odd\\nname\n"
+	       "  " H4 "   leading space\tand tab  \n",
+	    false);
+	p = load_text("vendor K\nsha256-list inv.sha256\n");
+	REQUIRE(p);
+	CHECK_EQ_INT(p->n_rules, 4);
+	r = lookup_hex(p, H1);
+	REQUIRE(r);
+	CHECK_EQ_STR(r->label, "/opt/kaspersky/kesl/bin/kesl");
+	r = lookup_hex(p, H2);
+	REQUIRE(r);
+	CHECK_EQ_STR(r->label, "kesl-control");
+	r = lookup_hex(p, H3);
+	REQUIRE(r);
+	CHECK_EQ_STR(r->label, "/opt/kaspersky/odd\\nname"); /* kept as sha256sum wrote it */
+	CHECK_EQ_INT(r->column, 2);
+	r = lookup_hex(p, H4);
+	REQUIRE(r);
+	CHECK_EQ_STR(r->label, " leading space\tand tab  ");
+	CHECK_EQ_INT(r->column, 3);
 }
 
 TEST(policy_comments_everywhere)
 {
-        _cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
 
-        put(test_tmpdir(), "l.sha256", "#only\n#" H2 "\n", false);
-        p = load_text("#\n"
-                      "   # indented\n"
-                      "vendor \"#not a comment\"# comment right after a string\n"
-                      "vendor V mode audit reason \"r # r\" # trailing\n"
-                      "entity E#glued\n"
-                      "sha256 " H1 "#glued\n"
-                      "sha256 " H2 " label x # and more\n"
-                      "sha256-list l.sha256 # an empty list\n"
-                      "# end");
-        REQUIRE(p);
-        REQUIRE(p->n_vendors == 2);
-        CHECK_EQ_STR(p->vendors[0].name, "#not a comment");
-        CHECK_EQ_STR(p->vendors[1].reason, "r # r");
-        CHECK_EQ_STR(p->vendors[1].entities[0], "E");
-        CHECK_EQ_INT(p->n_rules, 2);
-        CHECK_EQ_STR(lookup_hex(p, H2)->label, "x");
+	put(test_tmpdir(), "l.sha256", "#only\n#" H2 "\n", false);
+	p = load_text("#\n"
+		      "   # indented\n"
+		      "vendor \"#not a comment\"# comment right after a string\n"
+		      "vendor V mode audit reason \"r # r\" # trailing\n"
+		      "entity E#glued\n"
+		      "sha256 " H1 "#glued\n"
+		      "sha256 " H2 " label x # and more\n"
+		      "sha256-list l.sha256 # an empty list\n"
+		      "# end");
+	REQUIRE(p);
+	REQUIRE(p->n_vendors == 2);
+	CHECK_EQ_STR(p->vendors[0].name, "#not a comment");
+	CHECK_EQ_STR(p->vendors[1].reason, "r # r");
+	CHECK_EQ_STR(p->vendors[1].entities[0], "E");
+	CHECK_EQ_INT(p->n_rules, 2);
+	CHECK_EQ_STR(lookup_hex(p, H2)->label, "x");
 }
 
 TEST(policy_crlf)
 {
-        _cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
 
-        put(test_tmpdir(), "l.sha256", "# windows\r\n" H1 "  C:\\kaspersky\\avp.exe\r\n\r\n" H2 "\r\n",
-            false);
-        p = load_text("\xef\xbb\xbfvendor \"K\" mode enforce reason \"r\"\r\n"
-                      "entity \"AO\"\r\n"
-                      "\r\n"
-                      "sha256 " H3 " label \"l\"\r\n"
-                      "sha256-list l.sha256 # list\r\n"
-                      "sha256 " H4 "\r");
-        REQUIRE(p);
-        CHECK_EQ_STR(p->vendors[0].name, "K");
-        CHECK_EQ_STR(p->vendors[0].reason, "r");
-        CHECK_EQ_INT(p->vendors[0].mode, EMBARGO_MODE_ENFORCE);
-        CHECK_EQ_STR(p->vendors[0].entities[0], "AO");
-        CHECK_EQ_INT(p->n_rules, 4);
-        CHECK_EQ_STR(lookup_hex(p, H1)->label, "C:\\kaspersky\\avp.exe");
-        CHECK(lookup_hex(p, H2)->label == NULL);
-        CHECK_EQ_STR(lookup_hex(p, H3)->label, "l");
-        CHECK_EQ_INT(lookup_hex(p, H4)->line, 6);
+	put(test_tmpdir(), "l.sha256", "# windows\r\n" H1 "  C:\\kaspersky\\avp.exe\r\n\r\n" H2 "\r\n",
+	    false);
+	p = load_text("\xef\xbb\xbfvendor \"K\" mode enforce reason \"r\"\r\n"
+		      "entity \"AO\"\r\n"
+		      "\r\n"
+		      "sha256 " H3 " label \"l\"\r\n"
+		      "sha256-list l.sha256 # list\r\n"
+		      "sha256 " H4 "\r");
+	REQUIRE(p);
+	CHECK_EQ_STR(p->vendors[0].name, "K");
+	CHECK_EQ_STR(p->vendors[0].reason, "r");
+	CHECK_EQ_INT(p->vendors[0].mode, EMBARGO_MODE_ENFORCE);
+	CHECK_EQ_STR(p->vendors[0].entities[0], "AO");
+	CHECK_EQ_INT(p->n_rules, 4);
+	CHECK_EQ_STR(lookup_hex(p, H1)->label, "C:\\kaspersky\\avp.exe");
+	CHECK(lookup_hex(p, H2)->label == NULL);
+	CHECK_EQ_STR(lookup_hex(p, H3)->label, "l");
+	CHECK_EQ_INT(lookup_hex(p, H4)->line, 6);
 }
 
 TEST(policy_modes)
 {
-        _cleanup_(embargo_policy_freep) struct embargo_policy *p =
-            load_text("vendor A mode audit\nvendor B mode \"enforce\" reason x\nvendor C reason y\n");
-        uint8_t m = 99;
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p =
+	    load_text("vendor A mode audit\nvendor B mode \"enforce\" reason x\nvendor C reason y\n");
+	uint8_t m = 99;
 
-        REQUIRE(p && p->n_vendors == 3);
-        CHECK_EQ_INT(p->vendors[0].mode, EMBARGO_MODE_AUDIT);
-        CHECK_EQ_INT(p->vendors[1].mode, EMBARGO_MODE_ENFORCE);
-        CHECK_EQ_INT(p->vendors[2].mode, EMBARGO_MODE_INHERIT);
-        CHECK(p->vendors[0].reason == NULL);
+	REQUIRE(p && p->n_vendors == 3);
+	CHECK_EQ_INT(p->vendors[0].mode, EMBARGO_MODE_AUDIT);
+	CHECK_EQ_INT(p->vendors[1].mode, EMBARGO_MODE_ENFORCE);
+	CHECK_EQ_INT(p->vendors[2].mode, EMBARGO_MODE_INHERIT);
+	CHECK(p->vendors[0].reason == NULL);
 
-        CHECK_EQ_STR(embargo_mode_name(EMBARGO_MODE_INHERIT), "inherit");
-        CHECK_EQ_STR(embargo_mode_name(EMBARGO_MODE_AUDIT), "audit");
-        CHECK_EQ_STR(embargo_mode_name(EMBARGO_MODE_ENFORCE), "enforce");
-        CHECK_EQ_STR(embargo_mode_name(77), "unknown");
-        CHECK_EQ_INT(embargo_mode_from_string("audit", &m), 0);
-        CHECK_EQ_INT(m, EMBARGO_MODE_AUDIT);
-        CHECK_EQ_INT(embargo_mode_from_string("enforce", &m), 0);
-        CHECK_EQ_INT(m, EMBARGO_MODE_ENFORCE);
-        CHECK_EQ_INT(embargo_mode_from_string("inherit", &m), 0);
-        CHECK_EQ_INT(m, EMBARGO_MODE_INHERIT);
-        CHECK_EQ_INT(embargo_mode_from_string("Enforce", &m), -EINVAL);
-        CHECK_EQ_INT(embargo_mode_from_string("", &m), -EINVAL);
-        CHECK_EQ_INT(embargo_mode_from_string(NULL, &m), -EINVAL);
-        CHECK_EQ_INT(m, EMBARGO_MODE_INHERIT);
+	CHECK_EQ_STR(embargo_mode_name(EMBARGO_MODE_INHERIT), "inherit");
+	CHECK_EQ_STR(embargo_mode_name(EMBARGO_MODE_AUDIT), "audit");
+	CHECK_EQ_STR(embargo_mode_name(EMBARGO_MODE_ENFORCE), "enforce");
+	CHECK_EQ_STR(embargo_mode_name(77), "unknown");
+	CHECK_EQ_INT(embargo_mode_from_string("audit", &m), 0);
+	CHECK_EQ_INT(m, EMBARGO_MODE_AUDIT);
+	CHECK_EQ_INT(embargo_mode_from_string("enforce", &m), 0);
+	CHECK_EQ_INT(m, EMBARGO_MODE_ENFORCE);
+	CHECK_EQ_INT(embargo_mode_from_string("inherit", &m), 0);
+	CHECK_EQ_INT(m, EMBARGO_MODE_INHERIT);
+	CHECK_EQ_INT(embargo_mode_from_string("Enforce", &m), -EINVAL);
+	CHECK_EQ_INT(embargo_mode_from_string("", &m), -EINVAL);
+	CHECK_EQ_INT(embargo_mode_from_string(NULL, &m), -EINVAL);
+	CHECK_EQ_INT(m, EMBARGO_MODE_INHERIT);
 }
 
 TEST(policy_duplicates)
 {
-        _cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
-        const struct embargo_rule *r;
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
+	const struct embargo_rule *r;
 
-        put(test_tmpdir(), "l.sha256", H1 "  from-list\n" H2 "\n" H2 "\n", false);
-        p = load_text("vendor A\n"
-                      "sha256 " H1 " label first\n"
-                      "sha256 " H1 " label second\n"
-                      "vendor B\n"
-                      "sha256 " H1 " label third\n"
-                      "sha256-list l.sha256\n"
-                      "sha256 " H3 "\n");
-        REQUIRE(p);
-        CHECK_EQ_INT(p->n_rules, 3);
-        CHECK_EQ_INT(p->n_duplicates, 4);
-        r = lookup_hex(p, H1);
-        REQUIRE(r);
-        CHECK_EQ_STR(r->label, "first");
-        CHECK_EQ_INT(r->vendor, 0);
-        CHECK_EQ_INT(r->line, 2);
-        r = lookup_hex(p, H2);
-        REQUIRE(r);
-        CHECK_EQ_INT(r->line, 2);
-        CHECK_EQ_INT(r->source, 1);
-        CHECK_EQ_INT(p->vendors[0].n_rules, 1);
-        CHECK_EQ_INT(p->vendors[1].n_rules, 2);
+	put(test_tmpdir(), "l.sha256", H1 "  from-list\n" H2 "\n" H2 "\n", false);
+	p = load_text("vendor A\n"
+		      "sha256 " H1 " label first\n"
+		      "sha256 " H1 " label second\n"
+		      "vendor B\n"
+		      "sha256 " H1 " label third\n"
+		      "sha256-list l.sha256\n"
+		      "sha256 " H3 "\n");
+	REQUIRE(p);
+	CHECK_EQ_INT(p->n_rules, 3);
+	CHECK_EQ_INT(p->n_duplicates, 4);
+	r = lookup_hex(p, H1);
+	REQUIRE(r);
+	CHECK_EQ_STR(r->label, "first");
+	CHECK_EQ_INT(r->vendor, 0);
+	CHECK_EQ_INT(r->line, 2);
+	r = lookup_hex(p, H2);
+	REQUIRE(r);
+	CHECK_EQ_INT(r->line, 2);
+	CHECK_EQ_INT(r->source, 1);
+	CHECK_EQ_INT(p->vendors[0].n_rules, 1);
+	CHECK_EQ_INT(p->vendors[1].n_rules, 2);
 }
 
 TEST(policy_lookup)
 {
-        static const char *const hex[] = {H1, H2, H3, H4};
-        _cleanup_(embargo_policy_freep) struct embargo_policy *p =
-            load_text("vendor V\nsha256 " H1 "\nsha256 " H2 "\nsha256 " H3 "\nsha256 " H4 "\n");
-        uint8_t d[32];
+	static const char *const hex[] = {H1, H2, H3, H4};
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p =
+	    load_text("vendor V\nsha256 " H1 "\nsha256 " H2 "\nsha256 " H3 "\nsha256 " H4 "\n");
+	uint8_t d[32];
 
-        REQUIRE(p && p->n_rules == 4);
-        for (size_t i = 0; i + 1 < p->n_rules; i++)
-                CHECK(memcmp(p->rules[i].sha256, p->rules[i + 1].sha256, 32) < 0);
-        for (size_t i = 0; i < ARRAY_SIZE(hex); i++) {
-                const struct embargo_rule *r = lookup_hex(p, hex[i]);
+	REQUIRE(p && p->n_rules == 4);
+	for (size_t i = 0; i + 1 < p->n_rules; i++)
+		CHECK(memcmp(p->rules[i].sha256, p->rules[i + 1].sha256, 32) < 0);
+	for (size_t i = 0; i < ARRAY_SIZE(hex); i++) {
+		const struct embargo_rule *r = lookup_hex(p, hex[i]);
 
-                REQUIRE(r);
-                CHECK_EQ_INT(r->line, i + 2);
-        }
-        memset(d, 0, sizeof(d));
-        CHECK(embargo_policy_lookup(p, d) == NULL);
-        memset(d, 0xff, sizeof(d));
-        CHECK(embargo_policy_lookup(p, d) == NULL);
-        digest(H1, d);
-        d[31] ^= 1;
-        CHECK(embargo_policy_lookup(p, d) == NULL);
-        CHECK(embargo_policy_lookup(NULL, d) == NULL);
+		REQUIRE(r);
+		CHECK_EQ_INT(r->line, i + 2);
+	}
+	memset(d, 0, sizeof(d));
+	CHECK(embargo_policy_lookup(p, d) == NULL);
+	memset(d, 0xff, sizeof(d));
+	CHECK(embargo_policy_lookup(p, d) == NULL);
+	digest(H1, d);
+	d[31] ^= 1;
+	CHECK(embargo_policy_lookup(p, d) == NULL);
+	CHECK(embargo_policy_lookup(NULL, d) == NULL);
 }
 
 TEST(policy_empty)
 {
-        _cleanup_(embargo_policy_freep) struct embargo_policy *p = load_text("# nothing\n\n   \n");
-        _cleanup_(embargo_policy_freep) struct embargo_policy *q = NULL;
-        _cleanup_(embargo_policy_freep) struct embargo_policy *z = NULL;
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p = load_text("# nothing\n\n   \n");
+	_cleanup_(embargo_policy_freep) struct embargo_policy *q = NULL;
+	_cleanup_(embargo_policy_freep) struct embargo_policy *z = NULL;
 
-        REQUIRE(p);
-        CHECK_EQ_INT(p->n_vendors, 0);
-        CHECK_EQ_INT(p->n_rules, 0);
-        CHECK_EQ_INT(p->n_sources, 1);
-        CHECK(embargo_policy_lookup(p, (const uint8_t *)H1) == NULL);
+	REQUIRE(p);
+	CHECK_EQ_INT(p->n_vendors, 0);
+	CHECK_EQ_INT(p->n_rules, 0);
+	CHECK_EQ_INT(p->n_sources, 1);
+	CHECK(embargo_policy_lookup(p, (const uint8_t *)H1) == NULL);
 
-        q = load_text("vendor \"Nothing yet\"\n");
-        REQUIRE(q);
-        CHECK_EQ_INT(q->n_vendors, 1);
-        CHECK_EQ_INT(q->vendors[0].n_rules, 0);
-        CHECK_EQ_INT(q->vendors[0].n_entities, 0);
-        CHECK(q->vendors[0].entities && q->vendors[0].entities[0] == NULL);
+	q = load_text("vendor \"Nothing yet\"\n");
+	REQUIRE(q);
+	CHECK_EQ_INT(q->n_vendors, 1);
+	CHECK_EQ_INT(q->vendors[0].n_rules, 0);
+	CHECK_EQ_INT(q->vendors[0].n_entities, 0);
+	CHECK(q->vendors[0].entities && q->vendors[0].entities[0] == NULL);
 
-        z = load_text(""); /* a zero-byte file */
-        REQUIRE(z);
-        CHECK_EQ_INT(z->n_vendors, 0);
+	z = load_text(""); /* a zero-byte file */
+	REQUIRE(z);
+	CHECK_EQ_INT(z->n_vendors, 0);
 }
 
 TEST(policy_error_format)
 {
-        struct embargo_policy_error e = {.file = "x.policy", .line = 0, .column = 0, .message = "m"};
-        char buf[64];
+	struct embargo_policy_error e = {.file = "x.policy", .line = 0, .column = 0, .message = "m"};
+	char buf[64];
 
-        CHECK_EQ_STR(embargo_policy_error_format(&e, buf, sizeof(buf)), "x.policy: m");
-        e.line = 3;
-        CHECK_EQ_STR(embargo_policy_error_format(&e, buf, sizeof(buf)), "x.policy:3: m");
-        e.column = 7;
-        CHECK_EQ_STR(embargo_policy_error_format(&e, buf, sizeof(buf)), "x.policy:3:7: m");
-        CHECK_EQ_STR(embargo_policy_error_format(&e, buf, 6), "x.pol");
-        CHECK_EQ_INT(embargo_policy_load(NULL, NULL, &e), -EINVAL);
+	CHECK_EQ_STR(embargo_policy_error_format(&e, buf, sizeof(buf)), "x.policy: m");
+	e.line = 3;
+	CHECK_EQ_STR(embargo_policy_error_format(&e, buf, sizeof(buf)), "x.policy:3: m");
+	e.column = 7;
+	CHECK_EQ_STR(embargo_policy_error_format(&e, buf, sizeof(buf)), "x.policy:3:7: m");
+	CHECK_EQ_STR(embargo_policy_error_format(&e, buf, 6), "x.pol");
+	CHECK_EQ_INT(embargo_policy_load(NULL, NULL, &e), -EINVAL);
 }
 
 /* The policy that ships, loaded as `make run` loads it (the tests run from the repository root). */
 TEST(policy_shipped)
 {
-        _cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
-        struct embargo_policy_error err;
-        char msg[8192];
-        const struct embargo_vendor *v;
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p = load_path("policies/kaspersky.policy");
+	const struct embargo_vendor *v;
 
-        CHECK_EQ_INT(embargo_policy_load("policies/kaspersky.policy", &p, &err), 0);
-        if (!p)
-                test_fail(__FILE__, __LINE__, "%s", embargo_policy_error_format(&err, msg, sizeof(msg)));
-        REQUIRE(p);
-        REQUIRE(p->n_vendors == 1);
-        v = &p->vendors[0];
-        CHECK_EQ_STR(v->name, "Kaspersky");
-        CHECK_EQ_INT(v->mode, EMBARGO_MODE_INHERIT);
-        REQUIRE(v->reason);
-        CHECK(strstr(v->reason, "BIS Final Determination") != NULL);
-        CHECK(strstr(v->reason, "EO 13873") != NULL);
-        CHECK(strstr(v->reason, "15 CFR Part 7") != NULL);
-        REQUIRE(v->n_entities == 3);
-        CHECK_EQ_STR(v->entities[0], "AO Kaspersky Lab");
-        CHECK_EQ_STR(v->entities[1], "OOO Kaspersky Group");
-        CHECK_EQ_STR(v->entities[2], "Kaspersky Labs Limited");
-        CHECK_EQ_INT(p->n_rules, 0);
-        CHECK_EQ_INT(v->n_rules, 0);
+	REQUIRE(p);
+	REQUIRE(p->n_vendors == 1);
+	v = &p->vendors[0];
+	CHECK_EQ_STR(v->name, "Kaspersky");
+	CHECK_EQ_INT(v->mode, EMBARGO_MODE_INHERIT);
+	REQUIRE(v->reason);
+	CHECK(strstr(v->reason, "BIS Final Determination") != NULL);
+	CHECK(strstr(v->reason, "EO 13873") != NULL);
+	CHECK(strstr(v->reason, "15 CFR Part 7") != NULL);
+	REQUIRE(v->n_entities == 3);
+	CHECK_EQ_STR(v->entities[0], "AO Kaspersky Lab");
+	CHECK_EQ_STR(v->entities[1], "OOO Kaspersky Group");
+	CHECK_EQ_STR(v->entities[2], "Kaspersky Labs Limited");
+	CHECK_EQ_INT(p->n_rules, 0);
+	CHECK_EQ_INT(v->n_rules, 0);
 
-        /* And as installed: the directory. */
-        embargo_policy_free(p);
-        p = NULL;
-        CHECK_EQ_INT(embargo_policy_load("policies", &p, &err), 0);
-        REQUIRE(p);
-        CHECK_EQ_INT(p->n_vendors, 1);
+	/* And as installed: the directory. */
+	embargo_policy_free(p);
+	p = load_path("policies");
+	REQUIRE(p);
+	CHECK_EQ_INT(p->n_vendors, 1);
 }
 
 /* ---- speed ------------------------------------------------------------------------------------------ */
@@ -983,100 +979,96 @@ TEST(policy_shipped)
 /* N_1M lines (with a sha256sum file name column when names), plain or gzip (level 6, the default). */
 static int write_1m(const char *path, bool gz, bool names)
 {
-        _cleanup_free_ char *buf = malloc(1 << 20);
-        _cleanup_close_ int fd = -1;
-        gzFile g = NULL;
-        size_t n = 0;
-        int r = 0;
+	_cleanup_free_ char *buf = malloc(1 << 20);
+	_cleanup_close_ int fd = -1;
+	gzFile g = NULL;
+	size_t n = 0;
+	int r = 0;
 
-        if (!buf)
-                return -ENOMEM;
-        if (gz)
-                g = gzopen(path, "wb");
-        else
-                fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (gz ? !g : fd < 0)
-                return -EIO;
-        for (uint32_t i = 0; i < N_1M && r == 0; i++) {
-                uint8_t d[32];
+	if (!buf)
+		return -ENOMEM;
+	if (gz)
+		g = gzopen(path, "wb");
+	else
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (gz ? !g : fd < 0)
+		return -EIO;
+	for (uint32_t i = 0; i < N_1M && r == 0; i++) {
+		uint8_t d[32];
 
-                nth_digest(i, d);
-                hex_encode(d, 32, buf + n);
-                n += 64;
-                if (names)
-                        n += (size_t)sprintf(buf + n, "  /opt/kaspersky/kesl/lib/file-%u.so", i);
-                buf[n++] = '\n';
-                if (n > (1 << 20) - 256 || i == N_1M - 1) {
-                        if (gz)
-                                r = gzwrite(g, buf, (unsigned)n) == (int)n ? 0 : -EIO;
-                        else
-                                r = write_all(fd, buf, n);
-                        n = 0;
-                }
-        }
-        if (gz && gzclose(g) != Z_OK)
-                r = -EIO;
-        return r;
+		nth_digest(i, d);
+		hex_encode(d, 32, buf + n);
+		n += 64;
+		if (names)
+			n += (size_t)sprintf(buf + n, "  /opt/kaspersky/kesl/lib/file-%u.so", i);
+		buf[n++] = '\n';
+		if (n > (1 << 20) - 256 || i == N_1M - 1) {
+			if (gz)
+				r = gzwrite(g, buf, (unsigned)n) == (int)n ? 0 : -EIO;
+			else
+				r = write_all(fd, buf, n);
+			n = 0;
+		}
+	}
+	if (gz && gzclose(g) != Z_OK)
+		r = -EIO;
+	return r;
 }
 
 static double load_1m(const char *list)
 {
-        _cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
-        struct embargo_policy_error err;
-        char text[4096], msg[8192];
-        uint64_t t0, t1;
-        int r;
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
+	char text[4096];
+	uint64_t t0, t1;
 
-        snprintf(text, sizeof(text), "vendor \"Kaspersky\"\nsha256-list %s\n", list);
-        put(test_tmpdir(), "big.policy", text, false);
-        t0 = now_ns();
-        r = embargo_policy_load(path_in("big.policy"), &p, &err);
-        t1 = now_ns();
-        if (r < 0) {
-                test_fail(__FILE__, __LINE__, "%s", embargo_policy_error_format(&err, msg, sizeof(msg)));
-                return -1;
-        }
-        CHECK_EQ_INT(p->n_rules, N_1M);
-        CHECK_EQ_INT(p->n_duplicates, 0);
-        CHECK_EQ_INT(p->vendors[0].n_rules, N_1M);
-        for (size_t i = 0; i + 1 < p->n_rules; i += 997)
-                CHECK(memcmp(p->rules[i].sha256, p->rules[i + 1].sha256, 32) < 0);
-        for (uint32_t i = 0; i < N_1M; i += 99991) {
-                uint8_t d[32];
-                const struct embargo_rule *rule;
+	snprintf(text, sizeof(text), "vendor \"Kaspersky\"\nsha256-list %s\n", list);
+	put(test_tmpdir(), "big.policy", text, false);
+	t0 = now_ns();
+	p = load_path(path_in("big.policy"));
+	t1 = now_ns();
+	if (!p)
+		return -1;
+	CHECK_EQ_INT(p->n_rules, N_1M);
+	CHECK_EQ_INT(p->n_duplicates, 0);
+	CHECK_EQ_INT(p->vendors[0].n_rules, N_1M);
+	for (size_t i = 0; i + 1 < p->n_rules; i += 997)
+		CHECK(memcmp(p->rules[i].sha256, p->rules[i + 1].sha256, 32) < 0);
+	for (uint32_t i = 0; i < N_1M; i += 99991) {
+		uint8_t d[32];
+		const struct embargo_rule *rule;
 
-                nth_digest(i, d);
-                rule = embargo_policy_lookup(p, d);
-                if (!rule) {
-                        test_fail(__FILE__, __LINE__, "digest %u not found", i);
-                        continue;
-                }
-                CHECK_EQ_INT(rule->line, i + 1);
-                CHECK_EQ_INT(rule->source, 1);
-        }
-        {
-                uint8_t d[32];
+		nth_digest(i, d);
+		rule = embargo_policy_lookup(p, d);
+		if (!rule) {
+			test_fail(__FILE__, __LINE__, "digest %u not found", i);
+			continue;
+		}
+		CHECK_EQ_INT(rule->line, i + 1);
+		CHECK_EQ_INT(rule->source, 1);
+	}
+	{
+		uint8_t d[32];
 
-                nth_digest(N_1M, d);
-                CHECK(embargo_policy_lookup(p, d) == NULL);
-        }
-        return (double)(t1 - t0) / 1e9;
+		nth_digest(N_1M, d);
+		CHECK(embargo_policy_lookup(p, d) == NULL);
+	}
+	return (double)(t1 - t0) / 1e9;
 }
 
 TEST(policy_load_1m)
 {
-        double plain, gz, named;
+	double plain, gz, named;
 
-        REQUIRE(write_1m(path_in("1m.sha256"), false, false) == 0);
-        REQUIRE(write_1m(path_in("1m.sha256.gz"), true, false) == 0);
-        REQUIRE(write_1m(path_in("1m-names.sha256"), false, true) == 0);
-        plain = load_1m("1m.sha256");
-        gz = load_1m("1m.sha256.gz");
-        named = load_1m("1m-names.sha256");
-        printf("# policy_load_1m: plain %.3f s, gz %.3f s\n", plain, gz);
-        printf("# policy_load_1m: sha256sum format with file names %.3f s\n", named);
-        /* Generous: the target is well under a second; CI machines vary. */
-        CHECK(plain >= 0 && plain < 3.0);
-        CHECK(gz >= 0 && gz < 3.0);
-        CHECK(named >= 0 && named < 3.0);
+	REQUIRE(write_1m(path_in("1m.sha256"), false, false) == 0);
+	REQUIRE(write_1m(path_in("1m.sha256.gz"), true, false) == 0);
+	REQUIRE(write_1m(path_in("1m-names.sha256"), false, true) == 0);
+	plain = load_1m("1m.sha256");
+	gz = load_1m("1m.sha256.gz");
+	named = load_1m("1m-names.sha256");
+	printf("# policy_load_1m: plain %.3f s, gz %.3f s\n", plain, gz);
+	printf("# policy_load_1m: sha256sum format with file names %.3f s\n", named);
+	/* Generous: the target is well under a second; CI machines vary. */
+	CHECK(plain >= 0 && plain < 3.0);
+	CHECK(gz >= 0 && gz < 3.0);
+	CHECK(named >= 0 && named < 3.0);
 }

@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 
 struct vector {
-        const char *name;
-        const char *msg; /* NULL: one million 'a' */
-        const char *hex;
+	const char *name;
+	const char *msg; /* NULL: one million 'a' */
+	const char *hex;
 };
 
 static const struct vector vectors[] = {
@@ -34,139 +34,139 @@ static const struct vector vectors[] = {
 /* The message of a vector; *len set. The million 'a' is malloc'ed into *owned. */
 static const char *vector_msg(const struct vector *v, size_t *len, char **owned)
 {
-        if (v->msg) {
-                *len = strlen(v->msg);
-                return v->msg;
-        }
-        *owned = malloc(MILLION);
-        if (!*owned)
-                return NULL;
-        memset(*owned, 'a', MILLION);
-        *len = MILLION;
-        return *owned;
+	if (v->msg) {
+		*len = strlen(v->msg);
+		return v->msg;
+	}
+	*owned = malloc(MILLION);
+	if (!*owned)
+		return NULL;
+	memset(*owned, 'a', MILLION);
+	*len = MILLION;
+	return *owned;
 }
 
 static void check_digest(const char *what, const uint8_t d[SHA256_LEN], const char *hex)
 {
-        char got[SHA256_HEX_LEN + 1];
+	char got[SHA256_HEX_LEN + 1];
 
-        hex_encode(d, SHA256_LEN, got);
-        if (strcmp(got, hex) != 0)
-                test_fail(__FILE__, __LINE__, "%s: %s, expected %s", what, got, hex);
+	hex_encode(d, SHA256_LEN, got);
+	if (strcmp(got, hex) != 0)
+		test_fail(__FILE__, __LINE__, "%s: %s, expected %s", what, got, hex);
 }
 
 static int write_file(const char *path, const void *buf, size_t len)
 {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
-        if (fd < 0)
-                return -errno;
-        return write_all(fd, buf, len);
+	if (fd < 0)
+		return -errno;
+	return write_all(fd, buf, len);
 }
 
 TEST(sha256_vectors_buf)
 {
-        for (size_t i = 0; i < ARRAY_SIZE(vectors); i++) {
-                _cleanup_free_ char *owned = NULL;
-                uint8_t d[SHA256_LEN];
-                size_t len = 0;
-                const char *msg = vector_msg(&vectors[i], &len, &owned);
+	for (size_t i = 0; i < ARRAY_SIZE(vectors); i++) {
+		_cleanup_free_ char *owned = NULL;
+		uint8_t d[SHA256_LEN];
+		size_t len = 0;
+		const char *msg = vector_msg(&vectors[i], &len, &owned);
 
-                REQUIRE(msg);
-                CHECK_EQ_INT(embargo_sha256_buf(msg, len, d), 0);
-                check_digest(vectors[i].name, d, vectors[i].hex);
-        }
+		REQUIRE(msg);
+		CHECK_EQ_INT(embargo_sha256_buf(msg, len, d), 0);
+		check_digest(vectors[i].name, d, vectors[i].hex);
+	}
 }
 
 TEST(sha256_vectors_fd_and_path)
 {
-        for (size_t i = 0; i < ARRAY_SIZE(vectors); i++) {
-                _cleanup_free_ char *owned = NULL;
-                _cleanup_close_ int fd = -1;
-                char path[4096];
-                uint8_t d[SHA256_LEN];
-                uint64_t size = 12345;
-                size_t len = 0;
-                const char *msg = vector_msg(&vectors[i], &len, &owned);
+	for (size_t i = 0; i < ARRAY_SIZE(vectors); i++) {
+		_cleanup_free_ char *owned = NULL;
+		_cleanup_close_ int fd = -1;
+		char path[4096];
+		uint8_t d[SHA256_LEN];
+		uint64_t size = 12345;
+		size_t len = 0;
+		const char *msg = vector_msg(&vectors[i], &len, &owned);
 
-                REQUIRE(msg);
-                snprintf(path, sizeof(path), "%s/v%zu", test_tmpdir(), i);
-                REQUIRE(write_file(path, msg, len) == 0);
+		REQUIRE(msg);
+		snprintf(path, sizeof(path), "%s/v%zu", test_tmpdir(), i);
+		REQUIRE(write_file(path, msg, len) == 0);
 
-                fd = open(path, O_RDONLY | O_CLOEXEC);
-                REQUIRE(fd >= 0);
-                /* pread: the descriptor's offset is not used and not moved. */
-                CHECK_EQ_INT(lseek(fd, len / 2, SEEK_SET), (off_t)(len / 2));
-                CHECK_EQ_INT(embargo_sha256_fd(fd, d, &size), 0);
-                check_digest(vectors[i].name, d, vectors[i].hex);
-                CHECK_EQ_INT(size, len);
-                CHECK_EQ_INT(lseek(fd, 0, SEEK_CUR), (off_t)(len / 2));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		REQUIRE(fd >= 0);
+		/* pread: the descriptor's offset is not used and not moved. */
+		CHECK_EQ_INT(lseek(fd, len / 2, SEEK_SET), (off_t)(len / 2));
+		CHECK_EQ_INT(embargo_sha256_fd(fd, d, &size), 0);
+		check_digest(vectors[i].name, d, vectors[i].hex);
+		CHECK_EQ_INT(size, len);
+		CHECK_EQ_INT(lseek(fd, 0, SEEK_CUR), (off_t)(len / 2));
 
-                memset(d, 0, sizeof(d));
-                size = 12345;
-                CHECK_EQ_INT(embargo_sha256_path(path, d, &size), 0);
-                check_digest(vectors[i].name, d, vectors[i].hex);
-                CHECK_EQ_INT(size, len);
-                CHECK_EQ_INT(embargo_sha256_path(path, d, NULL), 0);
-        }
+		memset(d, 0, sizeof(d));
+		size = 12345;
+		CHECK_EQ_INT(embargo_sha256_path(path, d, &size), 0);
+		check_digest(vectors[i].name, d, vectors[i].hex);
+		CHECK_EQ_INT(size, len);
+		CHECK_EQ_INT(embargo_sha256_path(path, d, NULL), 0);
+	}
 }
 
 /* Sizes around the 256 KiB read size agree with the one-buffer digest. */
 TEST(sha256_read_boundaries)
 {
-        static const size_t sizes[] = {1,      4095,   4096,          262143,        262144,
-                                       262145, 524288, 524288 + 4097, 3 * 262144 + 1};
-        const size_t max = 3 * 262144 + 1;
-        _cleanup_free_ uint8_t *buf = malloc(max);
-        uint64_t s = 0x1234567;
+	static const size_t sizes[] = {1,      4095,   4096,	      262143,	     262144,
+				       262145, 524288, 524288 + 4097, 3 * 262144 + 1};
+	const size_t max = 3 * 262144 + 1;
+	_cleanup_free_ uint8_t *buf = malloc(max);
+	uint64_t s = 0x1234567;
 
-        REQUIRE(buf);
-        for (size_t i = 0; i < max; i++) {
-                s = s * 6364136223846793005ull + 1442695040888963407ull;
-                buf[i] = (uint8_t)(s >> 56);
-        }
-        for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
-                char path[4096], hex[SHA256_HEX_LEN + 1];
-                uint8_t want[SHA256_LEN], got[SHA256_LEN];
-                uint64_t size = 0;
+	REQUIRE(buf);
+	for (size_t i = 0; i < max; i++) {
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		buf[i] = (uint8_t)(s >> 56);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		char path[4096], hex[SHA256_HEX_LEN + 1];
+		uint8_t want[SHA256_LEN], got[SHA256_LEN];
+		uint64_t size = 0;
 
-                snprintf(path, sizeof(path), "%s/b%zu", test_tmpdir(), sizes[i]);
-                REQUIRE(write_file(path, buf, sizes[i]) == 0);
-                CHECK_EQ_INT(embargo_sha256_buf(buf, sizes[i], want), 0);
-                CHECK_EQ_INT(embargo_sha256_path(path, got, &size), 0);
-                CHECK_EQ_INT(size, sizes[i]);
-                hex_encode(want, SHA256_LEN, hex);
-                check_digest(path, got, hex);
-        }
+		snprintf(path, sizeof(path), "%s/b%zu", test_tmpdir(), sizes[i]);
+		REQUIRE(write_file(path, buf, sizes[i]) == 0);
+		CHECK_EQ_INT(embargo_sha256_buf(buf, sizes[i], want), 0);
+		CHECK_EQ_INT(embargo_sha256_path(path, got, &size), 0);
+		CHECK_EQ_INT(size, sizes[i]);
+		hex_encode(want, SHA256_LEN, hex);
+		check_digest(path, got, hex);
+	}
 }
 
 /* Not a regular file: an error at once, never a wait. */
 TEST(sha256_not_a_file)
 {
-        char fifo[4096];
-        uint8_t d[SHA256_LEN];
-        int fd;
+	char fifo[4096];
+	uint8_t d[SHA256_LEN];
+	int fd;
 
-        alarm(10); /* a hang ends the run instead of stalling it */
+	alarm(10); /* a hang ends the run instead of stalling it */
 
-        CHECK(embargo_sha256_path(test_tmpdir(), d, NULL) < 0);
-        fd = open(test_tmpdir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        REQUIRE(fd >= 0);
-        CHECK(embargo_sha256_fd(fd, d, NULL) < 0);
-        close(fd);
+	CHECK(embargo_sha256_path(test_tmpdir(), d, NULL) < 0);
+	fd = open(test_tmpdir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	CHECK(embargo_sha256_fd(fd, d, NULL) < 0);
+	close(fd);
 
-        snprintf(fifo, sizeof(fifo), "%s/fifo", test_tmpdir());
-        REQUIRE(mkfifo(fifo, 0600) == 0);
-        CHECK(embargo_sha256_path(fifo, d, NULL) < 0);
-        fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        REQUIRE(fd >= 0);
-        CHECK(embargo_sha256_fd(fd, d, NULL) < 0);
-        close(fd);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", test_tmpdir());
+	REQUIRE(mkfifo(fifo, 0600) == 0);
+	CHECK(embargo_sha256_path(fifo, d, NULL) < 0);
+	fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	CHECK(embargo_sha256_fd(fd, d, NULL) < 0);
+	close(fd);
 
-        CHECK_EQ_INT(embargo_sha256_path("/dev/null", d, NULL) < 0, 1);
-        snprintf(fifo, sizeof(fifo), "%s/missing", test_tmpdir());
-        CHECK_EQ_INT(embargo_sha256_path(fifo, d, NULL), -ENOENT);
-        CHECK_EQ_INT(embargo_sha256_fd(-1, d, NULL), -EBADF);
+	CHECK_EQ_INT(embargo_sha256_path("/dev/null", d, NULL) < 0, 1);
+	snprintf(fifo, sizeof(fifo), "%s/missing", test_tmpdir());
+	CHECK_EQ_INT(embargo_sha256_path(fifo, d, NULL), -ENOENT);
+	CHECK_EQ_INT(embargo_sha256_fd(-1, d, NULL), -EBADF);
 
-        alarm(0);
+	alarm(0);
 }

@@ -8,10 +8,10 @@
 #include <stdint.h>
 
 struct u64_case {
-        const char *s;
-        uint64_t max;
-        int r;
-        uint64_t v; /* when r == 0 */
+	const char *s;
+	uint64_t max;
+	int r;
+	uint64_t v; /* when r == 0 */
 };
 
 static const struct u64_case u64_cases[] = {
@@ -41,123 +41,123 @@ static const struct u64_case u64_cases[] = {
 
 TEST(util_parse_u64)
 {
-        uint64_t v;
+	uint64_t v;
 
-        for (size_t i = 0; i < ARRAY_SIZE(u64_cases); i++) {
-                const struct u64_case *c = &u64_cases[i];
-                int r;
+	for (size_t i = 0; i < ARRAY_SIZE(u64_cases); i++) {
+		const struct u64_case *c = &u64_cases[i];
+		int r;
 
-                v = 12345;
-                r = parse_u64(c->s, c->max, &v);
-                if (r != c->r)
-                        test_fail(__FILE__, __LINE__, "parse_u64(\"%s\", %llu) = %d, expected %d", c->s,
-                                  (unsigned long long)c->max, r, c->r);
-                else if (r == 0 && v != c->v)
-                        test_fail(__FILE__, __LINE__, "parse_u64(\"%s\") gave %llu, expected %llu", c->s,
-                                  (unsigned long long)v, (unsigned long long)c->v);
-                else if (r < 0 && v != 12345)
-                        test_fail(__FILE__, __LINE__, "parse_u64(\"%s\") wrote its result on error", c->s);
-        }
-        CHECK_EQ_INT(parse_u64(NULL, UINT64_MAX, &v), -EINVAL);
+		v = 12345;
+		r = parse_u64(c->s, c->max, &v);
+		if (r != c->r)
+			test_fail(__FILE__, __LINE__, "parse_u64(\"%s\", %llu) = %d, expected %d", c->s,
+				  (unsigned long long)c->max, r, c->r);
+		else if (r == 0 && v != c->v)
+			test_fail(__FILE__, __LINE__, "parse_u64(\"%s\") gave %llu, expected %llu", c->s,
+				  (unsigned long long)v, (unsigned long long)c->v);
+		else if (r < 0 && v != 12345)
+			test_fail(__FILE__, __LINE__, "parse_u64(\"%s\") wrote its result on error", c->s);
+	}
+	CHECK_EQ_INT(parse_u64(NULL, UINT64_MAX, &v), -EINVAL);
 }
 
 /* Any leading blank, not only ' ': strtoull skips them all and then accepts a sign. */
 TEST(util_parse_u64_leading_whitespace)
 {
-        static const char *const bad[] = {"\t1", "\n1", "\v1", "\f1", "\r1", "\t-1", "\n+1"};
-        uint64_t v;
+	static const char *const bad[] = {"\t1", "\n1", "\v1", "\f1", "\r1", "\t-1", "\n+1"};
+	uint64_t v;
 
-        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-                v = 12345;
-                if (parse_u64(bad[i], UINT64_MAX, &v) != -EINVAL)
-                        test_fail(__FILE__, __LINE__, "parse_u64(\"\\x%02x%s\") accepted (%llu)",
-                                  (unsigned char)bad[i][0], bad[i] + 1, (unsigned long long)v);
-        }
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		v = 12345;
+		if (parse_u64(bad[i], UINT64_MAX, &v) != -EINVAL)
+			test_fail(__FILE__, __LINE__, "parse_u64(\"\\x%02x%s\") accepted (%llu)",
+				  (unsigned char)bad[i][0], bad[i] + 1, (unsigned long long)v);
+	}
 }
 
 TEST(util_parse_u32)
 {
-        uint32_t v = 7;
+	uint32_t v = 7;
 
-        CHECK_EQ_INT(parse_u32("0", &v), 0);
-        CHECK_EQ_INT(v, 0);
-        CHECK_EQ_INT(parse_u32("4294967295", &v), 0);
-        CHECK_EQ_INT(v, UINT32_MAX);
-        v = 7;
-        CHECK_EQ_INT(parse_u32("4294967296", &v), -ERANGE);
-        CHECK_EQ_INT(parse_u32("18446744073709551615", &v), -ERANGE);
-        CHECK_EQ_INT(parse_u32("18446744073709551616", &v), -ERANGE);
-        CHECK_EQ_INT(parse_u32("", &v), -EINVAL);
-        CHECK_EQ_INT(parse_u32("-1", &v), -EINVAL);
-        CHECK_EQ_INT(parse_u32("+1", &v), -EINVAL);
-        CHECK_EQ_INT(parse_u32(" 1", &v), -EINVAL);
-        CHECK_EQ_INT(parse_u32("1x", &v), -EINVAL);
-        CHECK_EQ_INT(parse_u32(NULL, &v), -EINVAL);
-        CHECK_EQ_INT(v, 7);
+	CHECK_EQ_INT(parse_u32("0", &v), 0);
+	CHECK_EQ_INT(v, 0);
+	CHECK_EQ_INT(parse_u32("4294967295", &v), 0);
+	CHECK_EQ_INT(v, UINT32_MAX);
+	v = 7;
+	CHECK_EQ_INT(parse_u32("4294967296", &v), -ERANGE);
+	CHECK_EQ_INT(parse_u32("18446744073709551615", &v), -ERANGE);
+	CHECK_EQ_INT(parse_u32("18446744073709551616", &v), -ERANGE);
+	CHECK_EQ_INT(parse_u32("", &v), -EINVAL);
+	CHECK_EQ_INT(parse_u32("-1", &v), -EINVAL);
+	CHECK_EQ_INT(parse_u32("+1", &v), -EINVAL);
+	CHECK_EQ_INT(parse_u32(" 1", &v), -EINVAL);
+	CHECK_EQ_INT(parse_u32("1x", &v), -EINVAL);
+	CHECK_EQ_INT(parse_u32(NULL, &v), -EINVAL);
+	CHECK_EQ_INT(v, 7);
 }
 
 TEST(util_hex)
 {
-        static const uint8_t bytes[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff};
-        uint8_t out[8], big[32];
-        char hex[2 * sizeof(bytes) + 1], hex32[65];
+	static const uint8_t bytes[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff};
+	uint8_t out[8], big[32];
+	char hex[2 * sizeof(bytes) + 1], hex32[65];
 
-        hex_encode(bytes, sizeof(bytes), hex);
-        CHECK_EQ_STR(hex, "00017f80abcdefff");
-        hex_encode(bytes, 0, hex);
-        CHECK_EQ_STR(hex, "");
+	hex_encode(bytes, sizeof(bytes), hex);
+	CHECK_EQ_STR(hex, "00017f80abcdefff");
+	hex_encode(bytes, 0, hex);
+	CHECK_EQ_STR(hex, "");
 
-        memset(out, 0, sizeof(out));
-        CHECK_EQ_INT(hex_decode("00017f80abcdefff", 16, out, 8), 0);
-        CHECK(memcmp(out, bytes, 8) == 0);
-        memset(out, 0, sizeof(out));
-        CHECK_EQ_INT(hex_decode("00017F80ABCDEFFF", 16, out, 8), 0);
-        CHECK(memcmp(out, bytes, 8) == 0);
-        CHECK_EQ_INT(hex_decode("00017F80abCDefFf", 16, out, 8), 0);
-        CHECK(memcmp(out, bytes, 8) == 0);
-        CHECK_EQ_INT(hex_decode("", 0, out, 0), 0);
+	memset(out, 0, sizeof(out));
+	CHECK_EQ_INT(hex_decode("00017f80abcdefff", 16, out, 8), 0);
+	CHECK(memcmp(out, bytes, 8) == 0);
+	memset(out, 0, sizeof(out));
+	CHECK_EQ_INT(hex_decode("00017F80ABCDEFFF", 16, out, 8), 0);
+	CHECK(memcmp(out, bytes, 8) == 0);
+	CHECK_EQ_INT(hex_decode("00017F80abCDefFf", 16, out, 8), 0);
+	CHECK(memcmp(out, bytes, 8) == 0);
+	CHECK_EQ_INT(hex_decode("", 0, out, 0), 0);
 
-        /* Exactly 2n digits. */
-        CHECK_EQ_INT(hex_decode("00017f80abcdeff", 15, out, 8), -EINVAL);
-        CHECK_EQ_INT(hex_decode("00017f80abcdefff0", 17, out, 8), -EINVAL);
-        CHECK_EQ_INT(hex_decode("00017f80abcdefff", 16, out, 7), -EINVAL);
-        /* Only hex digits, anywhere. */
-        CHECK_EQ_INT(hex_decode("g0017f80abcdefff", 16, out, 8), -EINVAL);
-        CHECK_EQ_INT(hex_decode("00017f80abcdeffg", 16, out, 8), -EINVAL);
-        CHECK_EQ_INT(hex_decode("0x017f80abcdefff", 16, out, 8), -EINVAL);
-        CHECK_EQ_INT(hex_decode(" 0017f80abcdefff", 16, out, 8), -EINVAL);
-        CHECK_EQ_INT(hex_decode("00017f80abcd\0fff", 16, out, 8), -EINVAL);
+	/* Exactly 2n digits. */
+	CHECK_EQ_INT(hex_decode("00017f80abcdeff", 15, out, 8), -EINVAL);
+	CHECK_EQ_INT(hex_decode("00017f80abcdefff0", 17, out, 8), -EINVAL);
+	CHECK_EQ_INT(hex_decode("00017f80abcdefff", 16, out, 7), -EINVAL);
+	/* Only hex digits, anywhere. */
+	CHECK_EQ_INT(hex_decode("g0017f80abcdefff", 16, out, 8), -EINVAL);
+	CHECK_EQ_INT(hex_decode("00017f80abcdeffg", 16, out, 8), -EINVAL);
+	CHECK_EQ_INT(hex_decode("0x017f80abcdefff", 16, out, 8), -EINVAL);
+	CHECK_EQ_INT(hex_decode(" 0017f80abcdefff", 16, out, 8), -EINVAL);
+	CHECK_EQ_INT(hex_decode("00017f80abcd\0fff", 16, out, 8), -EINVAL);
 
-        /* Round trip of every byte value. */
-        for (int i = 0; i < 256; i += 32) {
-                uint8_t back[32];
+	/* Round trip of every byte value. */
+	for (int i = 0; i < 256; i += 32) {
+		uint8_t back[32];
 
-                for (int k = 0; k < 32; k++)
-                        big[k] = (uint8_t)(i + k);
-                hex_encode(big, 32, hex32);
-                CHECK_EQ_INT(strlen(hex32), 64);
-                CHECK_EQ_INT(hex_decode(hex32, 64, back, 32), 0);
-                CHECK(memcmp(big, back, 32) == 0);
-        }
+		for (int k = 0; k < 32; k++)
+			big[k] = (uint8_t)(i + k);
+		hex_encode(big, 32, hex32);
+		CHECK_EQ_INT(strlen(hex32), 64);
+		CHECK_EQ_INT(hex_decode(hex32, 64, back, 32), 0);
+		CHECK(memcmp(big, back, 32) == 0);
+	}
 }
 
 TEST(util_write_all_and_clock)
 {
-        char path[4096], buf[16] = {0};
-        uint64_t a, b;
-        int fd;
+	char path[4096], buf[16] = {0};
+	uint64_t a, b;
+	int fd;
 
-        snprintf(path, sizeof(path), "%s/w", test_tmpdir());
-        fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        REQUIRE(fd >= 0);
-        CHECK_EQ_INT(write_all(fd, "hello", 5), 0);
-        CHECK_EQ_INT(write_all(fd, "", 0), 0);
-        CHECK_EQ_INT(pread(fd, buf, sizeof(buf), 0), 5);
-        CHECK_EQ_STR(buf, "hello");
-        close(fd);
-        CHECK_EQ_INT(write_all(fd, "x", 1), -EBADF);
+	snprintf(path, sizeof(path), "%s/w", test_tmpdir());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	REQUIRE(fd >= 0);
+	CHECK_EQ_INT(write_all(fd, "hello", 5), 0);
+	CHECK_EQ_INT(write_all(fd, "", 0), 0);
+	CHECK_EQ_INT(pread(fd, buf, sizeof(buf), 0), 5);
+	CHECK_EQ_STR(buf, "hello");
+	close(fd);
+	CHECK_EQ_INT(write_all(fd, "x", 1), -EBADF);
 
-        a = now_ns();
-        b = now_ns();
-        CHECK(a > 0 && b >= a);
+	a = now_ns();
+	b = now_ns();
+	CHECK(a > 0 && b >= a);
 }

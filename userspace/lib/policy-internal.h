@@ -28,23 +28,23 @@ char *arena_join(struct arena *a, const char *dir, size_t dir_len, const char *n
 
 /* The policy being built. On error the caller frees everything through embargo_policy_free(p). */
 struct loader {
-        struct embargo_policy *p;
-        struct embargo_policy_error *err; /* may be NULL */
-        size_t rules_cap;
-        size_t vendors_cap;
-        size_t sources_cap;
-        uint32_t *vendor_index; /* open addressing over vendor names: vendor index + 1, 0 is empty */
-        size_t vendor_index_cap;
+	struct embargo_policy *p;
+	struct embargo_policy_error *err; /* may be NULL */
+	size_t rules_cap;
+	size_t vendors_cap;
+	size_t sources_cap;
+	uint32_t *vendor_index; /* open addressing over vendor names: vendor index + 1, 0 is empty */
+	size_t vendor_index_cap;
 };
 
 /* Fills l->err (if any) and returns r. */
 int policy_fail(struct loader *l, int r, const char *file, uint32_t line, uint32_t column, const char *fmt,
-                ...) __attribute__((format(printf, 6, 7)));
+		...) __attribute__((format(printf, 6, 7)));
 /* Why a file could not be opened: "not a regular file" for -EINVAL from line_reader_open(), or strerror. */
 const char *policy_open_reason(int r, char *buf, size_t size);
 /* "cannot read <what>: <reason>" for an error of line_reader_open() or stat(). */
 int policy_fail_open(struct loader *l, int r, const char *file, uint32_t line, uint32_t column,
-                     const char *what);
+		     const char *what);
 int policy_oom(struct loader *l, const char *file);
 
 /* Records a file read; path must be owned by the arena. */
@@ -53,26 +53,26 @@ int policy_grow_rules(struct loader *l, const char *file, uint32_t line);
 
 /* A new rule at the end of l->p->rules, uninitialised; the error names file:line. */
 static inline int policy_new_rule(struct loader *l, const char *file, uint32_t line,
-                                  struct embargo_rule **ret)
+				  struct embargo_rule **ret)
 {
-        if (l->p->n_rules == l->rules_cap) {
-                int r = policy_grow_rules(l, file, line);
+	if (l->p->n_rules == l->rules_cap) {
+		int r = policy_grow_rules(l, file, line);
 
-                if (r < 0)
-                        return r;
-        }
-        *ret = &l->p->rules[l->p->n_rules++];
-        return 0;
+		if (r < 0)
+			return r;
+	}
+	*ret = &l->p->rules[l->p->n_rules++];
+	return 0;
 }
 
 /* Lines of a regular file, plain or gzip-compressed, read in large blocks. */
 struct line_reader {
-        gzFile gz;
-        char *buf;
-        size_t start, end;
-        bool eof;
-        uint32_t line; /* number of the line last returned */
-        const char *path;
+	gzFile gz;
+	char *buf;
+	size_t start, end;
+	bool eof;
+	uint32_t line; /* number of the line last returned */
+	const char *path;
 };
 
 /* -errno; -EISDIR for a directory, -EINVAL for anything else that is not a regular file. */
@@ -95,6 +95,6 @@ int policy_parse_digest(const char *s, size_t len, uint8_t out[32], char *msg, s
 int policy_parse_file(struct loader *l, const char *path);
 /* The digests of a list file for vendor; errors about opening it are reported at ref_*. */
 int digest_list_load(struct loader *l, const char *path, uint32_t vendor, const char *ref_file,
-                     uint32_t ref_line, uint32_t ref_column);
+		     uint32_t ref_line, uint32_t ref_column);
 
 #endif

@@ -10,36 +10,36 @@
 #include <string.h>
 
 struct token {
-        char *value; /* NUL-terminated, in the line buffer */
-        size_t len;
-        uint32_t column;
-        bool quoted;
+	char *value; /* NUL-terminated, in the line buffer */
+	size_t len;
+	uint32_t column;
+	bool quoted;
 };
 
 struct lexer {
-        struct loader *l;
-        const char *file;
-        uint32_t line;
-        char *start, *pos, *end;
-        bool done;      /* end of line or comment reached */
-        uint32_t after; /* column just after the last token: where a missing argument is reported */
+	struct loader *l;
+	const char *file;
+	uint32_t line;
+	char *start, *pos, *end;
+	bool done;	/* end of line or comment reached */
+	uint32_t after; /* column just after the last token: where a missing argument is reported */
 };
 
 struct parser {
-        struct loader *l;
-        const char *file;
-        uint32_t source;
-        int64_t vendor; /* the vendor rules attach to; -1 before the first vendor line of the file */
+	struct loader *l;
+	const char *file;
+	uint32_t source;
+	int64_t vendor; /* the vendor rules attach to; -1 before the first vendor line of the file */
 };
 
 static inline bool is_ctl(unsigned char c)
 {
-        return c < 0x20 || c == 0x7f;
+	return c < 0x20 || c == 0x7f;
 }
 
 static inline uint32_t column_of(const struct lexer *x, const char *p)
 {
-        return (uint32_t)(p - x->start + 1);
+	return (uint32_t)(p - x->start + 1);
 }
 
 #define lex_fail(x, column, ...) policy_fail((x)->l, -EINVAL, (x)->file, (x)->line, (column), __VA_ARGS__)
@@ -47,304 +47,323 @@ static inline uint32_t column_of(const struct lexer *x, const char *p)
 /* 'word' or "string", shortened, for "found ..." in messages. */
 static const char *describe(const struct token *t, char *buf, size_t size)
 {
-        int max = 48;
-        const char *more = t->len > (size_t)max ? "..." : "";
+	int max = 48;
+	const char *more = t->len > (size_t)max ? "..." : "";
 
-        if (t->quoted)
-                snprintf(buf, size, "\"%.*s%s\"", max, t->value, more);
-        else
-                snprintf(buf, size, "'%.*s%s'", max, t->value, more);
-        return buf;
+	if (t->quoted)
+		snprintf(buf, size, "\"%.*s%s\"", max, t->value, more);
+	else
+		snprintf(buf, size, "'%.*s%s'", max, t->value, more);
+	return buf;
 }
 
 static int lex_string(struct lexer *x, struct token *t)
 {
-        char *open = x->pos, *out = x->pos, *q = x->pos + 1;
+	char *open = x->pos, *out = x->pos, *q = x->pos + 1;
 
-        /* The unescaped text is written over the quoted one from the opening quote on: it never catches up.
-         */
-        for (;;) {
-                unsigned char c;
+	/* The unescaped text is written over the quoted one from the opening quote on: it never catches up.
+	 */
+	for (;;) {
+		unsigned char c;
 
-                if (q == x->end)
-                        return lex_fail(x, column_of(x, open), "unterminated string");
-                c = (unsigned char)*q;
-                if (c == '"')
-                        break;
-                if (c == '\\') {
-                        if (q + 1 == x->end)
-                                return lex_fail(x, column_of(x, open), "unterminated string");
-                        if (q[1] != '"' && q[1] != '\\') {
-                                if (is_ctl((unsigned char)q[1]) || (unsigned char)q[1] >= 0x80)
-                                        return lex_fail(
-                                            x, column_of(x, q),
-                                            "invalid escape: backslash before byte 0x%02x (only \\\" and "
-                                            "\\\\ are allowed)",
-                                            (unsigned char)q[1]);
-                                return lex_fail(x, column_of(x, q),
-                                                "invalid escape '\\%c' (only \\\" and \\\\ are allowed)",
-                                                q[1]);
-                        }
-                        *out++ = q[1];
-                        q += 2;
-                        continue;
-                }
-                if (is_ctl(c) && c != '\t')
-                        return lex_fail(x, column_of(x, q), "unexpected control character 0x%02x", c);
-                *out++ = (char)c;
-                q++;
-        }
-        q++; /* past the closing quote */
-        if (q < x->end && *q != ' ' && *q != '\t' && *q != '#') {
-                if (is_ctl((unsigned char)*q) || (unsigned char)*q >= 0x80)
-                        return lex_fail(x, column_of(x, q),
-                                        "expected whitespace after string, found byte 0x%02x",
-                                        (unsigned char)*q);
-                return lex_fail(x, column_of(x, q), "expected whitespace after string, found '%c'", *q);
-        }
-        *out = '\0';
-        t->value = open;
-        t->len = (size_t)(out - open);
-        t->column = column_of(x, open);
-        t->quoted = true;
-        x->after = column_of(x, q);
-        x->pos = q;
-        return 1;
+		if (q == x->end)
+			return lex_fail(x, column_of(x, open), "unterminated string");
+		c = (unsigned char)*q;
+		if (c == '"')
+			break;
+		if (c == '\\') {
+			if (q + 1 == x->end)
+				return lex_fail(x, column_of(x, open), "unterminated string");
+			if (q[1] != '"' && q[1] != '\\') {
+				if (is_ctl((unsigned char)q[1]) || (unsigned char)q[1] >= 0x80)
+					return lex_fail(
+					    x, column_of(x, q),
+					    "invalid escape: backslash before byte 0x%02x (only \\\" and "
+					    "\\\\ are allowed)",
+					    (unsigned char)q[1]);
+				return lex_fail(x, column_of(x, q),
+						"invalid escape '\\%c' (only \\\" and \\\\ are allowed)",
+						q[1]);
+			}
+			*out++ = q[1];
+			q += 2;
+			continue;
+		}
+		if (is_ctl(c) && c != '\t')
+			return lex_fail(x, column_of(x, q), "unexpected control character 0x%02x", c);
+		*out++ = (char)c;
+		q++;
+	}
+	q++; /* past the closing quote */
+	if (q < x->end && *q != ' ' && *q != '\t' && *q != '#') {
+		if (is_ctl((unsigned char)*q) || (unsigned char)*q >= 0x80)
+			return lex_fail(x, column_of(x, q),
+					"expected whitespace after string, found byte 0x%02x",
+					(unsigned char)*q);
+		return lex_fail(x, column_of(x, q), "expected whitespace after string, found '%c'", *q);
+	}
+	*out = '\0';
+	t->value = open;
+	t->len = (size_t)(out - open);
+	t->column = column_of(x, open);
+	t->quoted = true;
+	x->after = column_of(x, q);
+	x->pos = q;
+	return 1;
 }
 
 static int lex_word(struct lexer *x, struct token *t)
 {
-        char *q = x->pos;
+	char *q = x->pos;
 
-        while (q < x->end && *q != ' ' && *q != '\t' && *q != '#') {
-                if (*q == '"')
-                        return lex_fail(x, column_of(x, q), "unexpected '\"' inside a word");
-                if (is_ctl((unsigned char)*q))
-                        return lex_fail(x, column_of(x, q), "unexpected control character 0x%02x",
-                                        (unsigned char)*q);
-                q++;
-        }
-        t->value = x->pos;
-        t->len = (size_t)(q - x->pos);
-        t->column = column_of(x, x->pos);
-        t->quoted = false;
-        x->after = column_of(x, q);
-        if (q == x->end || *q == '#') {
-                x->done = true;
-                x->pos = q;
-        } else {
-                x->pos = q + 1;
-        }
-        *q = '\0'; /* a blank, the comment's '#' (already seen) or the old line terminator */
-        return 1;
+	while (q < x->end && *q != ' ' && *q != '\t' && *q != '#') {
+		if (*q == '"')
+			return lex_fail(x, column_of(x, q), "unexpected '\"' inside a word");
+		if (is_ctl((unsigned char)*q))
+			return lex_fail(x, column_of(x, q), "unexpected control character 0x%02x",
+					(unsigned char)*q);
+		q++;
+	}
+	t->value = x->pos;
+	t->len = (size_t)(q - x->pos);
+	t->column = column_of(x, x->pos);
+	t->quoted = false;
+	x->after = column_of(x, q);
+	if (q == x->end || *q == '#') {
+		x->done = true;
+		x->pos = q;
+	} else {
+		x->pos = q + 1;
+	}
+	*q = '\0'; /* a blank, the comment's '#' (already seen) or the old line terminator */
+	return 1;
 }
 
 /* 1 and a token, 0 at the end of the line (or a comment), or -EINVAL. */
 static int lex_next(struct lexer *x, struct token *t)
 {
-        if (x->done)
-                return 0;
-        while (x->pos < x->end && (*x->pos == ' ' || *x->pos == '\t'))
-                x->pos++;
-        if (x->pos == x->end || *x->pos == '#') {
-                x->done = true;
-                return 0;
-        }
-        if (*x->pos == '"')
-                return lex_string(x, t);
-        return lex_word(x, t);
+	if (x->done)
+		return 0;
+	while (x->pos < x->end && (*x->pos == ' ' || *x->pos == '\t'))
+		x->pos++;
+	if (x->pos == x->end || *x->pos == '#') {
+		x->done = true;
+		return 0;
+	}
+	if (*x->pos == '"')
+		return lex_string(x, t);
+	return lex_word(x, t);
 }
 
 /* A token that must be there: "expected <what> after '<keyword>'" otherwise. */
 static int lex_need(struct lexer *x, struct token *t, const char *what, const char *keyword)
 {
-        int r = lex_next(x, t);
+	int r = lex_next(x, t);
 
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return lex_fail(x, x->after, "expected %s after '%s'", what, keyword);
-        return 0;
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return lex_fail(x, x->after, "expected %s after '%s'", what, keyword);
+	return 0;
 }
 
 static int lex_end(struct lexer *x)
 {
-        struct token t;
-        char buf[64];
-        int r = lex_next(x, &t);
+	struct token t;
+	char buf[64];
+	int r = lex_next(x, &t);
 
-        if (r <= 0)
-                return r;
-        return lex_fail(x, t.column, "expected end of line, found %s", describe(&t, buf, sizeof(buf)));
+	if (r <= 0)
+		return r;
+	return lex_fail(x, t.column, "expected end of line, found %s", describe(&t, buf, sizeof(buf)));
+}
+
+/* The one argument of keyword, not empty ("<noun> is empty" otherwise), and nothing after it. */
+static int lex_one_arg(struct lexer *x, struct token *t, const char *keyword, const char *what,
+		       const char *noun)
+{
+	int r = lex_need(x, t, what, keyword);
+
+	if (r < 0)
+		return r;
+	if (t->len == 0)
+		return lex_fail(x, t->column, "%s is empty", noun);
+	return lex_end(x);
 }
 
 static bool is_keyword(const struct token *t, const char *kw)
 {
-        return !t->quoted && strcmp(t->value, kw) == 0;
+	return !t->quoted && strcmp(t->value, kw) == 0;
 }
 
 /* ---- vendors ---------------------------------------------------------------------------------------- */
 
 static uint32_t name_hash(const char *s)
 {
-        uint32_t h = 2166136261u;
+	uint32_t h = 2166136261u;
 
-        for (; *s; s++)
-                h = (h ^ (unsigned char)*s) * 16777619u;
-        return h;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
 }
 
 static int64_t vendor_find(const struct loader *l, const char *name)
 {
-        size_t mask = l->vendor_index_cap - 1;
+	size_t mask = l->vendor_index_cap - 1;
 
-        if (!l->vendor_index_cap)
-                return -1;
-        for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
-                uint32_t v = l->vendor_index[i];
+	if (!l->vendor_index_cap)
+		return -1;
+	for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
+		uint32_t v = l->vendor_index[i];
 
-                if (v == 0)
-                        return -1;
-                if (strcmp(l->p->vendors[v - 1].name, name) == 0)
-                        return v - 1;
-        }
+		if (v == 0)
+			return -1;
+		if (strcmp(l->p->vendors[v - 1].name, name) == 0)
+			return v - 1;
+	}
 }
 
 static void vendor_index_put(uint32_t *index, size_t cap, const char *name, uint32_t v)
 {
-        size_t i = name_hash(name) & (cap - 1);
+	size_t i = name_hash(name) & (cap - 1);
 
-        while (index[i])
-                i = (i + 1) & (cap - 1);
-        index[i] = v + 1;
+	while (index[i])
+		i = (i + 1) & (cap - 1);
+	index[i] = v + 1;
 }
 
 /* Appends a vendor (fields set by the caller) and indexes its name; the index is kept at most half full. */
 static struct embargo_vendor *vendor_add(struct loader *l)
 {
-        struct embargo_policy *p = l->p;
-        struct embargo_vendor *v;
+	struct embargo_policy *p = l->p;
+	struct embargo_vendor *v;
 
-        if (p->n_vendors == l->vendors_cap) {
-                size_t cap = l->vendors_cap ? 2 * l->vendors_cap : 8;
+	if (p->n_vendors == l->vendors_cap) {
+		size_t cap = l->vendors_cap ? 2 * l->vendors_cap : 8;
 
-                v = reallocarray(p->vendors, cap, sizeof(*v));
-                if (!v)
-                        return NULL;
-                p->vendors = v;
-                l->vendors_cap = cap;
-        }
-        if (2 * (p->n_vendors + 1) > l->vendor_index_cap) {
-                size_t cap = l->vendor_index_cap ? 2 * l->vendor_index_cap : 16;
-                uint32_t *index = calloc(cap, sizeof(*index));
+		v = reallocarray(p->vendors, cap, sizeof(*v));
+		if (!v)
+			return NULL;
+		p->vendors = v;
+		l->vendors_cap = cap;
+	}
+	if (2 * (p->n_vendors + 1) > l->vendor_index_cap) {
+		size_t cap = l->vendor_index_cap ? 2 * l->vendor_index_cap : 16;
+		uint32_t *index = calloc(cap, sizeof(*index));
 
-                if (!index)
-                        return NULL;
-                for (size_t i = 0; i < p->n_vendors; i++)
-                        vendor_index_put(index, cap, p->vendors[i].name, (uint32_t)i);
-                free(l->vendor_index);
-                l->vendor_index = index;
-                l->vendor_index_cap = cap;
-        }
-        v = &p->vendors[p->n_vendors];
-        *v = (struct embargo_vendor){0};
-        v->entities = calloc(1, sizeof(char *));
-        if (!v->entities)
-                return NULL;
-        p->n_vendors++;
-        return v;
+		if (!index)
+			return NULL;
+		for (size_t i = 0; i < p->n_vendors; i++)
+			vendor_index_put(index, cap, p->vendors[i].name, (uint32_t)i);
+		free(l->vendor_index);
+		l->vendor_index = index;
+		l->vendor_index_cap = cap;
+	}
+	v = &p->vendors[p->n_vendors];
+	*v = (struct embargo_vendor){0};
+	v->entities = calloc(1, sizeof(char *));
+	if (!v->entities)
+		return NULL;
+	p->n_vendors++;
+	return v;
 }
 
 static int check_vendor_name(struct lexer *x, const struct token *name)
 {
-        if (name->len == 0)
-                return lex_fail(x, name->column, "vendor name is empty");
-        if (name->len > POLICY_VENDOR_NAME_MAX)
-                return lex_fail(x, name->column, "vendor name is longer than %d bytes",
-                                POLICY_VENDOR_NAME_MAX);
-        for (size_t i = 0; i < name->len; i++)
-                if (is_ctl((unsigned char)name->value[i]))
-                        return lex_fail(x, name->column, "vendor name contains a control character");
-        return 0;
+	if (name->len == 0)
+		return lex_fail(x, name->column, "vendor name is empty");
+	if (name->len > POLICY_VENDOR_NAME_MAX)
+		return lex_fail(x, name->column, "vendor name is longer than %d bytes",
+				POLICY_VENDOR_NAME_MAX);
+	for (size_t i = 0; i < name->len; i++)
+		if (is_ctl((unsigned char)name->value[i]))
+			return lex_fail(x, name->column, "vendor name contains a control character");
+	return 0;
+}
+
+/* An option of the vendor line given at most once: *seen is the column it was first given at, or 0. */
+static int option_once(struct lexer *x, const struct token *opt, uint32_t *seen)
+{
+	if (*seen)
+		return lex_fail(x, opt->column, "duplicate option '%s' (already given at column %u)",
+				opt->value, *seen);
+	*seen = opt->column;
+	return 0;
 }
 
 /* vendor NAME [mode audit|enforce] [reason STRING] */
 static int parse_vendor(struct parser *ps, struct lexer *x, uint32_t line)
 {
-        struct loader *l = ps->l;
-        struct token name, opt, val, reason = {0};
-        uint32_t mode_column = 0, reason_column = 0;
-        uint8_t mode = EMBARGO_MODE_INHERIT;
-        struct embargo_vendor *v;
-        char buf[64];
-        int64_t prev;
-        int r;
+	struct loader *l = ps->l;
+	struct token name, opt, val, reason = {0};
+	uint32_t mode_column = 0, reason_column = 0;
+	uint8_t mode = EMBARGO_MODE_INHERIT;
+	struct embargo_vendor *v;
+	char buf[64];
+	int64_t prev;
+	int r;
 
-        r = lex_need(x, &name, "a vendor name", "vendor");
-        if (r < 0)
-                return r;
-        r = check_vendor_name(x, &name);
-        if (r < 0)
-                return r;
-        prev = vendor_find(l, name.value);
-        if (prev >= 0) {
-                const struct embargo_vendor *first = &l->p->vendors[prev];
+	r = lex_need(x, &name, "a vendor name", "vendor");
+	if (r < 0)
+		return r;
+	r = check_vendor_name(x, &name);
+	if (r < 0)
+		return r;
+	prev = vendor_find(l, name.value);
+	if (prev >= 0) {
+		const struct embargo_vendor *first = &l->p->vendors[prev];
 
-                return lex_fail(x, name.column, "duplicate vendor '%s' (first defined at %s:%u)", name.value,
-                                l->p->sources[first->source], first->line);
-        }
-        for (;;) {
-                r = lex_next(x, &opt);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                if (is_keyword(&opt, "mode")) {
-                        if (mode_column)
-                                return lex_fail(x, opt.column,
-                                                "duplicate option 'mode' (already given at column %u)",
-                                                mode_column);
-                        mode_column = opt.column;
-                        r = lex_need(x, &val, "'audit' or 'enforce'", "mode");
-                        if (r < 0)
-                                return r;
-                        if (strcmp(val.value, "audit") == 0)
-                                mode = EMBARGO_MODE_AUDIT;
-                        else if (strcmp(val.value, "enforce") == 0)
-                                mode = EMBARGO_MODE_ENFORCE;
-                        else
-                                return lex_fail(x, val.column, "expected 'audit' or 'enforce', found %s",
-                                                describe(&val, buf, sizeof(buf)));
-                } else if (is_keyword(&opt, "reason")) {
-                        if (reason_column)
-                                return lex_fail(x, opt.column,
-                                                "duplicate option 'reason' (already given at column %u)",
-                                                reason_column);
-                        reason_column = opt.column;
-                        r = lex_need(x, &reason, "a string", "reason");
-                        if (r < 0)
-                                return r;
-                } else {
-                        return lex_fail(x, opt.column, "expected 'mode', 'reason' or end of line, found %s",
-                                        describe(&opt, buf, sizeof(buf)));
-                }
-        }
-        if (l->p->n_vendors >= EMBARGO_POLICY_MAX_VENDORS)
-                return lex_fail(x, name.column, "too many vendors (at most %d)", EMBARGO_POLICY_MAX_VENDORS);
+		return lex_fail(x, name.column, "duplicate vendor '%s' (first defined at %s:%u)", name.value,
+				l->p->sources[first->source], first->line);
+	}
+	for (;;) {
+		r = lex_next(x, &opt);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		if (is_keyword(&opt, "mode")) {
+			r = option_once(x, &opt, &mode_column);
+			if (r < 0)
+				return r;
+			r = lex_need(x, &val, "'audit' or 'enforce'", "mode");
+			if (r < 0)
+				return r;
+			if (strcmp(val.value, "audit") == 0)
+				mode = EMBARGO_MODE_AUDIT;
+			else if (strcmp(val.value, "enforce") == 0)
+				mode = EMBARGO_MODE_ENFORCE;
+			else
+				return lex_fail(x, val.column, "expected 'audit' or 'enforce', found %s",
+						describe(&val, buf, sizeof(buf)));
+		} else if (is_keyword(&opt, "reason")) {
+			r = option_once(x, &opt, &reason_column);
+			if (r < 0)
+				return r;
+			r = lex_need(x, &reason, "a string", "reason");
+			if (r < 0)
+				return r;
+		} else {
+			return lex_fail(x, opt.column, "expected 'mode', 'reason' or end of line, found %s",
+					describe(&opt, buf, sizeof(buf)));
+		}
+	}
+	if (l->p->n_vendors >= EMBARGO_POLICY_MAX_VENDORS)
+		return lex_fail(x, name.column, "too many vendors (at most %d)", EMBARGO_POLICY_MAX_VENDORS);
 
-        v = vendor_add(l);
-        if (!v)
-                return policy_oom(l, ps->file);
-        v->name = arena_strndup(l->p->arena, name.value, name.len);
-        v->reason = reason_column ? arena_strndup(l->p->arena, reason.value, reason.len) : NULL;
-        if (!v->name || (reason_column && !v->reason))
-                return policy_oom(l, ps->file);
-        v->mode = mode;
-        v->source = ps->source;
-        v->line = line;
-        vendor_index_put(l->vendor_index, l->vendor_index_cap, v->name, (uint32_t)(l->p->n_vendors - 1));
-        ps->vendor = (int64_t)(l->p->n_vendors - 1);
-        return 0;
+	v = vendor_add(l);
+	if (!v)
+		return policy_oom(l, ps->file);
+	v->name = arena_strndup(l->p->arena, name.value, name.len);
+	v->reason = reason_column ? arena_strndup(l->p->arena, reason.value, reason.len) : NULL;
+	if (!v->name || (reason_column && !v->reason))
+		return policy_oom(l, ps->file);
+	v->mode = mode;
+	v->source = ps->source;
+	v->line = line;
+	vendor_index_put(l->vendor_index, l->vendor_index_cap, v->name, (uint32_t)(l->p->n_vendors - 1));
+	ps->vendor = (int64_t)(l->p->n_vendors - 1);
+	return 0;
 }
 
 /* ---- rules -------------------------------------------------------------------------------------------- */
@@ -352,145 +371,135 @@ static int parse_vendor(struct parser *ps, struct lexer *x, uint32_t line)
 /* entity STRING */
 static int parse_entity(struct parser *ps, struct lexer *x)
 {
-        struct embargo_vendor *v = &ps->l->p->vendors[ps->vendor];
-        struct token name;
-        char **e;
-        int r;
+	struct embargo_vendor *v = &ps->l->p->vendors[ps->vendor];
+	struct token name;
+	char **e;
+	int r;
 
-        r = lex_need(x, &name, "a name", "entity");
-        if (r < 0)
-                return r;
-        if (name.len == 0)
-                return lex_fail(x, name.column, "entity name is empty");
-        r = lex_end(x);
-        if (r < 0)
-                return r;
-        e = reallocarray(v->entities, v->n_entities + 2, sizeof(*e));
-        if (!e)
-                return policy_oom(ps->l, ps->file);
-        v->entities = e;
-        e[v->n_entities] = arena_strndup(ps->l->p->arena, name.value, name.len);
-        if (!e[v->n_entities])
-                return policy_oom(ps->l, ps->file);
-        e[++v->n_entities] = NULL;
-        return 0;
+	r = lex_one_arg(x, &name, "entity", "a name", "entity name");
+	if (r < 0)
+		return r;
+	e = reallocarray(v->entities, v->n_entities + 2, sizeof(*e));
+	if (!e)
+		return policy_oom(ps->l, ps->file);
+	v->entities = e;
+	e[v->n_entities] = arena_strndup(ps->l->p->arena, name.value, name.len);
+	if (!e[v->n_entities])
+		return policy_oom(ps->l, ps->file);
+	e[++v->n_entities] = NULL;
+	return 0;
 }
 
 /* sha256 HEX [label STRING] */
 static int parse_sha256(struct parser *ps, struct lexer *x)
 {
-        struct token digest, opt, label = {0};
-        struct embargo_rule *rule;
-        uint8_t sha[32];
-        char msg[128];
-        int r;
+	struct token digest, opt, label = {0};
+	struct embargo_rule *rule;
+	uint8_t sha[32];
+	char msg[128];
+	int r;
 
-        r = lex_need(x, &digest, "64 hex digits", "sha256");
-        if (r < 0)
-                return r;
-        if (policy_parse_digest(digest.value, digest.len, sha, msg, sizeof(msg)) < 0)
-                return lex_fail(x, digest.column, "%s", msg);
-        r = lex_next(x, &opt);
-        if (r < 0)
-                return r;
-        if (r > 0) {
-                if (!is_keyword(&opt, "label"))
-                        return lex_fail(x, opt.column, "expected 'label' or end of line, found %s",
-                                        describe(&opt, msg, sizeof(msg)));
-                r = lex_need(x, &label, "a string", "label");
-                if (r < 0)
-                        return r;
-                r = lex_end(x);
-                if (r < 0)
-                        return r;
-        }
-        r = policy_new_rule(ps->l, ps->file, x->line, &rule);
-        if (r < 0)
-                return r;
-        memcpy(rule->sha256, sha, sizeof(sha));
-        rule->vendor = (uint32_t)ps->vendor;
-        rule->source = ps->source;
-        rule->line = x->line;
-        rule->column = digest.column;
-        rule->label = NULL;
-        if (label.value) {
-                rule->label = arena_strndup(ps->l->p->arena, label.value, label.len);
-                if (!rule->label)
-                        return policy_oom(ps->l, ps->file);
-        }
-        return 0;
+	r = lex_need(x, &digest, "64 hex digits", "sha256");
+	if (r < 0)
+		return r;
+	if (policy_parse_digest(digest.value, digest.len, sha, msg, sizeof(msg)) < 0)
+		return lex_fail(x, digest.column, "%s", msg);
+	r = lex_next(x, &opt);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		if (!is_keyword(&opt, "label"))
+			return lex_fail(x, opt.column, "expected 'label' or end of line, found %s",
+					describe(&opt, msg, sizeof(msg)));
+		r = lex_need(x, &label, "a string", "label");
+		if (r < 0)
+			return r;
+		r = lex_end(x);
+		if (r < 0)
+			return r;
+	}
+	r = policy_new_rule(ps->l, ps->file, x->line, &rule);
+	if (r < 0)
+		return r;
+	memcpy(rule->sha256, sha, sizeof(sha));
+	rule->vendor = (uint32_t)ps->vendor;
+	rule->source = ps->source;
+	rule->line = x->line;
+	rule->column = digest.column;
+	rule->label = NULL;
+	if (label.value) {
+		rule->label = arena_strndup(ps->l->p->arena, label.value, label.len);
+		if (!rule->label)
+			return policy_oom(ps->l, ps->file);
+	}
+	return 0;
 }
 
 /* sha256-list PATH, relative to the directory of the policy file */
 static int parse_sha256_list(struct parser *ps, struct lexer *x)
 {
-        struct token name;
-        const char *slash;
-        char *path;
-        int r;
+	struct token name;
+	const char *slash;
+	char *path;
+	int r;
 
-        r = lex_need(x, &name, "a file name", "sha256-list");
-        if (r < 0)
-                return r;
-        if (name.len == 0)
-                return lex_fail(x, name.column, "file name is empty");
-        r = lex_end(x);
-        if (r < 0)
-                return r;
-        slash = strrchr(ps->file, '/');
-        if (name.value[0] == '/' || !slash)
-                path = arena_strndup(ps->l->p->arena, name.value, name.len);
-        else
-                path = arena_join(ps->l->p->arena, ps->file, (size_t)(slash - ps->file), name.value);
-        if (!path)
-                return policy_oom(ps->l, ps->file);
-        return digest_list_load(ps->l, path, (uint32_t)ps->vendor, ps->file, x->line, name.column);
+	r = lex_one_arg(x, &name, "sha256-list", "a file name", "file name");
+	if (r < 0)
+		return r;
+	slash = strrchr(ps->file, '/');
+	if (name.value[0] == '/' || !slash)
+		path = arena_strndup(ps->l->p->arena, name.value, name.len);
+	else
+		path = arena_join(ps->l->p->arena, ps->file, (size_t)(slash - ps->file), name.value);
+	if (!path)
+		return policy_oom(ps->l, ps->file);
+	return digest_list_load(ps->l, path, (uint32_t)ps->vendor, ps->file, x->line, name.column);
 }
 
 static int parse_line(struct parser *ps, char *line, size_t len, uint32_t lineno)
 {
-        struct lexer x = {
-            .l = ps->l, .file = ps->file, .line = lineno, .start = line, .pos = line, .end = line + len};
-        struct token kw;
-        char buf[64];
-        int r;
+	struct lexer x = {
+	    .l = ps->l, .file = ps->file, .line = lineno, .start = line, .pos = line, .end = line + len};
+	struct token kw;
+	char buf[64];
+	int r;
 
-        r = lex_next(&x, &kw);
-        if (r <= 0)
-                return r;
-        if (is_keyword(&kw, "vendor"))
-                return parse_vendor(ps, &x, lineno);
-        if (!is_keyword(&kw, "entity") && !is_keyword(&kw, "sha256") && !is_keyword(&kw, "sha256-list"))
-                return lex_fail(&x, kw.column,
-                                "expected one of: vendor, entity, sha256, sha256-list; found %s",
-                                describe(&kw, buf, sizeof(buf)));
-        if (ps->vendor < 0)
-                return lex_fail(&x, kw.column, "expected 'vendor' before '%s'", kw.value);
-        if (kw.value[0] == 'e')
-                return parse_entity(ps, &x);
-        if (kw.len == strlen("sha256"))
-                return parse_sha256(ps, &x);
-        return parse_sha256_list(ps, &x);
+	r = lex_next(&x, &kw);
+	if (r <= 0)
+		return r;
+	if (is_keyword(&kw, "vendor"))
+		return parse_vendor(ps, &x, lineno);
+	if (!is_keyword(&kw, "entity") && !is_keyword(&kw, "sha256") && !is_keyword(&kw, "sha256-list"))
+		return lex_fail(&x, kw.column,
+				"expected one of: vendor, entity, sha256, sha256-list; found %s",
+				describe(&kw, buf, sizeof(buf)));
+	if (ps->vendor < 0)
+		return lex_fail(&x, kw.column, "expected 'vendor' before '%s'", kw.value);
+	if (kw.value[0] == 'e')
+		return parse_entity(ps, &x);
+	if (kw.len == strlen("sha256"))
+		return parse_sha256(ps, &x);
+	return parse_sha256_list(ps, &x);
 }
 
 int policy_parse_file(struct loader *l, const char *path)
 {
-        _cleanup_(line_reader_close) struct line_reader rd = {0};
-        struct parser ps = {.l = l, .file = path, .vendor = -1};
-        char *line;
-        size_t len;
-        int r;
+	_cleanup_(line_reader_close) struct line_reader rd = {0};
+	struct parser ps = {.l = l, .file = path, .vendor = -1};
+	char *line;
+	size_t len;
+	int r;
 
-        r = policy_add_source(l, path, &ps.source);
-        if (r < 0)
-                return r;
-        r = line_reader_open(&rd, path);
-        if (r < 0)
-                return policy_fail_open(l, r, path, 0, 0, "policy");
-        while ((r = line_reader_next(&rd, l, &line, &len)) > 0) {
-                r = parse_line(&ps, line, len, rd.line);
-                if (r < 0)
-                        return r;
-        }
-        return r;
+	r = policy_add_source(l, path, &ps.source);
+	if (r < 0)
+		return r;
+	r = line_reader_open(&rd, path);
+	if (r < 0)
+		return policy_fail_open(l, r, path, 0, 0, "policy");
+	while ((r = line_reader_next(&rd, l, &line, &len)) > 0) {
+		r = parse_line(&ps, line, len, rd.line);
+		if (r < 0)
+			return r;
+	}
+	return r;
 }

@@ -16,116 +16,116 @@
 
 int line_reader_open(struct line_reader *r, const char *path)
 {
-        /* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        struct stat st;
+	/* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
 
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (!S_ISREG(st.st_mode))
-                return -EINVAL;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
 
-        /* The reserve byte past a full block lets the last line of the file be NUL-terminated in place. */
-        r->buf = malloc(READ_BLOCK + 1);
-        if (!r->buf)
-                return -ENOMEM;
-        r->gz = gzdopen(fd, "rb");
-        if (!r->gz)
-                return -ENOMEM;
-        TAKE_FD(fd); /* gzclose closes it */
-        gzbuffer(r->gz, GZ_BUFFER);
-        r->start = r->end = 0;
-        r->eof = false;
-        r->line = 0;
-        r->path = path;
-        return 0;
+	/* The reserve byte past a full block lets the last line of the file be NUL-terminated in place. */
+	r->buf = malloc(READ_BLOCK + 1);
+	if (!r->buf)
+		return -ENOMEM;
+	r->gz = gzdopen(fd, "rb");
+	if (!r->gz)
+		return -ENOMEM;
+	TAKE_FD(fd); /* gzclose closes it */
+	gzbuffer(r->gz, GZ_BUFFER);
+	r->start = r->end = 0;
+	r->eof = false;
+	r->line = 0;
+	r->path = path;
+	return 0;
 }
 
 void line_reader_close(struct line_reader *r)
 {
-        if (r->gz)
-                gzclose(r->gz);
-        r->gz = NULL;
-        free(r->buf);
-        r->buf = NULL;
+	if (r->gz)
+		gzclose(r->gz);
+	r->gz = NULL;
+	free(r->buf);
+	r->buf = NULL;
 }
 
 static int fill(struct line_reader *r, struct loader *l)
 {
-        int errnum = Z_OK;
-        const char *msg;
-        int n;
+	int errnum = Z_OK;
+	const char *msg;
+	int n;
 
-        if (r->start > 0) {
-                memmove(r->buf, r->buf + r->start, r->end - r->start);
-                r->end -= r->start;
-                r->start = 0;
-        }
-        /* A pending partial line is at most POLICY_MAX_LINE bytes, so there is always room. */
-        n = gzread(r->gz, r->buf + r->end, (unsigned)(READ_BLOCK - r->end));
-        if (n > 0) {
-                r->end += (size_t)n;
-                return 0;
-        }
-        msg = gzerror(r->gz, &errnum);
-        if (n < 0 || (errnum != Z_OK && errnum != Z_STREAM_END)) {
-                if (errnum == Z_ERRNO) {
-                        int e = errno ? errno : EIO;
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	/* A pending partial line is at most POLICY_MAX_LINE bytes, so there is always room. */
+	n = gzread(r->gz, r->buf + r->end, (unsigned)(READ_BLOCK - r->end));
+	if (n > 0) {
+		r->end += (size_t)n;
+		return 0;
+	}
+	msg = gzerror(r->gz, &errnum);
+	if (n < 0 || (errnum != Z_OK && errnum != Z_STREAM_END)) {
+		if (errnum == Z_ERRNO) {
+			int e = errno ? errno : EIO;
 
-                        return policy_fail(l, -e, r->path, 0, 0, "read error: %s", strerror(e));
-                }
-                return policy_fail(l, -EIO, r->path, 0, 0, "read error: %s",
-                                   msg ? msg : "corrupt compressed data");
-        }
-        r->eof = true;
-        return 0;
+			return policy_fail(l, -e, r->path, 0, 0, "read error: %s", strerror(e));
+		}
+		return policy_fail(l, -EIO, r->path, 0, 0, "read error: %s",
+				   msg ? msg : "corrupt compressed data");
+	}
+	r->eof = true;
+	return 0;
 }
 
 int line_reader_next(struct line_reader *r, struct loader *l, char **line, size_t *len)
 {
-        for (;;) {
-                char *s = r->buf + r->start;
-                size_t avail = r->end - r->start;
-                char *nl = memchr(s, '\n', avail);
-                size_t n;
+	for (;;) {
+		char *s = r->buf + r->start;
+		size_t avail = r->end - r->start;
+		char *nl = memchr(s, '\n', avail);
+		size_t n;
 
-                if (nl) {
-                        n = (size_t)(nl - s);
-                        r->start += n + 1;
-                } else if (r->eof) {
-                        if (avail == 0)
-                                return 0;
-                        n = avail;
-                        r->start = r->end;
-                } else {
-                        int k;
+		if (nl) {
+			n = (size_t)(nl - s);
+			r->start += n + 1;
+		} else if (r->eof) {
+			if (avail == 0)
+				return 0;
+			n = avail;
+			r->start = r->end;
+		} else {
+			int k;
 
-                        if (avail > POLICY_MAX_LINE)
-                                return policy_fail(l, -EINVAL, r->path, r->line + 1, 0,
-                                                   "line is longer than %d bytes", POLICY_MAX_LINE);
-                        k = fill(r, l);
-                        if (k < 0)
-                                return k;
-                        continue;
-                }
-                if (n > POLICY_MAX_LINE)
-                        return policy_fail(l, -EINVAL, r->path, r->line + 1, 0,
-                                           "line is longer than %d bytes", POLICY_MAX_LINE);
-                if (r->line == UINT32_MAX)
-                        return policy_fail(l, -EFBIG, r->path, r->line, 0, "too many lines");
-                r->line++;
-                if (n > 0 && s[n - 1] == '\r')
-                        n--;
-                if (r->line == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
-                        s += 3;
-                        n -= 3;
-                }
-                *line = s;
-                *len = n;
-                return 1;
-        }
+			if (avail > POLICY_MAX_LINE)
+				return policy_fail(l, -EINVAL, r->path, r->line + 1, 0,
+						   "line is longer than %d bytes", POLICY_MAX_LINE);
+			k = fill(r, l);
+			if (k < 0)
+				return k;
+			continue;
+		}
+		if (n > POLICY_MAX_LINE)
+			return policy_fail(l, -EINVAL, r->path, r->line + 1, 0,
+					   "line is longer than %d bytes", POLICY_MAX_LINE);
+		if (r->line == UINT32_MAX)
+			return policy_fail(l, -EFBIG, r->path, r->line, 0, "too many lines");
+		r->line++;
+		if (n > 0 && s[n - 1] == '\r')
+			n--;
+		if (r->line == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+			s += 3;
+			n -= 3;
+		}
+		*line = s;
+		*len = n;
+		return 1;
+	}
 }
