@@ -72,6 +72,9 @@ static int fill(struct line_reader *r, struct loader *l)
 		return 0;
 	}
 	msg = gzerror(r->gz, &errnum);
+	/* zlib names a gzdopen()ed file "<fd:N>": the path is in the error's file already. */
+	if (msg && strncmp(msg, "<fd:", 4) == 0 && strstr(msg, ">: "))
+		msg = strstr(msg, ">: ") + 3;
 	if (n < 0 || (errnum != Z_OK && errnum != Z_STREAM_END)) {
 		if (errnum == Z_ERRNO) {
 			int e = errno ? errno : EIO;
