@@ -156,18 +156,26 @@ static __always_inline void remember(const struct subject *s, __u8 verdict, cons
 		count(EMBARGO_STAT_MAP_ERRORS);
 }
 
+/* Off the hot path (matches and unknown files only): probe reads, which 5.10 supports too. */
+static __always_inline __u32 current_ppid(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, real_parent, tgid);
+}
+
 static __always_inline void fill_task(struct embargo_event *e)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
 	e->pid = pid_tgid >> 32;
 	e->tid = (__u32)pid_tgid;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->cgroup_id = bpf_get_current_cgroup_id();
-	e->ppid = task->real_parent->tgid;
+	e->ppid = current_ppid();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_probe_read_kernel_str(e->parent_comm, sizeof(e->parent_comm), task->real_parent->comm);
+	BPF_CORE_READ_STR_INTO(&e->parent_comm, task, real_parent, comm);
 }
 
 /*
@@ -234,7 +242,7 @@ static __always_inline int on_match(const struct subject *s, const struct embarg
 
 	dk.dev = s->key.dev;
 	dk.ino = s->key.ino;
-	dk.ppid = bpf_get_current_task_btf()->real_parent->tgid;
+	dk.ppid = current_ppid();
 	dk.hook = s->hook;
 	dv = bpf_map_lookup_elem(&dedup, &dk);
 	if (dv && now - dv->last_emit_ns < dedup_window_ns) {
@@ -328,6 +336,27 @@ static __always_inline int decide(struct file *file, __u32 hook, bool can_hash, 
 	return on_match(&s, ref, digest, from_argv, argv_name);
 }
 
+/*
+ * What a hook returns. The verifier (6.12 and later) checks that an LSM program returns 0 or an errno;
+ * a value computed from a condition must reach it as one of two constants.
+ */
+static __always_inline int verdict_errno(int deny)
+{
+	/* Opaque to clang, so it cannot turn the choice below into a negation the verifier won't follow. */
+	asm volatile("" : "+r"(deny));
+	if (deny)
+		return -EPERM;
+	return 0;
+}
+
+/* An earlier program's verdict passes through unchanged, as an errno the verifier can see is one. */
+static __always_inline int earlier(int ret)
+{
+	if (ret < -4095 || ret > 0)
+		return -EPERM;
+	return ret;
+}
+
 static __always_inline bool is_exec_mmap(struct file *file, unsigned long prot)
 {
 	return file && (prot & PROT_EXEC);
@@ -337,16 +366,16 @@ SEC("lsm.s/bprm_check_security")
 int BPF_PROG(exec_hash, struct linux_binprm *bprm, int ret)
 {
 	if (ret)
-		return ret;
-	return decide(bprm->file, EMBARGO_HOOK_EXEC, true, false, NULL);
+		return earlier(ret);
+	return verdict_errno(decide(bprm->file, EMBARGO_HOOK_EXEC, true, false, NULL));
 }
 
 SEC("lsm/bprm_check_security")
 int BPF_PROG(exec_cache, struct linux_binprm *bprm, int ret)
 {
 	if (ret)
-		return ret;
-	return decide(bprm->file, EMBARGO_HOOK_EXEC, false, false, NULL);
+		return earlier(ret);
+	return verdict_errno(decide(bprm->file, EMBARGO_HOOK_EXEC, false, false, NULL));
 }
 
 SEC("lsm.s/mmap_file")
@@ -354,10 +383,10 @@ int BPF_PROG(mmap_hash, struct file *file, unsigned long reqprot, unsigned long 
 	     int ret)
 {
 	if (ret)
-		return ret;
+		return earlier(ret);
 	if (!is_exec_mmap(file, prot))
 		return 0;
-	return decide(file, EMBARGO_HOOK_MMAP, true, false, NULL);
+	return verdict_errno(decide(file, EMBARGO_HOOK_MMAP, true, false, NULL));
 }
 
 SEC("lsm/mmap_file")
@@ -365,10 +394,10 @@ int BPF_PROG(mmap_cache, struct file *file, unsigned long reqprot, unsigned long
 	     int ret)
 {
 	if (ret)
-		return ret;
+		return earlier(ret);
 	if (!is_exec_mmap(file, prot))
 		return 0;
-	return decide(file, EMBARGO_HOOK_MMAP, false, false, NULL);
+	return verdict_errno(decide(file, EMBARGO_HOOK_MMAP, false, false, NULL));
 }
 
 /*
@@ -385,7 +414,7 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	__u32 fmode;
 
 	if (ret)
-		return ret;
+		return earlier(ret);
 	fmode = file->f_mode;
 	if (!(fmode & (FMODE_WRITE | FMODE_EXEC)))
 		return 0;
@@ -407,7 +436,7 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	ref.rule_id = v->rule_id;
 	ref.vendor_id = v->vendor_id;
 	ref.vendor_mode = v->vendor_mode;
-	return on_match(&s, &ref, NULL, false, NULL);
+	return verdict_errno(on_match(&s, &ref, NULL, false, NULL));
 }
 
 /* Detection tier: the new image is in place; report what we know or hand it to userspace. */

@@ -120,18 +120,21 @@ static void banner(const struct daemon *d)
 			 d->probe.checks[i].detail);
 }
 
+static void handled_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGHUP);
+}
+
 static int setup_fds(struct daemon *d, int *epfd, int *sigfd, int *tfd)
 {
 	struct itimerspec its = {.it_interval = {SWEEP_INTERVAL_S, 0}, .it_value = {SWEEP_INTERVAL_S, 0}};
 	struct epoll_event ev = {.events = EPOLLIN};
 	sigset_t mask;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
+	handled_signals(&mask);
 	*sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	*tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	*epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -226,6 +229,14 @@ int main(int argc, char **argv)
 	if (geteuid() != 0) {
 		fprintf(stderr, "embargod: must run as root (loading BPF programs needs CAP_BPF and CAP_SYS_ADMIN)\n");
 		return EX_NOPERM;
+	}
+	/* Blocked before any thread exists, so every thread inherits the mask and only the event loop's
+	 * signalfd sees them: a SIGTERM must be a clean stop, not the default death of the process. */
+	sigset_t mask;
+	handled_signals(&mask);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+		fprintf(stderr, "embargod: sigprocmask: %m\n");
+		return EX_OSERR;
 	}
 	r = log_start(target, level);
 	if (r < 0) {
