@@ -45,7 +45,7 @@ static void put(const char *dir, const char *name, const char *content, bool gz)
 	mkdirs(path);
 	*slash = '/';
 	if (gz) {
-		gzFile f = gzopen(path, "wb");
+		gzFile f = gzopen(path, "wbe");
 
 		if (!f || gzwrite(f, content, (unsigned)strlen(content)) != (int)strlen(content)) {
 			test_fail(__FILE__, __LINE__, "cannot write %s", path);
@@ -531,7 +531,7 @@ TEST(policy_unreadable_files)
 	/* A truncated gzip list is an error, not a shorter list. */
 	put(test_tmpdir(), "a.policy", "vendor X\nsha256-list l.gz\n", false);
 	{
-		gzFile gz = gzopen(path_in("full.gz"), "wb");
+		gzFile gz = gzopen(path_in("full.gz"), "wbe");
 
 		REQUIRE(gz);
 		for (uint32_t i = 0; i < 5000; i++) {
@@ -682,6 +682,35 @@ TEST(policy_directory_order)
 	REQUIRE(r);
 	CHECK_EQ_INT(r->vendor, 1);
 	CHECK(lookup_hex(p, H3) == NULL); /* 10-a.sha256 is not named by any policy */
+}
+
+/* Links named *.policy are followed: to a file it is read, to a directory it is skipped, broken it fails. */
+TEST(policy_directory_links)
+{
+	struct embargo_policy *p = NULL;
+	struct embargo_policy_error err;
+	char dir[4096], link[4200], expect[8192], got[8192];
+
+	snprintf(dir, sizeof(dir), "%s", path_in("d"));
+	put(test_tmpdir(), "elsewhere/real.txt", "vendor Linked\n", false);
+	put(dir, "00.policy", "vendor First\n", false);
+	snprintf(link, sizeof(link), "%s/10-linked.policy", dir);
+	REQUIRE(symlink("../elsewhere/real.txt", link) == 0);
+	snprintf(link, sizeof(link), "%s/20-dir.policy", dir);
+	REQUIRE(symlink("../elsewhere", link) == 0);
+	p = load_path(dir);
+	REQUIRE(p);
+	CHECK_EQ_INT(p->n_vendors, 2);
+	CHECK_EQ_STR(p->vendors[1].name, "Linked");
+	embargo_policy_free(p);
+	p = NULL;
+
+	snprintf(link, sizeof(link), "%s/30-broken.policy", dir);
+	REQUIRE(symlink("nowhere.policy", link) == 0);
+	CHECK_EQ_INT(embargo_policy_load(dir, &p, &err), -ENOENT);
+	snprintf(expect, sizeof(expect), "%s: cannot read policy: No such file or directory", link);
+	CHECK_EQ_STR(embargo_policy_error_format(&err, got, sizeof(got)), expect);
+	CHECK(p == NULL);
 }
 
 TEST(policy_digest_lists)
@@ -987,7 +1016,7 @@ static int write_1m(const char *path, bool gz, bool names)
 	if (!buf)
 		return -ENOMEM;
 	if (gz)
-		g = gzopen(path, "wb");
+		g = gzopen(path, "wbe");
 	else
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (gz ? !g : fd < 0)

@@ -372,10 +372,17 @@ static int sort_rules(struct loader *l)
 		out[m++] = *r;
 	}
 	p->n_duplicates = n - m;
+	if (m < n) {
+		/* Many duplicates: give the room back (keeping the larger block if that fails). */
+		struct embargo_rule *shrunk = realloc(out, m * sizeof(*out));
+
+		if (shrunk)
+			out = shrunk;
+	}
 	free(p->rules);
 	p->rules = TAKE_PTR(out);
 	p->n_rules = m;
-	l->rules_cap = n;
+	l->rules_cap = m;
 	for (size_t i = 0; i < m; i++)
 		p->vendors[p->rules[i].vendor].n_rules++;
 	return 0;
