@@ -909,6 +909,47 @@ TEST(policy_duplicates)
 	CHECK_EQ_INT(p->vendors[1].n_rules, 2);
 }
 
+/* Digests sharing their first 8 bytes land in one bucket and compare on the rest: still sorted, and the
+ * first listing of each still wins. */
+TEST(policy_crafted_digests)
+{
+	const unsigned n = 3000;
+	_cleanup_free_ char *list = malloc((size_t)n * 2 * 80);
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
+	size_t len = 0;
+
+	REQUIRE(list);
+	/* Vendor A lists 0..n-1 (line i + 1), vendor B lists n-1..0 again: all duplicates of A's. */
+	for (unsigned pass = 0; pass < 2; pass++)
+		for (unsigned k = 0; k < n; k++) {
+			unsigned i = pass ? n - 1 - k : k;
+
+			len += (size_t)sprintf(list + len, "%s%s%056x\n", pass && k == 0 ? "#B\n" : "",
+					       "abcdef01", i * 2654435761u);
+		}
+	put(test_tmpdir(), "crafted.sha256", list, false);
+	{
+		char *b = strstr(list, "#B\n");
+
+		REQUIRE(b);
+		put(test_tmpdir(), "b.sha256", b, false);
+		*b = '\0';
+		put(test_tmpdir(), "a.sha256", list, false);
+	}
+	p = load_text("vendor A\nsha256-list a.sha256\nvendor B\nsha256-list b.sha256\n");
+	REQUIRE(p);
+	CHECK_EQ_INT(p->n_rules, n);
+	CHECK_EQ_INT(p->n_duplicates, n);
+	CHECK_EQ_INT(p->vendors[0].n_rules, n);
+	CHECK_EQ_INT(p->vendors[1].n_rules, 0);
+	for (size_t i = 0; i + 1 < p->n_rules; i++)
+		CHECK(memcmp(p->rules[i].sha256, p->rules[i + 1].sha256, 32) < 0);
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].vendor != 0 || p->rules[i].source != 1)
+			test_fail(__FILE__, __LINE__, "rule %zu is vendor %u source %u", i,
+				  p->rules[i].vendor, p->rules[i].source);
+}
+
 TEST(policy_lookup)
 {
 	static const char *const hex[] = {H1, H2, H3, H4};
