@@ -1,21 +1,24 @@
+# shellcheck shell=sh disable=SC3043 # local: bash and busybox sh both have it
 # Shell helpers shared by bench/host.sh (bash, on the host) and bench/guest.sh (busybox sh, in the VM):
 # plain POSIX sh plus `local`. Every waiting is a poll with a limit; every process started here has a
 # time limit and is stopped by its PID.
 #
 # The caller sets:
-#   BIN           directory holding loop, progstats, empty-loader, empty.bpf.o, tiny
+#   BIN           directory holding loop, empty-loader, empty.bpf.o, tiny
+#   EXPECT_TIER   the tier embargod must run
 #   EMBARGOD, EMBARGOCTL
-#   WORK          a private directory on tmpfs (policy, logs, test files)
+#   WORK          a private directory on tmpfs (policy, logs, test files; $WORK/tiny: the exec'ed binary)
 #   RUNDIR        embargod's --runtime-dir
 #   TIER          "host" or "guest": the first field of every result line
 #   BENCH_PREFIX  what every result line starts with ("" on the host, "@@ # bench " in the guest)
 #   LOOP_TIMEOUT  seconds one loop run may take
 #
 # Result lines (one per measurement, key=value, parsed by bench/run):
-#   result tier=T loop=exec config=none|audit|enforce|none2 ns=MEDIAN min=... max=... n=N
-#   stat tier=T phase=P prog=NAME runs=R ns_per_run=X
+#   result tier=T loop=exec config=none|audit|enforce|stats-PHASE round=R ns=MEDIAN min=... max=... n=N
+#   stat tier=T phase=PHASE prog=NAME runs=R ns_per_run=X
 #   counters tier=T phase=P cache_hits=... cache_misses=... kernel_hashes=... unknown=...
 #   info tier=T key=value...
+# and `loops CONFIG`, the timed loops of one configuration (run_loop calls).
 
 DPID=
 EPID=
@@ -102,15 +105,21 @@ stop_empty() {
 	EPID=
 }
 
-# run_loop CONFIG LOOP N PATH: one timed loop, reported as a result line.
+# run_loop CONFIG LOOP N PATH [LOOP-OPTION...]: one timed loop, reported as a result line (and, with
+# --stats, one stat line per program); ROUND says which round.
 run_loop() {
-	local out
-	out=$(timeout "$LOOP_TIMEOUT" "$BIN/loop" "$2" "$3" "$4") || {
-		echo "bench: loop $2 $3 $4 ($1) failed or timed out" >&2
+	local config=$1 name=$2 n=$3 path=$4 out
+	shift 4
+	out=$(timeout "$LOOP_TIMEOUT" "$BIN/loop" "$@" "$name" "$n" "$path") || {
+		echo "bench: loop $* $name $n $path ($config) failed or timed out" >&2
 		return 1
 	}
 	# exec_ns_median=1 exec_ns_min=2 exec_ns_max=3 n=N batches=B -> ns=1 min=2 max=3 n=N
-	emit "result tier=$TIER loop=$2 config=$1 $(echo "$out" | sed -E 's/[a-z]+_ns_median=/ns=/; s/[a-z]+_ns_min=/min=/; s/[a-z]+_ns_max=/max=/; s/ batches=[0-9]+//')"
+	echo "$out" | sed -nE '/_ns_median=/{s/[a-z]+_ns_(median|min|max)=/\1=/g; s/median=/ns=/; s/ batches=[0-9]+//; p}' |
+		while read -r line; do emit "result tier=$TIER loop=$name config=$config round=${ROUND:-0} $line"; done
+	# prog name=exec_hash pid=1 runs=2 ns_per_run=3 -> stat ... prog=exec_hash runs=2 ns_per_run=3
+	echo "$out" | sed -nE 's/^prog name=([^ ]+) pid=[0-9]+ /prog=\1 /p' |
+		while read -r line; do emit "stat tier=$TIER phase=${config#stats-} $line"; done
 }
 
 # The daemon's counters that tell hits from misses, as "name=value ..." from status --json.
@@ -119,29 +128,16 @@ daemon_counters() {
 		tr -d '"' | tr ':' '=' | tr '\n' ' '
 }
 
-# stats_phase PHASE LOOP N PATH: the loop, with the run time and run count of every program of embargod
-# and of empty-loader taken before and after; one stat line per program, the difference.
+# stats_phase PHASE LOOP N PATH: the loop with embargod and empty-loader running: the run time and run
+# count of each of their programs over the timed operations, and the daemon's cache counters.
 stats_phase() {
 	local phase=$1 before after
-	"$BIN/progstats" "$DPID" "$EPID" >"$WORK/stats.before" || return 1
 	before=$(daemon_counters)
-	run_loop "stats-$phase" "$2" "$3" "$4" || return 1
-	"$BIN/progstats" "$DPID" "$EPID" >"$WORK/stats.after" || return 1
+	ROUND=0
+	run_loop "stats-$phase" "$2" "$3" "$4" --stats "$DPID,$EPID" || return 1
 	after=$(daemon_counters)
-	awk -v pre="$BENCH_PREFIX" -v tier="$TIER" -v phase="$phase" '
-		function parse(   i, kv) {
-			split("", F)
-			for (i = 1; i <= NF; i++) { split($i, kv, "="); F[kv[1]] = kv[2] }
-			return F["pid"] " " F["id"]
-		}
-		FNR == NR { k = parse(); t[k] = F["run_time_ns"]; c[k] = F["run_cnt"]; next }
-		{
-			k = parse()
-			runs = F["run_cnt"] - c[k]
-			ns = (runs > 0) ? sprintf("%.1f", (F["run_time_ns"] - t[k]) / runs) : "-"
-			printf "%sstat tier=%s phase=%s prog=%s runs=%d ns_per_run=%s\n", pre, tier, phase, F["name"], runs, ns
-		}' "$WORK/stats.before" "$WORK/stats.after"
-	# Counter differences: how many of the phase's decisions were cache hits, misses, kernel hashes.
+	# Counter differences: how many decisions were cache hits, misses, kernel hashes (the loop's own
+	# start-up included: a few hits).
 	echo "$before" "|" "$after" | awk -v pre="$BENCH_PREFIX" -v tier="$TIER" -v phase="$phase" '{
 		out = ""; side = 0
 		for (i = 1; i <= NF; i++) {
@@ -151,4 +147,40 @@ stats_phase() {
 		}
 		printf "%scounters tier=%s phase=%s%s\n", pre, tier, phase, out
 	}'
+}
+
+# Warms the verdict cache: the first exec of $WORK/tiny (and of loop, and of timeout) under a new daemon
+# is a miss, the next ones are hits. Each loop warms up its own operation as well.
+warm() {
+	timeout "$LOOP_TIMEOUT" "$BIN/loop" exec 5 "$WORK/tiny" >/dev/null
+}
+
+# rounds R READY_TIMEOUT: R rounds of the caller's timed loops (`loops CONFIG`) without embargod, with
+# embargod --mode audit and with --mode enforce. The order turns round every other round (none audit
+# enforce, enforce audit none, ...), so that a drift of the machine favours no configuration; bench/run
+# divides by the run without embargod of the same round. Checks that embargod runs EXPECT_TIER.
+rounds() {
+	local order c st tier
+	ROUND=1
+	while [ "$ROUND" -le "$1" ]; do
+		order="none audit enforce"
+		[ $((ROUND % 2)) -eq 0 ] && order="enforce audit none"
+		for c in $order; do
+			if [ "$c" != none ]; then
+				start_embargod "$c" "$2" || return 1
+				st=$(ctl status --json | tr -d ' \n')
+				tier=$(echo "$st" | sed -nE 's/.*"tier":"([a-z-]+)".*/\1/p')
+				[ "$ROUND" -eq 1 ] && emit "info tier=$TIER mode=$c embargod_tier=$tier" \
+					"rules=$(echo "$st" | sed -nE 's/.*"rules":([0-9]+).*/\1/p')"
+				if [ "$tier" != "$EXPECT_TIER" ]; then
+					echo "bench: embargod runs tier '$tier', expected $EXPECT_TIER" >&2
+					return 1
+				fi
+				warm || return 1
+			fi
+			loops "$c" || return 1
+			[ "$c" = none ] || stop_embargod
+		done
+		ROUND=$((ROUND + 1))
+	done
 }

@@ -12,12 +12,19 @@
  *
  *   -> exec_ns_median=712345 exec_ns_min=... exec_ns_max=... n=5000 batches=25
  *
+ * With --stats PID[,PID...] first, the run-time statistics of the BPF programs those processes hold are
+ * sampled right before the first timed batch and right after the last, and the difference printed, one
+ * program a line (BPF statistics must be on, see empty-loader):
+ *
+ *   -> prog name=exec_hash pid=412 runs=5000 ns_per_run=151.2
+ *
  * Material:
  *   loop copies N SRC PREFIX    PREFIX0 .. PREFIX<N-1>: copies of SRC, each with its index appended, so
  *                               every copy is a distinct file with a distinct SHA-256 (still runnable:
  *                               an ELF file may carry trailing bytes)
  *   loop digests N FILE         N random SHA-256 digests, one lower-case hex digest a line
  */
+#include "progstats.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -31,6 +38,7 @@
 
 #define BATCHES 25
 #define MAX_N 10000000ull
+#define MAX_PIDS 8
 
 enum op { OP_EXEC, OP_OPEN, OP_MMAP };
 
@@ -114,6 +122,24 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The processes whose BPF programs --stats reads; none without --stats. */
+static uint32_t stat_pids[MAX_PIDS];
+static size_t n_stat_pids;
+static struct progstats stats;
+static struct progstats_sample stats_before, stats_after;
+
+static int sample_stats(struct progstats_sample *sample)
+{
+	int r;
+
+	if (n_stat_pids == 0)
+		return 0;
+	r = progstats_sample(&stats, sample);
+	if (r < 0)
+		fprintf(stderr, "loop: cannot read BPF program statistics: %s\n", strerror(-r));
+	return r;
+}
+
 static int timed_loop(enum op op, bool each, uint64_t n, const char *arg)
 {
 	uint64_t per_op[BATCHES], batches = n < BATCHES ? n : BATCHES, done = 0, warm;
@@ -128,6 +154,9 @@ static int timed_loop(enum op op, bool each, uint64_t n, const char *arg)
 		if (r < 0)
 			return op_failed(op, arg, r);
 	}
+	r = sample_stats(&stats_before);
+	if (r < 0)
+		return r;
 	for (uint64_t b = 0; b < batches; b++) {
 		/* The first n % batches batches take one operation more. */
 		uint64_t count = n / batches + (b < n % batches), t0 = now_ns();
@@ -141,12 +170,17 @@ static int timed_loop(enum op op, bool each, uint64_t n, const char *arg)
 		}
 		per_op[b] = (now_ns() - t0) / count;
 	}
+	r = sample_stats(&stats_after);
+	if (r < 0)
+		return r;
 	qsort(per_op, batches, sizeof(per_op[0]), cmp_u64);
 	printf("%s_ns_median=%llu %s_ns_min=%llu %s_ns_max=%llu n=%llu batches=%llu\n", op_names[op],
 	       (unsigned long long)(batches % 2 ? per_op[batches / 2]
 						: (per_op[batches / 2 - 1] + per_op[batches / 2]) / 2),
 	       op_names[op], (unsigned long long)per_op[0], op_names[op],
 	       (unsigned long long)per_op[batches - 1], (unsigned long long)n, (unsigned long long)batches);
+	if (n_stat_pids)
+		progstats_print_delta(&stats, &stats_before, &stats_after);
 	return 0;
 }
 
@@ -241,9 +275,26 @@ static int make_digests(uint64_t n, const char *path)
 	return 0;
 }
 
+/* PID[,PID...] */
+static int parse_pids(const char *arg)
+{
+	_cleanup_free_ char *copy = strdup(arg);
+	char *save = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (n_stat_pids == MAX_PIDS || parse_u32(t, &stat_pids[n_stat_pids]) < 0 ||
+		    stat_pids[n_stat_pids] == 0)
+			return -EINVAL;
+		n_stat_pids++;
+	}
+	return n_stat_pids ? 0 : -EINVAL;
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: loop exec|exec-each|open|mmap|mmap-each N PATH\n"
+	fprintf(f, "Usage: loop [--stats PID[,PID...]] exec|exec-each|open|mmap|mmap-each N PATH\n"
 		   "       loop copies N SRC PREFIX\n"
 		   "       loop digests N FILE\n");
 }
@@ -261,6 +312,20 @@ int main(int argc, char **argv)
 	uint64_t n;
 	int r;
 
+	if (argc > 2 && strcmp(argv[1], "--stats") == 0) {
+		if (parse_pids(argv[2]) < 0) {
+			fprintf(stderr, "loop: --stats: expected PID[,PID...], got '%s'\n", argv[2]);
+			return 2;
+		}
+		r = progstats_open(stat_pids, n_stat_pids, &stats);
+		if (r < 0) {
+			fprintf(stderr, "loop: --stats %s: cannot open their BPF programs: %s\n", argv[2],
+				strerror(-r));
+			return 1;
+		}
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 4) {
 		usage(stderr);
 		return 2;

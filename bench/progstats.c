@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * progstats PID...: the run-time statistics of every BPF program the given processes hold (through a
- * program or link descriptor), one line each:
- *
- *   pid=412 id=37 name=exec_hash run_time_ns=123456 run_cnt=789
- *
- * By process, not by name: other embargod instances (a test running at the same time) have programs of
- * the same names. The counters only move while BPF statistics are on (kernel.bpf_stats_enabled or a
- * BPF_ENABLE_STATS descriptor, see empty-loader).
+ * BPF program statistics by process: the prog_id of every descriptor in /proc/PID/fdinfo, a descriptor of
+ * our own for each program, then its run_time_ns and run_cnt whenever a sample is taken. The counters only
+ * move while BPF statistics are on (kernel.bpf_stats_enabled or a BPF_ENABLE_STATS descriptor, see
+ * empty-loader).
  */
+#include "progstats.h"
 #include "util.h"
 
 #include <bpf/bpf.h>
@@ -16,8 +13,6 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <string.h>
-
-#define MAX_IDS 256
 
 /* The "prog_id:" line of a descriptor's fdinfo (program and link descriptors have one). */
 static int fdinfo_prog_id(int dirfd, const char *name, uint32_t *id)
@@ -42,71 +37,102 @@ static int fdinfo_prog_id(int dirfd, const char *name, uint32_t *id)
 	return -ENOENT;
 }
 
-static int print_prog(const char *pid, uint32_t id)
+static bool known(const struct progstats *s, uint32_t pid, uint32_t id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->progs[i].pid == pid && s->progs[i].id == id)
+			return true;
+	return false;
+}
+
+static int add_prog(struct progstats *s, uint32_t pid, uint32_t id)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
-	_cleanup_close_ int fd = bpf_prog_get_fd_by_id(id);
+	int fd;
 
+	if (s->n == PROGSTATS_MAX)
+		return -E2BIG;
+	fd = bpf_prog_get_fd_by_id(id);
 	if (fd < 0)
 		return -errno;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return -errno;
-	printf("pid=%s id=%u name=%s run_time_ns=%llu run_cnt=%llu\n", pid, id,
-	       info.name[0] ? info.name : "-", (unsigned long long)info.run_time_ns,
-	       (unsigned long long)info.run_cnt);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	s->progs[s->n].fd = fd;
+	s->progs[s->n].pid = pid;
+	s->progs[s->n].id = id;
+	snprintf(s->progs[s->n].name, sizeof(s->progs[s->n].name), "%s", info.name[0] ? info.name : "-");
+	s->n++;
 	return 0;
 }
 
-static int show_pid(const char *pid)
+static int open_pid(uint32_t pid, struct progstats *s)
 {
-	uint32_t ids[MAX_IDS], id;
 	char path[64];
-	size_t n = 0;
 	struct dirent *de;
+	uint32_t id;
 	DIR *dir;
-	uint64_t check;
-	int r = 0, k;
+	int r = 0;
 
-	if (parse_u64(pid, INT32_MAX, &check) < 0)
-		return -EINVAL;
-	snprintf(path, sizeof(path), "/proc/%s/fdinfo", pid);
+	snprintf(path, sizeof(path), "/proc/%u/fdinfo", pid);
 	dir = opendir(path);
 	if (!dir)
 		return -errno;
-	while ((de = readdir(dir))) {
-		bool seen = false;
-
-		if (de->d_name[0] == '.' || fdinfo_prog_id(dirfd(dir), de->d_name, &id) < 0)
-			continue;
-		for (size_t i = 0; i < n && !seen; i++)
-			seen = ids[i] == id;
-		if (seen || n == MAX_IDS)
-			continue;
-		ids[n++] = id;
-		k = print_prog(pid, id);
-		if (k < 0 && r == 0)
-			r = k;
-	}
+	while (r == 0 && (de = readdir(dir)))
+		if (de->d_name[0] != '.' && fdinfo_prog_id(dirfd(dir), de->d_name, &id) == 0 &&
+		    !known(s, pid, id))
+			r = add_prog(s, pid, id);
 	closedir(dir);
 	return r;
 }
 
-int main(int argc, char **argv)
+int progstats_open(const uint32_t *pids, size_t n_pids, struct progstats *s)
 {
-	int rc = 0;
-
-	if (argc < 2) {
-		fprintf(stderr, "Usage: progstats PID...\n");
-		return 2;
-	}
-	for (int i = 1; i < argc; i++) {
-		int r = show_pid(argv[i]);
+	s->n = 0;
+	for (size_t i = 0; i < n_pids; i++) {
+		int r = open_pid(pids[i], s);
 
 		if (r < 0) {
-			fprintf(stderr, "progstats: pid %s: %s\n", argv[i], strerror(-r));
-			rc = 1;
+			progstats_close(s);
+			return r;
 		}
 	}
-	return rc;
+	return 0;
+}
+
+int progstats_sample(const struct progstats *s, struct progstats_sample *out)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(s->progs[i].fd, &info, &len) < 0)
+			return -errno;
+		out->run_time_ns[i] = info.run_time_ns;
+		out->run_cnt[i] = info.run_cnt;
+	}
+	return 0;
+}
+
+void progstats_print_delta(const struct progstats *s, const struct progstats_sample *before,
+			   const struct progstats_sample *after)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		uint64_t runs = after->run_cnt[i] - before->run_cnt[i];
+		uint64_t ns = after->run_time_ns[i] - before->run_time_ns[i];
+
+		printf("prog name=%s pid=%u runs=%llu ns_per_run=%.1f\n", s->progs[i].name, s->progs[i].pid,
+		       (unsigned long long)runs, runs ? (double)ns / (double)runs : 0.0);
+	}
+}
+
+void progstats_close(struct progstats *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		close(s->progs[i].fd);
+	s->n = 0;
 }

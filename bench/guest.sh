@@ -1,0 +1,83 @@
+#!/bin/sh
+# The guest half of `make bench` (busybox sh, run by /init in the qemu guest instead of the test suite:
+# bench/run starts tools/vmtest with GUEST_SCRIPT=bench/guest.sh). The BPF LSM tier lsm-hash.
+#
+# Timed loops (exec, open+close, executable mmap) without embargod, with embargod --mode audit and with
+# --mode enforce on a policy of random digests, cache warm, in interleaved rounds (see rounds in
+# bench/common.sh). Then, with embargod (enforce) and the empty reference LSM programs attached and
+# BPF statistics on, the in-kernel cost per run of every program, phase by phase:
+#   exec-hit   the same binary exec'ed again and again (verdict cached)
+#   exec-miss  fresh copies, each exec'ed once: each is hashed in the kernel
+#   mmap-hit   the same file mapped PROT_EXEC again and again
+#   mmap-miss  fresh files, each mapped PROT_EXEC once: each is hashed in the kernel
+#   open       open+close of a data file: file_open's return for opens that neither write nor exec
+#
+# Result lines are printed as "@@ # bench ..." (see bench/common.sh); tools/vmtest passes them on as
+# "    # bench ...". Ends with "@@ PASS: bench" or "@@ FAIL: bench: why".
+#
+# Kernel command line (VM_APPEND) may set: bench_rounds, bench_exec, bench_open, bench_mmap (operations
+# per loop), bench_stats_exec (execs in the exec-hit phase), bench_miss (fresh files per miss phase),
+# bench_digests.
+
+G=/opt/embargo-test
+BIN=$G
+EMBARGOD=embargod
+EMBARGOCTL=embargoctl
+TIER=guest
+BENCH_PREFIX='@@ # bench '
+LOOP_TIMEOUT=300
+WORK=/tmp/bench
+RUNDIR=/run/embargo-bench
+ROUNDS=${bench_rounds:-7}
+N_EXEC=${bench_exec:-600}
+N_OPEN=${bench_open:-20000}
+N_MMAP=${bench_mmap:-5000}
+N_STATS_EXEC=${bench_stats_exec:-1000}
+N_MISS=${bench_miss:-300}
+N_DIGESTS=${bench_digests:-100000}
+EXPECT_TIER=${embargo_tier:-lsm-hash}
+# shellcheck source=bench/common.sh
+. "$G/common.sh"
+
+# Reports, stops what runs, and ends the script (the harness powers off after it).
+finish() {
+	stop_empty
+	if [ -n "$DPID" ]; then
+		stop_embargod
+	fi
+	if [ -z "$1" ]; then
+		echo "@@ PASS: bench"
+		exit 0
+	fi
+	echo "@@ FAIL: bench: $1"
+	for f in "$WORK"/embargod-*.log "$WORK/empty-loader.log"; do
+		[ -s "$f" ] && tail -n 15 "$f" | sed "s|^|@@ # $(basename "$f"): |"
+	done
+	exit 1
+}
+
+mkdir -p "$WORK" || finish "cannot create $WORK"
+write_policy "$N_DIGESTS" || finish "cannot write the policy"
+cp "$BIN/tiny" "$WORK/tiny" && cp "$BIN/tiny" "$WORK/lib" && echo small >"$WORK/small" ||
+	finish "cannot write the test files"
+# Made before embargod starts: none of them has been seen when its phase begins.
+"$BIN/loop" copies "$N_MISS" "$WORK/tiny" "$WORK/c" && "$BIN/loop" copies "$N_MISS" "$WORK/tiny" "$WORK/m" ||
+	finish "cannot write the fresh copies"
+emit "info tier=$TIER kernel=$(uname -r) cpus=$(nproc) digests=$N_DIGESTS"
+
+loops() { # CONFIG
+	run_loop "$1" exec "$N_EXEC" "$WORK/tiny" && run_loop "$1" open "$N_OPEN" "$WORK/small" &&
+		run_loop "$1" mmap "$N_MMAP" "$WORK/lib"
+}
+
+rounds "$ROUNDS" 180 || finish "the timed loops failed"
+
+start_embargod enforce 180 || finish "embargod did not start"
+warm || finish "warm-up failed"
+start_empty --lsm || finish "empty-loader --lsm failed"
+stats_phase exec-hit exec "$N_STATS_EXEC" "$WORK/tiny" &&
+	stats_phase exec-miss exec-each "$N_MISS" "$WORK/c" &&
+	stats_phase mmap-hit mmap "$N_MMAP" "$WORK/lib" &&
+	stats_phase mmap-miss mmap-each "$N_MISS" "$WORK/m" &&
+	stats_phase open open "$N_OPEN" "$WORK/small" || finish "a bpf_stats phase failed"
+finish ""
