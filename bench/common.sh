@@ -12,6 +12,7 @@
 #   TIER          "host" or "guest": the first field of every result line
 #   BENCH_PREFIX  what every result line starts with ("" on the host, "@@ # bench " in the guest)
 #   LOOP_TIMEOUT  seconds one loop run may take
+#   DAEMON_TIMEOUT  seconds an embargod may run at most (it is stopped long before)
 #
 # Result lines (one per measurement, key=value, parsed by bench/run):
 #   result tier=T loop=exec config=none|audit|enforce|stats-PHASE round=R ns=MEDIAN min=... max=... n=N
@@ -21,6 +22,7 @@
 # and `loops CONFIG`, the timed loops of one configuration (run_loop calls).
 
 DPID=
+TPID=
 EPID=
 
 emit() { echo "${BENCH_PREFIX}$*"; }
@@ -52,7 +54,7 @@ stop_pid() {
 
 ctl() { timeout 20 "$EMBARGOCTL" --runtime-dir "$RUNDIR" "$@"; }
 
-daemon_ready_or_gone() { gone "$DPID" || ctl status; }
+daemon_ready_or_gone() { gone "$TPID" || ctl status; }
 
 # write_policy N: $WORK/bench.policy, one vendor with N random digests in a sha256-list file.
 write_policy() {
@@ -65,31 +67,36 @@ EOF
 }
 
 # start_embargod MODE READY_TIMEOUT [ARG...]: embargod on $WORK/bench.policy, logging to
-# $WORK/embargod-MODE.log; returns once its control socket answers. Sets DPID.
+# $WORK/embargod-MODE.log, under `timeout DAEMON_TIMEOUT`; returns once its control socket answers.
+# Sets DPID to embargod's own PID (from its status: coreutils' timeout forks, busybox's execs) and TPID
+# to the timeout's.
 start_embargod() {
 	local mode=$1 limit=$2
 	shift 2
-	"$EMBARGOD" --policy "$WORK/bench.policy" --mode "$mode" --log stderr --runtime-dir "$RUNDIR" "$@" \
-		>"$WORK/embargod-$mode.log" 2>&1 &
-	DPID=$!
-	if ! wait_until "$limit" daemon_ready_or_gone || gone "$DPID"; then
-		echo "bench: embargod --mode $mode did not become ready within $limit s; its log:" >&2
-		tail -n 20 "$WORK/embargod-$mode.log" >&2
-		stop_pid "$DPID"
-		DPID=
-		return 1
+	timeout "$DAEMON_TIMEOUT" "$EMBARGOD" --policy "$WORK/bench.policy" --mode "$mode" --log stderr \
+		--runtime-dir "$RUNDIR" "$@" >"$WORK/embargod-$mode.log" 2>&1 &
+	TPID=$!
+	if wait_until "$limit" daemon_ready_or_gone && ! gone "$TPID"; then
+		DPID=$(ctl status --json | tr -d ' \n' | sed -nE 's/.*"pid":([0-9]+).*/\1/p')
+		[ -n "$DPID" ] && return 0
 	fi
+	echo "bench: embargod --mode $mode did not become ready within $limit s; its log:" >&2
+	tail -n 20 "$WORK/embargod-$mode.log" >&2
+	stop_embargod
+	return 1
 }
 
 stop_embargod() {
 	stop_pid "$DPID"
+	stop_pid "$TPID"
 	DPID=
+	TPID=
 }
 
 # start_empty --lsm|--tp: the reference programs, with BPF statistics on while they run. Sets EPID. No
-# timeout wrapper (EPID must be the loader itself): it exits on its own after 1800 s.
+# timeout wrapper (EPID must be the loader itself): it exits on its own after DAEMON_TIMEOUT s.
 start_empty() {
-	"$BIN/empty-loader" "$1" "$BIN/empty.bpf.o" 1800 >"$WORK/empty-loader.log" 2>&1 &
+	"$BIN/empty-loader" "$1" "$BIN/empty.bpf.o" "$DAEMON_TIMEOUT" >"$WORK/empty-loader.log" 2>&1 &
 	EPID=$!
 	if ! wait_until 60 grep -q '^ready' "$WORK/empty-loader.log" || gone "$EPID"; then
 		echo "bench: empty-loader $1 failed:" >&2

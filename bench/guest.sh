@@ -25,6 +25,7 @@ EMBARGOD=embargod
 EMBARGOCTL=embargoctl
 TIER=guest
 BENCH_PREFIX='@@ # bench '
+DAEMON_TIMEOUT=1200
 LOOP_TIMEOUT=300
 WORK=/tmp/bench
 RUNDIR=/run/embargo-bench
@@ -45,6 +46,10 @@ finish() {
 	if [ -n "$DPID" ]; then
 		stop_embargod
 	fi
+	# The daemons' output, for tools/vmtest's embargod-<release>.log.
+	for f in "$WORK"/embargod-*.log; do
+		[ -s "$f" ] && sed 's/^/@@ embargod| /' "$f"
+	done
 	if [ -z "$1" ]; then
 		echo "@@ PASS: bench"
 		exit 0
