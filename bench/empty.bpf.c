@@ -3,7 +3,7 @@
  * Reference programs for `make bench`: do-nothing programs on the hooks embargo uses, loaded next to
  * embargod by empty-loader so that bpf_stats gives the cost of an empty program on the same hook, on the
  * same events, in the same run. Each has the prologue embargo's programs have (pass on an earlier
- * refusal) and nothing else. At the end, two "floor" programs: one cache lookup and nothing else.
+ * refusal) and nothing else. At the end, "floor" programs: one cache lookup and nothing else.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -106,6 +106,42 @@ int BPF_PROG(floor_mmap_s, struct file *file, unsigned long reqprot, unsigned lo
 	if (!file || !(prot & 0x4 /* PROT_EXEC */))
 		return 0;
 	return floor_lookup(file);
+}
+
+/*
+ * The same with the verdict in the inode's own BPF storage instead of a hash map: no hashing, no bucket
+ * walk, a pointer chase from the inode. Created on the first sight, found on every later run.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} floor_istore SEC(".maps");
+
+static __always_inline int istore_lookup(struct file *file)
+{
+	bpf_inode_storage_get(&floor_istore, file->f_inode, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	return 0;
+}
+
+SEC("lsm.s/bprm_check_security")
+int BPF_PROG(istore_exec_s, struct linux_binprm *bprm, int ret)
+{
+	if (ret)
+		return ret;
+	return istore_lookup(bprm->file);
+}
+
+SEC("lsm.s/mmap_file")
+int BPF_PROG(istore_mmap_s, struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	if (!file || !(prot & 0x4 /* PROT_EXEC */))
+		return 0;
+	return istore_lookup(file);
 }
 
 SEC("tp_btf/sched_process_exec")
