@@ -34,6 +34,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Fixed at load by embargod. */
 const volatile __u32 tier = EMBARGO_TIER_DETECT;
+/*
+ * LSM hooks may call bpf_d_path from 5.11 on. embargod clears this when the kernel refuses the call; the
+ * verifier then sees a constant and never visits it, and events carry execve's name or no name (userspace
+ * finds the file through /proc/PID).
+ */
+const volatile bool have_d_path = true;
 
 /* Flipped at runtime by embargod through the mmap'ed data section: no reload, no gap. */
 volatile __u32 global_mode = EMBARGO_MODE_ENFORCE;
@@ -209,9 +215,12 @@ static __always_inline struct embargo_event *event_new(const struct subject *s, 
 	e->tier = tier;
 	if (s->writers)
 		e->flags |= EMBARGO_EVF_WRITERS;
-	if (from_argv) {
-		n = argv_name ? bpf_probe_read_kernel_str(e->path, sizeof(e->path), argv_name) : -1;
-		e->flags |= EMBARGO_EVF_PATH_ARGV;
+	if (from_argv || !have_d_path) {
+		n = -1;
+		if (argv_name) {
+			n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), argv_name);
+			e->flags |= EMBARGO_EVF_PATH_ARGV;
+		}
 	} else {
 		/* f_path is const since 6.x; the helper only reads it. */
 		n = bpf_d_path((struct path *)&s->file->f_path, e->path, sizeof(e->path));
@@ -367,7 +376,7 @@ int BPF_PROG(exec_hash, struct linux_binprm *bprm, int ret)
 {
 	if (ret)
 		return earlier(ret);
-	return verdict_errno(decide(bprm->file, EMBARGO_HOOK_EXEC, true, false, NULL));
+	return verdict_errno(decide(bprm->file, EMBARGO_HOOK_EXEC, true, false, bprm->filename));
 }
 
 SEC("lsm/bprm_check_security")
@@ -375,7 +384,7 @@ int BPF_PROG(exec_cache, struct linux_binprm *bprm, int ret)
 {
 	if (ret)
 		return earlier(ret);
-	return verdict_errno(decide(bprm->file, EMBARGO_HOOK_EXEC, false, false, NULL));
+	return verdict_errno(decide(bprm->file, EMBARGO_HOOK_EXEC, false, false, bprm->filename));
 }
 
 SEC("lsm.s/mmap_file")

@@ -186,7 +186,7 @@ static int selftest_hash(struct daemon *d, struct embargo_bpf *skel, char *why, 
 	return 0;
 }
 
-static int try_tier(struct daemon *d, uint8_t tier, char *why, size_t whysize)
+static int try_tier(struct daemon *d, uint8_t tier, bool d_path, char *why, size_t whysize)
 {
 	struct embargo_bpf *skel;
 	char reason[256];
@@ -198,6 +198,7 @@ static int try_tier(struct daemon *d, uint8_t tier, char *why, size_t whysize)
 		return snprintf(why, whysize, "opening the BPF object failed: %m"), -errno;
 	set_programs(skel, tier);
 	skel->rodata->tier = tier;
+	skel->rodata->have_d_path = d_path;
 	skel->data->global_mode = d->mode;
 	skel->data->policy_gen = d->gen;
 	bpf_map__set_max_entries(skel->maps.verdicts, VERDICT_CACHE_ENTRIES);
@@ -255,8 +256,20 @@ int bpf_start(struct daemon *d)
 			continue;
 		}
 		why[0] = '\0';
-		r = try_tier(d, tier, why, sizeof(why));
-		embargo_probe_add(&d->probe, embargo_tier_name(tier), r == 0, "%s", r == 0 ? "loaded and attached" : why);
+		r = try_tier(d, tier, true, why, sizeof(why));
+		if (r < 0 && tier != EMBARGO_TIER_DETECT) {
+			/* Before 5.11 LSM programs may not call bpf_d_path: enforce without it. */
+			char why2[768];
+
+			if (try_tier(d, tier, false, why2, sizeof(why2)) == 0) {
+				r = 0;
+				d->no_d_path = true;
+				snprintf(why2, sizeof(why2), "loaded without bpf_d_path (%s): paths come from /proc", why);
+				snprintf(why, sizeof(why), "%s", why2);
+			}
+		}
+		embargo_probe_add(&d->probe, embargo_tier_name(tier), r == 0, "%s",
+				  r == 0 && !d->no_d_path ? "loaded and attached" : why);
 		if (r == 0) {
 			d->tier = tier;
 			break;

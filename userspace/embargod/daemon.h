@@ -29,6 +29,7 @@ struct daemon {
 	struct embargo_probe probe;
 	uint8_t tier;
 	char tier_reason[1024];
+	bool no_d_path; /* the kernel refused bpf_d_path in LSM hooks: events may carry no path */
 	struct embargo_bpf *skel;
 	struct ring_buffer *rb;
 	uint64_t events_bad; /* ring buffer records we could not parse */

@@ -86,7 +86,13 @@ static void report(struct daemon *d, const struct embargo_event *ev, uint32_t ru
 	}
 	read_exe(ev->ppid, parent_exe, sizeof(parent_exe));
 	ctx.parent_exe = parent_exe;
-	if (!path && (ev->flags & EMBARGO_EVF_PATH_ARGV) && ev->path[0] != '/') {
+	if (!path && !ev->path[0]) {
+		/* No bpf_d_path on this kernel and nothing mapped yet: the name it had when classified. */
+		const struct recent *rc = find_recent(ev->dev, ev->ino);
+
+		if (rc)
+			ctx.path = path = rc->path;
+	} else if (!path && (ev->flags & EMBARGO_EVF_PATH_ARGV) && ev->path[0] != '/') {
 		/* execve's name was relative: the process, while it lives, knows the real one. */
 		read_exe(ev->pid, resolved, sizeof(resolved));
 		if (resolved[0] == '/')
@@ -101,38 +107,77 @@ static void report(struct daemon *d, const struct embargo_event *ev, uint32_t ru
 	log_submit(&rec);
 }
 
-/*
- * Open the file the kernel reported. The detection tier only has the name given to execve; the
- * running process's /proc/PID/exe is the exact file while it lives. Whatever is opened must be the
- * reported inode.
- */
-static int open_subject(const struct embargo_event *ev, char *path, size_t size, struct stat *st)
+/* Open path if it is the reported inode; its name into name. */
+static int open_checked(const char *path, const struct embargo_event *ev, bool is_link, char *name, size_t size,
+			struct stat *st)
 {
-	char exe[64];
-	int fd;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
-	if (ev->flags & EMBARGO_EVF_PATH_ARGV) {
-		snprintf(exe, sizeof(exe), "/proc/%u/exe", ev->pid);
-		fd = open(exe, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		if (fd >= 0 && fstat(fd, st) == 0 && st->st_ino == ev->ino) {
-			ssize_t n = readlink(exe, path, size - 1);
-
-			path[n < 0 ? 0 : n] = '\0';
-			return fd;
-		}
-		if (fd >= 0)
-			close(fd);
-	}
-	if (ev->path[0] != '/')
-		return -ENOENT;
-	fd = open(ev->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, st) < 0 || st->st_ino != ev->ino) {
+	if (fstat(fd, st) < 0 || st->st_ino != ev->ino || !S_ISREG(st->st_mode)) {
 		close(fd);
 		return -ESTALE;
 	}
-	snprintf(path, size, "%s", ev->path);
+	if (is_link) {
+		ssize_t n = readlink(path, name, size - 1);
+
+		name[n < 0 ? 0 : n] = '\0';
+	} else {
+		snprintf(name, size, "%s", path);
+	}
+	return fd;
+}
+
+/* The mapping of the reported inode in the process's address space: /proc/PID/map_files/START-END. */
+static int find_mapping(const struct embargo_event *ev, char *buf, size_t size)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char maps[64], line[4096 + 128];
+	unsigned maj = (unsigned)(ev->dev >> 20), min = (unsigned)(ev->dev & 0xfffff);
+
+	snprintf(maps, sizeof(maps), "/proc/%u/maps", ev->pid);
+	f = fopen(maps, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, ino;
+		unsigned ma, mi;
+
+		if (sscanf(line, "%llx-%llx %*s %*s %x:%x %llu", &start, &end, &ma, &mi, &ino) != 5)
+			continue;
+		if (ma == maj && mi == min && ino == ev->ino) {
+			snprintf(buf, size, "/proc/%u/map_files/%llx-%llx", ev->pid, start, end);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/*
+ * Open the file the kernel reported, making sure it is the reported inode. Best is through the process
+ * that uses it (its exe or its mapping: exact even when renamed or deleted, while the process lives), then
+ * the name the kernel gave (a full path from bpf_d_path, or execve's argument, relative to the cwd).
+ */
+static int open_subject(const struct embargo_event *ev, char *name, size_t size, struct stat *st)
+{
+	char p[EMBARGO_PATH_LEN + 64];
+	int fd = -ENOENT;
+
+	if (ev->hook == EMBARGO_HOOK_EXEC && (ev->flags & (EMBARGO_EVF_PATH_ARGV | EMBARGO_EVF_PATH_TRUNC))) {
+		snprintf(p, sizeof(p), "/proc/%u/exe", ev->pid);
+		fd = open_checked(p, ev, true, name, size, st);
+	} else if (ev->hook == EMBARGO_HOOK_MMAP && !ev->path[0] && find_mapping(ev, p, sizeof(p)) == 0) {
+		fd = open_checked(p, ev, true, name, size, st);
+	}
+	if (fd >= 0 || !ev->path[0])
+		return fd;
+	if (ev->path[0] == '/')
+		return open_checked(ev->path, ev, false, name, size, st);
+	snprintf(p, sizeof(p), "/proc/%u/cwd/%s", ev->pid, ev->path);
+	fd = open_checked(p, ev, false, name, size, st);
+	if (fd >= 0)
+		snprintf(name, size, "%s", ev->path);
 	return fd;
 }
 
