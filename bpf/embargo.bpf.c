@@ -143,7 +143,8 @@ static __always_inline bool verdict_valid(const struct subject *s, const struct 
 	return v->gen == s->gen && v->ctime_sec == s->ctime_sec && v->ctime_nsec == s->ctime_nsec;
 }
 
-static __always_inline void remember(const struct subject *s, __u8 verdict, const struct embargo_rule_ref *ref)
+static __always_inline void remember(const struct subject *s, __u8 verdict,
+				     const struct embargo_rule_ref *ref)
 {
 	struct embargo_verdict v = {};
 
@@ -190,7 +191,7 @@ static __always_inline void fill_task(struct embargo_event *e)
  * execve; the verifier must not see the bpf_d_path call there at all.
  */
 static __always_inline struct embargo_event *event_new(const struct subject *s, __u16 kind, bool from_argv,
-						      const char *argv_name)
+						       const char *argv_name)
 {
 	struct embargo_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	long n;
@@ -430,8 +431,8 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	if (fmode & FMODE_WRITE) {
 		struct inode *inode = file->f_inode;
 		struct embargo_inode_key key = {
-			.dev = inode->i_sb->s_dev,
-			.ino = inode->i_ino,
+		    .dev = inode->i_sb->s_dev,
+		    .ino = inode->i_ino,
 		};
 
 		if (bpf_map_delete_elem(&verdicts, &key) == 0)

@@ -56,15 +56,15 @@ enum embargo_verdict_kind {
 /* The enforcement tier; the kernel programs loaded differ per tier. */
 enum embargo_tier {
 	EMBARGO_TIER_DETECT = 0,   /* tp_btf/sched_process_exec: report only */
-	EMBARGO_TIER_LSM = 1,      /* BPF LSM, verdicts from userspace: an unseen file runs once */
+	EMBARGO_TIER_LSM = 1,	   /* BPF LSM, verdicts from userspace: an unseen file runs once */
 	EMBARGO_TIER_LSM_HASH = 2, /* BPF LSM + in-kernel SHA-256: synchronous on first sight */
 };
 
 /* Flags in embargo_event.flags. */
 #define EMBARGO_EVF_KERNEL_HASH (1u << 0) /* sha256 was computed in the kernel */
 #define EMBARGO_EVF_PATH_TRUNC (1u << 1)  /* path did not fit or could not be resolved */
-#define EMBARGO_EVF_PATH_ARGV (1u << 2)   /* path is the name given to execve (detection tier) */
-#define EMBARGO_EVF_WRITERS (1u << 3)     /* the file was open for writing: verdict not cached */
+#define EMBARGO_EVF_PATH_ARGV (1u << 2)	  /* path is the name given to execve (detection tier) */
+#define EMBARGO_EVF_WRITERS (1u << 3)	  /* the file was open for writing: verdict not cached */
 
 /* Key of the per-inode verdict cache. dev is the kernel's s_dev encoding (MAJOR << 20 | MINOR). */
 struct embargo_inode_key {
@@ -82,7 +82,7 @@ struct embargo_verdict {
 	__u32 gen;
 	__u32 rule_id;
 	__u16 vendor_id;
-	__u8 verdict;     /* enum embargo_verdict_kind */
+	__u8 verdict;	  /* enum embargo_verdict_kind */
 	__u8 vendor_mode; /* enum embargo_mode */
 };
 
@@ -104,7 +104,7 @@ struct embargo_dedup_key {
 
 struct embargo_dedup_val {
 	__u64 last_emit_ns;
-	__u64 hits;         /* every match, emitted or not */
+	__u64 hits;	    /* every match, emitted or not */
 	__u64 emitted_hits; /* hits at the last emission: hits - emitted_hits were suppressed */
 };
 
@@ -124,7 +124,7 @@ struct embargo_event {
 	__u64 cgroup_id;
 	__u64 dev;
 	__u64 ino;
-	__u64 repeated; /* matches of the same file by the same parent suppressed before this one */
+	__u64 repeated;	 /* matches of the same file by the same parent suppressed before this one */
 	__s64 ctime_sec; /* the inode's change stamp when the kernel looked: userspace caches under it */
 	__u32 ctime_nsec;
 	__u32 pad;
@@ -171,8 +171,8 @@ struct stat_slot {
 #define EMBARGO_STAT_NAMES                                                                                   \
 	{                                                                                                    \
 		"decisions", "cache_hits", "cache_misses", "kernel_hashes", "denied", "audited", "unknown",  \
-			"deduplicated", "ringbuf_drops", "hash_errors", "path_errors", "map_errors",          \
-			"invalidations",                                                                     \
+		    "deduplicated", "ringbuf_drops", "hash_errors", "path_errors", "map_errors",             \
+		    "invalidations",                                                                         \
 	}
 
 _Static_assert(sizeof(struct embargo_inode_key) == 16, "embargo_inode_key layout");

@@ -56,8 +56,8 @@ const char *test_tmpdir(void);
 	do {                                                                                                 \
 		const char *_a = (a), *_b = (b);                                                             \
 		if (!_a || !_b || strcmp(_a, _b) != 0)                                                       \
-			test_fail(__FILE__, __LINE__, "%s == \"%s\", expected \"%s\"", #a, _a ? _a : "(null)", \
-				  _b ? _b : "(null)");                                                       \
+			test_fail(__FILE__, __LINE__, "%s == \"%s\", expected \"%s\"", #a,                   \
+				  _a ? _a : "(null)", _b ? _b : "(null)");                                   \
 	} while (0)
 
 #endif

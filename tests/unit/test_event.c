@@ -71,11 +71,11 @@ TEST(event_record_has_every_field)
 {
 	struct embargo_event ev = sample();
 	struct embargo_event_context ctx = {
-		.vendor = "Kaspersky",
-		.rule = "/etc/embargo/policy.d/kaspersky.policy:12",
-		.label = "engine",
-		.sha256_hex = "00ff",
-		.parent_exe = "/usr/lib/systemd/systemd",
+	    .vendor = "Kaspersky",
+	    .rule = "/etc/embargo/policy.d/kaspersky.policy:12",
+	    .label = "engine",
+	    .sha256_hex = "00ff",
+	    .parent_exe = "/usr/lib/systemd/systemd",
 	};
 	struct embargo_record rec = {};
 
@@ -97,7 +97,8 @@ TEST(event_record_has_every_field)
 	CHECK_EQ_STR(record_get(&rec, "EMBARGO_CGROUP_ID"), "77");
 	CHECK_EQ_STR(record_get(&rec, "EMBARGO_DEVICE"), "8:3");
 	CHECK_EQ_STR(record_get(&rec, "PRIORITY"), "4");
-	CHECK(strstr(record_get(&rec, "MESSAGE"), "Denied loading /opt/kaspersky/lib/libkav.so: Kaspersky") != NULL);
+	CHECK(strstr(record_get(&rec, "MESSAGE"), "Denied loading /opt/kaspersky/lib/libkav.so: Kaspersky") !=
+	      NULL);
 	CHECK(record_get(&rec, "EMBARGO_REPEATED") == NULL);
 	record_free(&rec);
 }

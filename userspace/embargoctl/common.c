@@ -12,147 +12,147 @@
 
 static void vreport(const char *what, const char *fmt, va_list ap)
 {
-        fputs("embargoctl: ", stderr);
-        if (what)
-                fprintf(stderr, "%s: ", what);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+	fputs("embargoctl: ", stderr);
+	if (what)
+		fprintf(stderr, "%s: ", what);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
 }
 
 int ctl_error(const char *what, const char *fmt, ...)
 {
-        va_list ap;
+	va_list ap;
 
-        va_start(ap, fmt);
-        vreport(what, fmt, ap);
-        va_end(ap);
-        return CTL_EXIT_ERROR;
+	va_start(ap, fmt);
+	vreport(what, fmt, ap);
+	va_end(ap);
+	return CTL_EXIT_ERROR;
 }
 
 int ctl_usage_error(const char *what, const char *fmt, ...)
 {
-        va_list ap;
+	va_list ap;
 
-        va_start(ap, fmt);
-        vreport(what, fmt, ap);
-        va_end(ap);
-        fputs("Try 'embargoctl --help' for more information.\n", stderr);
-        return CTL_EXIT_USAGE;
+	va_start(ap, fmt);
+	vreport(what, fmt, ap);
+	va_end(ap);
+	fputs("Try 'embargoctl --help' for more information.\n", stderr);
+	return CTL_EXIT_USAGE;
 }
 
 int ctl_bad_option(const char *what, int c, char **argv)
 {
-        const char *arg = optind > 0 ? argv[optind - 1] : "";
-        bool is_long = strncmp(arg, "--", 2) == 0;
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	bool is_long = strncmp(arg, "--", 2) == 0;
 
-        if (c == ':')
-                return is_long || !optopt
-                           ? ctl_usage_error(what, "option '%s' requires an argument", arg)
-                           : ctl_usage_error(what, "option '-%c' requires an argument", optopt);
-        return is_long || !optopt ? ctl_usage_error(what, "unrecognized option '%s'", arg)
-                                  : ctl_usage_error(what, "invalid option -- '%c'", optopt);
+	if (c == ':')
+		return is_long || !optopt
+			   ? ctl_usage_error(what, "option '%s' requires an argument", arg)
+			   : ctl_usage_error(what, "option '-%c' requires an argument", optopt);
+	return is_long || !optopt ? ctl_usage_error(what, "unrecognized option '%s'", arg)
+				  : ctl_usage_error(what, "invalid option -- '%c'", optopt);
 }
 
 int ctl_parse_no_options(const char *what, int argc, char **argv)
 {
-        static const struct option options[] = {
-            {"help", no_argument, NULL, 'h'},
-            {},
-        };
-        int c;
+	static const struct option options[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {},
+	};
+	int c;
 
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-                if (c != 'h')
-                        return ctl_bad_option(what, c, argv);
-                ctl_usage(stdout);
-                return CTL_EXIT_OK;
-        }
-        return -1;
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		if (c != 'h')
+			return ctl_bad_option(what, c, argv);
+		ctl_usage(stdout);
+		return CTL_EXIT_OK;
+	}
+	return -1;
 }
 
 void ctl_print_safe(FILE *f, const char *s)
 {
-        size_t n = strlen(s);
+	size_t n = strlen(s);
 
-        for (size_t i = 0; i < n;) {
-                unsigned char c = (unsigned char)s[i];
-                size_t len = json_utf8_len(s + i, n - i);
-                /* C1 controls, U+0080..U+009F: some terminals act on them too. */
-                bool c1 = len == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t len = json_utf8_len(s + i, n - i);
+		/* C1 controls, U+0080..U+009F: some terminals act on them too. */
+		bool c1 = len == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0;
 
-                if (len == 0 || c < 0x20 || c == 0x7f || c1) {
-                        fprintf(f, "\\x%02x", c);
-                        i++;
-                        continue;
-                }
-                fwrite(s + i, 1, len, f);
-                i += len;
-        }
+		if (len == 0 || c < 0x20 || c == 0x7f || c1) {
+			fprintf(f, "\\x%02x", c);
+			i++;
+			continue;
+		}
+		fwrite(s + i, 1, len, f);
+		i += len;
+	}
 }
 
 int ctl_call(const struct ctl *ctl, const char *request, char **body)
 {
-        return embargo_control_call(ctl->runtime_dir, request, ctl->timeout_ms, body);
+	return embargo_control_call(ctl->runtime_dir, request, ctl->timeout_ms, body);
 }
 
 const char *ctl_call_strerror(const struct ctl *ctl, int r, const char *body, char *buf, size_t size)
 {
-        char path[256];
+	char path[256];
 
-        if (body) {
-                snprintf(buf, size, "embargod: %s", *body ? body : strerror(-r));
-                return buf;
-        }
-        if (embargo_control_path(ctl->runtime_dir, path, sizeof(path)) < 0)
-                snprintf(path, sizeof(path), "%.200s/%s", ctl->runtime_dir, EMBARGO_CONTROL_NAME);
-        switch (-r) {
-        case ENOENT:
-                snprintf(buf, size, "embargod is not running (no control socket %s)", path);
-                break;
-        case ECONNREFUSED:
-                snprintf(buf, size, "embargod is not running (nothing listening on %s)", path);
-                break;
-        case EACCES:
-        case EPERM:
-                snprintf(buf, size, "cannot connect to %s: %s (embargoctl must run as root)", path,
-                         strerror(-r));
-                break;
-        case ECONNRESET:
-        case EPIPE:
-                snprintf(
-                    buf, size,
-                    "embargod closed the connection without replying (only root may use the control socket)");
-                break;
-        case ETIMEDOUT:
-                snprintf(buf, size, "embargod did not reply within %d ms (see --timeout)", ctl->timeout_ms);
-                break;
-        case EBADMSG:
-                snprintf(buf, size, "embargod sent a malformed reply");
-                break;
-        case ENAMETOOLONG:
-                snprintf(buf, size, "the runtime directory is too long for a socket path: %.200s...",
-                         ctl->runtime_dir);
-                break;
-        default:
-                snprintf(buf, size, "cannot talk to embargod at %s: %s", path, strerror(-r));
-                break;
-        }
-        return buf;
+	if (body) {
+		snprintf(buf, size, "embargod: %s", *body ? body : strerror(-r));
+		return buf;
+	}
+	if (embargo_control_path(ctl->runtime_dir, path, sizeof(path)) < 0)
+		snprintf(path, sizeof(path), "%.200s/%s", ctl->runtime_dir, EMBARGO_CONTROL_NAME);
+	switch (-r) {
+	case ENOENT:
+		snprintf(buf, size, "embargod is not running (no control socket %s)", path);
+		break;
+	case ECONNREFUSED:
+		snprintf(buf, size, "embargod is not running (nothing listening on %s)", path);
+		break;
+	case EACCES:
+	case EPERM:
+		snprintf(buf, size, "cannot connect to %s: %s (embargoctl must run as root)", path,
+			 strerror(-r));
+		break;
+	case ECONNRESET:
+	case EPIPE:
+		snprintf(
+		    buf, size,
+		    "embargod closed the connection without replying (only root may use the control socket)");
+		break;
+	case ETIMEDOUT:
+		snprintf(buf, size, "embargod did not reply within %d ms (see --timeout)", ctl->timeout_ms);
+		break;
+	case EBADMSG:
+		snprintf(buf, size, "embargod sent a malformed reply");
+		break;
+	case ENAMETOOLONG:
+		snprintf(buf, size, "the runtime directory is too long for a socket path: %.200s...",
+			 ctl->runtime_dir);
+		break;
+	default:
+		snprintf(buf, size, "cannot talk to embargod at %s: %s", path, strerror(-r));
+		break;
+	}
+	return buf;
 }
 
 int ctl_call_status(int r, const char *body)
 {
-        return !body && (r == -ENOENT || r == -ECONNREFUSED) ? CTL_EXIT_NO_DAEMON : CTL_EXIT_ERROR;
+	return !body && (r == -ENOENT || r == -ECONNREFUSED) ? CTL_EXIT_NO_DAEMON : CTL_EXIT_ERROR;
 }
 
 int ctl_call_failed(const struct ctl *ctl, const char *what, int r, const char *body)
 {
-        char msg[1024];
+	char msg[1024];
 
-        fputs("embargoctl: ", stderr);
-        if (what)
-                fprintf(stderr, "%s: ", what);
-        ctl_print_safe(stderr, ctl_call_strerror(ctl, r, body, msg, sizeof(msg)));
-        fputc('\n', stderr);
-        return ctl_call_status(r, body);
+	fputs("embargoctl: ", stderr);
+	if (what)
+		fprintf(stderr, "%s: ", what);
+	ctl_print_safe(stderr, ctl_call_strerror(ctl, r, body, msg, sizeof(msg)));
+	fputc('\n', stderr);
+	return ctl_call_status(r, body);
 }

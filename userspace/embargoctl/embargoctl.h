@@ -16,16 +16,16 @@
 
 /* Exit statuses; documented in the usage text and embargoctl(8). */
 enum {
-        CTL_EXIT_OK = 0,                     /* success; inspect: nothing prohibited found */
-        CTL_EXIT_PROHIBITED = 1,             /* inspect: at least one file is prohibited */
-        CTL_EXIT_ERROR = 2,                  /* unreadable file, bad policy, daemon error */
-        CTL_EXIT_USAGE = EX_USAGE,           /* 64 */
-        CTL_EXIT_NO_DAEMON = EX_UNAVAILABLE, /* 69: embargod is not running */
+	CTL_EXIT_OK = 0,		     /* success; inspect: nothing prohibited found */
+	CTL_EXIT_PROHIBITED = 1,	     /* inspect: at least one file is prohibited */
+	CTL_EXIT_ERROR = 2,		     /* unreadable file, bad policy, daemon error */
+	CTL_EXIT_USAGE = EX_USAGE,	     /* 64 */
+	CTL_EXIT_NO_DAEMON = EX_UNAVAILABLE, /* 69: embargod is not running */
 };
 
 struct ctl {
-        const char *runtime_dir;
-        int timeout_ms; /* -1: wait as long as it takes */
+	const char *runtime_dir;
+	int timeout_ms; /* -1: wait as long as it takes */
 };
 
 /* Each command gets argv from its own name on and returns the exit status. */

@@ -10,8 +10,8 @@
 #include <string.h>
 
 static const struct command {
-        const char *name;
-        int (*run)(const struct ctl *ctl, int argc, char **argv);
+	const char *name;
+	int (*run)(const struct ctl *ctl, int argc, char **argv);
 } commands[] = {
     {"status", cmd_status},
     {"mode", cmd_mode},
@@ -21,90 +21,90 @@ static const struct command {
 
 void ctl_usage(FILE *f)
 {
-        fprintf(f,
-                "Usage: embargoctl [--runtime-dir DIR] [--timeout MS] COMMAND ...\n"
-                "Query and steer embargod, check files and policies.\n"
-                "\n"
-                "Commands:\n"
-                "  status [--json]                 the daemon's mode, tier, policy, vendors, counters\n"
-                "  mode audit|enforce              switch the global mode\n"
-                "  inspect FILE... [--json] [--policy PATH]\n"
-                "                                  SHA-256, size and verdict of each file: from the running\n"
-                "                                  daemon, or from the policy at PATH (no daemon needed)\n"
-                "  policy check PATH...            load a policy file or directory and report what it holds\n"
-                "\n"
-                "Options:\n"
-                "  --runtime-dir DIR   where embargod's control socket is (default %s)\n"
-                "  --timeout MS        how long to wait for the daemon, 0 for no limit (default %d)\n"
-                "  -h, --help          this text\n"
-                "  -V, --version       the version\n"
-                "\n"
-                "Exit status:\n"
-                "  0   success; inspect: nothing prohibited found\n"
-                "  1   inspect: at least one file is prohibited\n"
-                "  2   error: unreadable file, bad policy, the daemon refused or failed\n"
-                "  64  usage error\n"
-                "  69  embargod is not running\n"
-                "\n"
-                "Talking to embargod requires root. See embargoctl(8).\n",
-                EMBARGO_RUNTIME_DIR, CTL_DEFAULT_TIMEOUT_MS);
+	fprintf(f,
+		"Usage: embargoctl [--runtime-dir DIR] [--timeout MS] COMMAND ...\n"
+		"Query and steer embargod, check files and policies.\n"
+		"\n"
+		"Commands:\n"
+		"  status [--json]                 the daemon's mode, tier, policy, vendors, counters\n"
+		"  mode audit|enforce              switch the global mode\n"
+		"  inspect FILE... [--json] [--policy PATH]\n"
+		"                                  SHA-256, size and verdict of each file: from the running\n"
+		"                                  daemon, or from the policy at PATH (no daemon needed)\n"
+		"  policy check PATH...            load a policy file or directory and report what it holds\n"
+		"\n"
+		"Options:\n"
+		"  --runtime-dir DIR   where embargod's control socket is (default %s)\n"
+		"  --timeout MS        how long to wait for the daemon, 0 for no limit (default %d)\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       the version\n"
+		"\n"
+		"Exit status:\n"
+		"  0   success; inspect: nothing prohibited found\n"
+		"  1   inspect: at least one file is prohibited\n"
+		"  2   error: unreadable file, bad policy, the daemon refused or failed\n"
+		"  64  usage error\n"
+		"  69  embargod is not running\n"
+		"\n"
+		"Talking to embargod requires root. See embargoctl(8).\n",
+		EMBARGO_RUNTIME_DIR, CTL_DEFAULT_TIMEOUT_MS);
 }
 
 int main(int argc, char **argv)
 {
-        static const struct option options[] = {
-            {"runtime-dir", required_argument, NULL, 'r'},
-            {"timeout", required_argument, NULL, 't'},
-            {"help", no_argument, NULL, 'h'},
-            {"version", no_argument, NULL, 'V'},
-            {},
-        };
-        struct ctl ctl = {.runtime_dir = EMBARGO_RUNTIME_DIR, .timeout_ms = CTL_DEFAULT_TIMEOUT_MS};
-        uint64_t v;
-        int c, r;
+	static const struct option options[] = {
+	    {"runtime-dir", required_argument, NULL, 'r'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {},
+	};
+	struct ctl ctl = {.runtime_dir = EMBARGO_RUNTIME_DIR, .timeout_ms = CTL_DEFAULT_TIMEOUT_MS};
+	uint64_t v;
+	int c, r;
 
-        opterr = 0;
-        /* '+': the first non-option is the command; what follows it is the command's. */
-        while ((c = getopt_long(argc, argv, "+:hV", options, NULL)) != -1) {
-                switch (c) {
-                case 'r':
-                        if (!*optarg)
-                                return ctl_usage_error(NULL, "--runtime-dir needs a directory");
-                        ctl.runtime_dir = optarg;
-                        break;
-                case 't':
-                        if (parse_u64(optarg, INT_MAX, &v) < 0)
-                                return ctl_usage_error(
-                                    NULL, "--timeout: '%s' is not a number of milliseconds", optarg);
-                        ctl.timeout_ms = v == 0 ? -1 : (int)v;
-                        break;
-                case 'h':
-                        ctl_usage(stdout);
-                        return CTL_EXIT_OK;
-                case 'V':
-                        printf("embargoctl %s\n", EMBARGO_VERSION);
-                        return CTL_EXIT_OK;
-                default:
-                        return ctl_bad_option(NULL, c, argv);
-                }
-        }
-        if (optind >= argc)
-                return ctl_usage_error(NULL, "no command given");
+	opterr = 0;
+	/* '+': the first non-option is the command; what follows it is the command's. */
+	while ((c = getopt_long(argc, argv, "+:hV", options, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (!*optarg)
+				return ctl_usage_error(NULL, "--runtime-dir needs a directory");
+			ctl.runtime_dir = optarg;
+			break;
+		case 't':
+			if (parse_u64(optarg, INT_MAX, &v) < 0)
+				return ctl_usage_error(
+				    NULL, "--timeout: '%s' is not a number of milliseconds", optarg);
+			ctl.timeout_ms = v == 0 ? -1 : (int)v;
+			break;
+		case 'h':
+			ctl_usage(stdout);
+			return CTL_EXIT_OK;
+		case 'V':
+			printf("embargoctl %s\n", EMBARGO_VERSION);
+			return CTL_EXIT_OK;
+		default:
+			return ctl_bad_option(NULL, c, argv);
+		}
+	}
+	if (optind >= argc)
+		return ctl_usage_error(NULL, "no command given");
 
-        r = -1;
-        for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
-                if (strcmp(argv[optind], commands[i].name) != 0)
-                        continue;
-                /* The command parses its own options from a fresh getopt state. */
-                argc -= optind;
-                argv += optind;
-                optind = 0;
-                r = commands[i].run(&ctl, argc, argv);
-                break;
-        }
-        if (r < 0)
-                return ctl_usage_error(NULL, "unknown command '%s'", argv[optind]);
-        if (fflush(stdout) != 0 || ferror(stdout))
-                return ctl_error(NULL, "write error: %s", strerror(errno));
-        return r;
+	r = -1;
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		/* The command parses its own options from a fresh getopt state. */
+		argc -= optind;
+		argv += optind;
+		optind = 0;
+		r = commands[i].run(&ctl, argc, argv);
+		break;
+	}
+	if (r < 0)
+		return ctl_usage_error(NULL, "unknown command '%s'", argv[optind]);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return ctl_error(NULL, "write error: %s", strerror(errno));
+	return r;
 }

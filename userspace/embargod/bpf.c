@@ -171,9 +171,10 @@ static int selftest_hash(struct daemon *d, struct embargo_bpf *skel, char *why, 
 	key.dev = kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
 	if (after[EMBARGO_STAT_HASH_ERRORS] > before[EMBARGO_STAT_HASH_ERRORS])
-		return snprintf(why, whysize,
-				"bpf_ima_file_hash did not return a SHA-256 digest (is ima_hash= set to another "
-				"algorithm?)"),
+		return snprintf(
+			   why, whysize,
+			   "bpf_ima_file_hash did not return a SHA-256 digest (is ima_hash= set to another "
+			   "algorithm?)"),
 		       -EOPNOTSUPP;
 	if (after[EMBARGO_STAT_KERNEL_HASHES] == before[EMBARGO_STAT_KERNEL_HASHES])
 		return snprintf(why, whysize, "the mmap_file program did not run on an executable mapping"),
@@ -203,12 +204,16 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, char *why, size
 	skel->data->policy_gen = d->gen;
 	bpf_map__set_max_entries(skel->maps.verdicts, VERDICT_CACHE_ENTRIES);
 	/* Only the hashing tier looks digests up in the kernel. */
-	bpf_map__set_max_entries(skel->maps.digests,
-				 tier == EMBARGO_TIER_LSM_HASH && d->policy->n_rules ? (__u32)d->policy->n_rules : 1);
+	bpf_map__set_max_entries(skel->maps.digests, tier == EMBARGO_TIER_LSM_HASH && d->policy->n_rules
+							 ? (__u32)d->policy->n_rules
+							 : 1);
 
 	r = embargo_bpf__load(skel);
 	if (r < 0) {
-		snprintf(why, whysize, "loading the programs failed: %s%s%s", strerror(-r),
+		snprintf(why, whysize, "loading the programs failed: %s%s%s%s", strerror(-r),
+			 r == -EPERM && tier != EMBARGO_TIER_DETECT
+			     ? " (the kernel, or a sandbox around it, refuses BPF LSM programs even to root)"
+			     : "",
 			 libbpf_reason(reason, sizeof(reason))[0] ? ": " : "", reason);
 		goto fail;
 	}
@@ -252,7 +257,8 @@ int bpf_start(struct daemon *d)
 		if (d->tier_request != TIER_AUTO && tier != d->tier_request)
 			continue;
 		if (tier != EMBARGO_TIER_DETECT && !d->probe.bpf_lsm_active && d->tier_request == TIER_AUTO) {
-			embargo_probe_add(&d->probe, embargo_tier_name(tier), false, "skipped: BPF LSM is not active");
+			embargo_probe_add(&d->probe, embargo_tier_name(tier), false,
+					  "skipped: BPF LSM is not active");
 			continue;
 		}
 		why[0] = '\0';
@@ -264,7 +270,8 @@ int bpf_start(struct daemon *d)
 			if (try_tier(d, tier, false, why2, sizeof(why2)) == 0) {
 				r = 0;
 				d->no_d_path = true;
-				snprintf(why2, sizeof(why2), "loaded without bpf_d_path (%s): paths come from /proc", why);
+				snprintf(why2, sizeof(why2),
+					 "loaded without bpf_d_path (%s): paths come from /proc", why);
 				snprintf(why, sizeof(why), "%s", why2);
 			}
 		}
@@ -275,7 +282,8 @@ int bpf_start(struct daemon *d)
 			break;
 		}
 		log_warning("Tier %s unavailable: %s", embargo_tier_name(tier), why);
-		off += (size_t)snprintf(d->tier_reason + off, off < sizeof(d->tier_reason) ? sizeof(d->tier_reason) - off : 0,
+		off += (size_t)snprintf(d->tier_reason + off,
+					off < sizeof(d->tier_reason) ? sizeof(d->tier_reason) - off : 0,
 					"%s%s: %s", off ? "; " : "", embargo_tier_name(tier), why);
 		if (off >= sizeof(d->tier_reason))
 			off = sizeof(d->tier_reason) - 1;
@@ -285,9 +293,10 @@ int bpf_start(struct daemon *d)
 
 	/* Why this tier and not a better one, in one sentence for status and the journal. */
 	if (d->tier == EMBARGO_TIER_LSM_HASH) {
-		snprintf(d->tier_reason, sizeof(d->tier_reason),
-			 "BPF LSM with in-kernel SHA-256 (bpf_ima_file_hash): every exec and executable mapping "
-			 "is decided in the kernel before it runs, also for a copy made a moment before");
+		snprintf(
+		    d->tier_reason, sizeof(d->tier_reason),
+		    "BPF LSM with in-kernel SHA-256 (bpf_ima_file_hash): every exec and executable mapping "
+		    "is decided in the kernel before it runs, also for a copy made a moment before");
 	} else if (d->tier_request != TIER_AUTO) {
 		snprintf(d->tier_reason, sizeof(d->tier_reason), "tier %s requested with --tier",
 			 embargo_tier_name(d->tier));

@@ -117,9 +117,9 @@ static int lookup_json(struct daemon *d, const char *hex, char **ret)
 			json_key_string(&w, "label", r->label);
 		json_key_string(&w, "vendor_mode", embargo_mode_name(v->mode));
 		json_key_string(&w, "effective_mode", embargo_mode_name(eff));
-		json_key_string(&w, "action", eff == EMBARGO_MODE_ENFORCE && d->tier != EMBARGO_TIER_DETECT
-						      ? "denied"
-						      : "audited");
+		json_key_string(&w, "action",
+				eff == EMBARGO_MODE_ENFORCE && d->tier != EMBARGO_TIER_DETECT ? "denied"
+											      : "audited");
 	}
 	json_end_object(&w);
 	return json_writer_finish(&w, ret, NULL);
@@ -143,11 +143,12 @@ static void dispatch(struct daemon *d, int fd, const struct ucred *cred, const c
 		}
 		bpf_set_mode(d, mode);
 		tty_of(cred->pid, tty, sizeof(tty));
-		log_msg(LOG_NOTICE, EMBARGO_MSGID_MODE,
-			"Mode changed from %s to %s by uid %u pid %d (%s)%s", embargo_mode_name(old),
-			embargo_mode_name(mode), cred->uid, (int)cred->pid, tty[0] ? tty : "no tty",
-			d->tier == EMBARGO_TIER_DETECT ? "; this tier only detects, so nothing is denied either way"
-						       : "");
+		log_msg(LOG_NOTICE, EMBARGO_MSGID_MODE, "Mode changed from %s to %s by uid %u pid %d (%s)%s",
+			embargo_mode_name(old), embargo_mode_name(mode), cred->uid, (int)cred->pid,
+			tty[0] ? tty : "no tty",
+			d->tier == EMBARGO_TIER_DETECT
+			    ? "; this tier only detects, so nothing is denied either way"
+			    : "");
 		(void)embargo_control_reply(fd, 0, embargo_mode_name(mode));
 	} else if (strncmp(req, "lookup ", 7) == 0) {
 		r = lookup_json(d, req + 7, &body);

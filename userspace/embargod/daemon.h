@@ -19,7 +19,7 @@ struct daemon {
 	/* configuration */
 	const char *policy_path;
 	const char *runtime_dir;
-	uint8_t mode;         /* global enum embargo_mode */
+	uint8_t mode;	      /* global enum embargo_mode */
 	uint8_t tier_request; /* TIER_AUTO or an enum embargo_tier */
 
 	/* state */

@@ -108,8 +108,8 @@ static void report(struct daemon *d, const struct embargo_event *ev, uint32_t ru
 }
 
 /* Open path if it is the reported inode; its name into name. */
-static int open_checked(const char *path, const struct embargo_event *ev, bool is_link, char *name, size_t size,
-			struct stat *st)
+static int open_checked(const char *path, const struct embargo_event *ev, bool is_link, char *name,
+			size_t size, struct stat *st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
@@ -193,8 +193,8 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 
 	_cleanup_close_ int fd = open_subject(ev, path, sizeof(path), &st);
 	if (fd < 0) {
-		log_warning("Cannot classify %s (pid %u, %s): %s", ev->path[0] ? ev->path : "(no path)", ev->pid,
-			    ev->comm, strerror(-fd));
+		log_warning("Cannot classify %s (pid %u, %s): %s", ev->path[0] ? ev->path : "(no path)",
+			    ev->pid, ev->comm, strerror(-fd));
 		return;
 	}
 	r = embargo_sha256_fd(fd, digest, NULL);
@@ -215,7 +215,8 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 		v.vendor_id = (uint16_t)rule->vendor;
 		v.vendor_mode = d->policy->vendors[rule->vendor].mode;
 	}
-	if (!(ev->flags & EMBARGO_EVF_WRITERS) && bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_ANY) < 0)
+	if (!(ev->flags & EMBARGO_EVF_WRITERS) &&
+	    bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_ANY) < 0)
 		log_warning("Cannot cache the verdict for %s: %m", path);
 	if (!rule)
 		return;
@@ -225,8 +226,8 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 	m.vendor_id = v.vendor_id;
 	report(d, &m, v.rule_id, EMBARGO_ACTION_AUDITED, path,
 	       ev->tier == EMBARGO_TIER_DETECT
-		       ? "detection-only tier: reported, not prevented"
-		       : "ran before it was classified (no in-kernel hashing in this tier); denied from now on");
+		   ? "detection-only tier: reported, not prevented"
+		   : "ran before it was classified (no in-kernel hashing in this tier); denied from now on");
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -277,7 +278,8 @@ void events_sweep_dedup(struct daemon *d)
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v) < 0 || v.hits <= v.emitted_hits || now - v.last_emit_ns < window)
+		if (bpf_map_lookup_elem(fd, &key, &v) < 0 || v.hits <= v.emitted_hits ||
+		    now - v.last_emit_ns < window)
 			continue;
 		/* Atomically: a match racing with us starts a fresh entry and its own report. */
 		if (bpf_map_lookup_and_delete_elem(fd, &key, &v) < 0) {
@@ -292,14 +294,20 @@ void events_sweep_dedup(struct daemon *d)
 		unsigned long long n = (unsigned long long)(v.hits - v.emitted_hits);
 		int r = 0;
 
-		r = r ?: record_addf(&rec, "MESSAGE", "%llu more %s of %s by children of pid %u were not reported one by one",
-				     n, embargo_hook_name((uint8_t)key.hook), rc ? rc->path : "(unknown path)", key.ppid);
+		r = r
+			?: record_addf(
+			       &rec, "MESSAGE",
+			       "%llu more %s of %s by children of pid %u were not reported one by one", n,
+			       embargo_hook_name((uint8_t)key.hook), rc ? rc->path : "(unknown path)",
+			       key.ppid);
 		r = r ?: record_add(&rec, "MESSAGE_ID", EMBARGO_MSGID_REPEATED);
 		r = r ?: record_addf(&rec, "PRIORITY", "%d", LOG_NOTICE);
 		r = r ?: record_addf(&rec, "EMBARGO_REPEATED", "%llu", n);
 		r = r ?: record_add(&rec, "EMBARGO_HOOK", embargo_hook_name((uint8_t)key.hook));
 		r = r ?: record_add(&rec, "EMBARGO_PATH", rc ? rc->path : "");
-		r = r ?: record_add(&rec, "EMBARGO_RULE", rc ? rule_location(d, rc->rule_id, rule, sizeof(rule)) : "");
+		r = r
+			?: record_add(&rec, "EMBARGO_RULE",
+				      rc ? rule_location(d, rc->rule_id, rule, sizeof(rule)) : "");
 		r = r ?: record_addf(&rec, "EMBARGO_PPID", "%u", key.ppid);
 		if (r < 0)
 			record_free(&rec);

@@ -23,10 +23,10 @@ static struct {
 	size_t head, count;
 	uint64_t dropped, dropped_reported;
 } L = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.cond = PTHREAD_COND_INITIALIZER,
-	.target = LOG_TARGET_STDERR,
-	.max_level = LOG_INFO,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .cond = PTHREAD_COND_INITIALIZER,
+    .target = LOG_TARGET_STDERR,
+    .max_level = LOG_INFO,
 };
 
 int log_target_from_string(const char *s, enum log_target *t)
@@ -89,7 +89,8 @@ static void *log_thread(void *arg)
 		if (lost) {
 			struct embargo_record r = {.priority = LOG_WARNING};
 
-			if (record_addf(&r, "MESSAGE", "%llu log records were dropped: the log could not keep up",
+			if (record_addf(&r, "MESSAGE",
+					"%llu log records were dropped: the log could not keep up",
 					(unsigned long long)lost) == 0 &&
 			    record_addf(&r, "PRIORITY", "%d", LOG_WARNING) == 0 &&
 			    record_addf(&r, "EMBARGO_LOG_DROPPED", "%llu", (unsigned long long)lost) == 0)

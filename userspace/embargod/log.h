@@ -13,7 +13,7 @@
 #include "record.h"
 
 enum log_target {
-	LOG_TARGET_AUTO,    /* journal if its socket exists, stderr otherwise */
+	LOG_TARGET_AUTO, /* journal if its socket exists, stderr otherwise */
 	LOG_TARGET_JOURNAL,
 	LOG_TARGET_STDERR,
 };
@@ -24,7 +24,8 @@ int log_start(enum log_target target, int max_level);
 void log_stop(void);
 /* Takes ownership of rec (freed whether queued or dropped). */
 void log_submit(struct embargo_record *rec);
-void log_msg(int priority, const char *message_id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void log_msg(int priority, const char *message_id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 uint64_t log_dropped(void);
 const char *log_target_name(void);
 

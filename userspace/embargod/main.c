@@ -21,24 +21,30 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: embargod --policy PATH [OPTIONS]\n"
-		   "Keeps a prohibited vendor's code from running: see embargod(8).\n\n"
-		   "  -p, --policy PATH        policy file or directory of *.policy files (required)\n"
-		   "  -m, --mode MODE          audit | enforce (default: enforce)\n"
-		   "  -t, --tier TIER          auto | lsm-hash | lsm | detect (default: auto, the best that works)\n"
-		   "  -l, --log TARGET         auto | journal | stderr (default: auto)\n"
-		   "  -r, --runtime-dir DIR    control socket directory (default: " EMBARGO_RUNTIME_DIR ")\n"
-		   "  -v, --verbose            also log debug messages (libbpf, verifier)\n"
-		   "  -h, --help\n");
+	fprintf(
+	    f,
+	    "Usage: embargod --policy PATH [OPTIONS]\n"
+	    "Keeps a prohibited vendor's code from running: see embargod(8).\n\n"
+	    "  -p, --policy PATH        policy file or directory of *.policy files (required)\n"
+	    "  -m, --mode MODE          audit | enforce (default: enforce)\n"
+	    "  -t, --tier TIER          auto | lsm-hash | lsm | detect (default: auto, the best that works)\n"
+	    "  -l, --log TARGET         auto | journal | stderr (default: auto)\n"
+	    "  -r, --runtime-dir DIR    control socket directory (default: " EMBARGO_RUNTIME_DIR ")\n"
+	    "  -v, --verbose            also log debug messages (libbpf, verifier)\n"
+	    "  -h, --help\n");
 }
 
 static int parse_args(int argc, char **argv, struct daemon *d, enum log_target *target, int *level)
 {
 	static const struct option opts[] = {
-		{"policy", required_argument, NULL, 'p'},  {"mode", required_argument, NULL, 'm'},
-		{"tier", required_argument, NULL, 't'},    {"log", required_argument, NULL, 'l'},
-		{"runtime-dir", required_argument, NULL, 'r'}, {"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},          {},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"tier", required_argument, NULL, 't'},
+	    {"log", required_argument, NULL, 'l'},
+	    {"runtime-dir", required_argument, NULL, 'r'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	int c;
 
@@ -48,8 +54,10 @@ static int parse_args(int argc, char **argv, struct daemon *d, enum log_target *
 			d->policy_path = optarg;
 			break;
 		case 'm':
-			if (embargo_mode_from_string(optarg, &d->mode) < 0 || d->mode == EMBARGO_MODE_INHERIT) {
-				fprintf(stderr, "embargod: --mode: expected 'audit' or 'enforce', got '%s'\n", optarg);
+			if (embargo_mode_from_string(optarg, &d->mode) < 0 ||
+			    d->mode == EMBARGO_MODE_INHERIT) {
+				fprintf(stderr, "embargod: --mode: expected 'audit' or 'enforce', got '%s'\n",
+					optarg);
 				return -EINVAL;
 			}
 			break;
@@ -57,14 +65,18 @@ static int parse_args(int argc, char **argv, struct daemon *d, enum log_target *
 			if (strcmp(optarg, "auto") == 0)
 				d->tier_request = TIER_AUTO;
 			else if (embargo_tier_from_string(optarg, &d->tier_request) < 0) {
-				fprintf(stderr, "embargod: --tier: expected auto, lsm-hash, lsm or detect, got '%s'\n",
-					optarg);
+				fprintf(
+				    stderr,
+				    "embargod: --tier: expected auto, lsm-hash, lsm or detect, got '%s'\n",
+				    optarg);
 				return -EINVAL;
 			}
 			break;
 		case 'l':
 			if (log_target_from_string(optarg, target) < 0) {
-				fprintf(stderr, "embargod: --log: expected auto, journal or stderr, got '%s'\n", optarg);
+				fprintf(stderr,
+					"embargod: --log: expected auto, journal or stderr, got '%s'\n",
+					optarg);
 				return -EINVAL;
 			}
 			break;
@@ -104,17 +116,19 @@ static void banner(const struct daemon *d)
 		what = "ENFORCING in the kernel with in-kernel SHA-256";
 		break;
 	case EMBARGO_TIER_LSM:
-		what = "ENFORCING verdicts in the kernel; WARNING: a never-seen file can run once before it is "
-		       "classified (no in-kernel hashing on this kernel)";
+		what =
+		    "ENFORCING verdicts in the kernel; WARNING: a never-seen file can run once before it is "
+		    "classified (no in-kernel hashing on this kernel)";
 		break;
 	default:
 		what = "DETECTION ONLY: nothing is prevented, executions of listed files are reported";
 		break;
 	}
-	log_msg(LOG_NOTICE, EMBARGO_MSGID_STARTED,
-		"embargod started: tier %s, %s; mode %s; policy %s: %zu vendors, %zu digests. Why this tier: %s",
-		embargo_tier_name(d->tier), what, embargo_mode_name(d->mode), d->policy->path, d->policy->n_vendors,
-		d->policy->n_rules, d->tier_reason);
+	log_msg(
+	    LOG_NOTICE, EMBARGO_MSGID_STARTED,
+	    "embargod started: tier %s, %s; mode %s; policy %s: %zu vendors, %zu digests. Why this tier: %s",
+	    embargo_tier_name(d->tier), what, embargo_mode_name(d->mode), d->policy->path,
+	    d->policy->n_vendors, d->policy->n_rules, d->tier_reason);
 	for (size_t i = 0; i < d->probe.n; i++)
 		log_info("Probe %s: %s: %s", d->probe.checks[i].name, d->probe.checks[i].ok ? "ok" : "no",
 			 d->probe.checks[i].detail);
@@ -184,11 +198,13 @@ static int loop(struct daemon *d)
 
 				while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						log_notice("SIGHUP: policy reload is not supported yet; keeping generation %u",
+						log_notice("SIGHUP: policy reload is not supported yet; "
+							   "keeping generation %u",
 							   d->gen);
 						continue;
 					}
-					log_notice("Stopping on signal %u from pid %u", si.ssi_signo, si.ssi_pid);
+					log_notice("Stopping on signal %u from pid %u", si.ssi_signo,
+						   si.ssi_pid);
 					d->stop = true;
 				}
 			} else if (fd == tfd) {
@@ -213,11 +229,11 @@ static int loop(struct daemon *d)
 int main(int argc, char **argv)
 {
 	struct daemon d = {
-		.runtime_dir = EMBARGO_RUNTIME_DIR,
-		.mode = EMBARGO_MODE_ENFORCE,
-		.tier_request = TIER_AUTO,
-		.gen = 1,
-		.ctl_fd = -1,
+	    .runtime_dir = EMBARGO_RUNTIME_DIR,
+	    .mode = EMBARGO_MODE_ENFORCE,
+	    .tier_request = TIER_AUTO,
+	    .gen = 1,
+	    .ctl_fd = -1,
 	};
 	struct embargo_policy_error perr = {};
 	enum log_target target = LOG_TARGET_AUTO;
@@ -227,7 +243,9 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &d, &target, &level) < 0)
 		return EX_USAGE;
 	if (geteuid() != 0) {
-		fprintf(stderr, "embargod: must run as root (loading BPF programs needs CAP_BPF and CAP_SYS_ADMIN)\n");
+		fprintf(
+		    stderr,
+		    "embargod: must run as root (loading BPF programs needs CAP_BPF and CAP_SYS_ADMIN)\n");
 		return EX_NOPERM;
 	}
 	/* Blocked before any thread exists, so every thread inherits the mask and only the event loop's
@@ -250,7 +268,8 @@ int main(int argc, char **argv)
 		d.policy_path = policy_abs;
 	r = embargo_policy_load(d.policy_path, &d.policy, &perr);
 	if (r < 0) {
-		log_error("Policy rejected, not starting: %s", embargo_policy_error_format(&perr, msg, sizeof(msg)));
+		log_error("Policy rejected, not starting: %s",
+			  embargo_policy_error_format(&perr, msg, sizeof(msg)));
 		r = EX_DATAERR;
 		goto out;
 	}

@@ -50,9 +50,9 @@ const char *embargo_action_name(uint8_t action)
 }
 
 static const char *const tier_names[] = {
-	[EMBARGO_TIER_DETECT] = "detect",
-	[EMBARGO_TIER_LSM] = "lsm",
-	[EMBARGO_TIER_LSM_HASH] = "lsm-hash",
+    [EMBARGO_TIER_DETECT] = "detect",
+    [EMBARGO_TIER_LSM] = "lsm",
+    [EMBARGO_TIER_LSM_HASH] = "lsm-hash",
 };
 
 const char *embargo_tier_name(uint8_t tier)
@@ -87,7 +87,6 @@ int embargo_event_record(const struct embargo_event *ev, const struct embargo_ev
 	char dev[32];
 	int r = 0;
 
-
 	if (!action)
 		action = ev->action;
 	rec->priority = action == EMBARGO_ACTION_DENIED ? LOG_WARNING : LOG_NOTICE;
@@ -98,16 +97,20 @@ int embargo_event_record(const struct embargo_event *ev, const struct embargo_ev
 	if (ev->repeated)
 		snprintf(repeated, sizeof(repeated), "; %llu more like it since the last report",
 			 (unsigned long long)ev->repeated);
-	r = r ?: record_addf(rec, "MESSAGE", "%s %s: %s (rule %s%s%s), pid %u (%s) uid %u, parent %u (%s)%s%s%s",
-			     verb(ev->hook, action), path, vendor, ctx->rule ? ctx->rule : "?",
-			     ctx->label ? ", " : "", ctx->label ? ctx->label : "", ev->pid, ev->comm, ev->uid,
-			     ev->ppid, ev->parent_comm, repeated, ctx->note ? "; " : "", ctx->note ? ctx->note : "");
+	r = r
+		?: record_addf(rec, "MESSAGE",
+			       "%s %s: %s (rule %s%s%s), pid %u (%s) uid %u, parent %u (%s)%s%s%s",
+			       verb(ev->hook, action), path, vendor, ctx->rule ? ctx->rule : "?",
+			       ctx->label ? ", " : "", ctx->label ? ctx->label : "", ev->pid, ev->comm,
+			       ev->uid, ev->ppid, ev->parent_comm, repeated, ctx->note ? "; " : "",
+			       ctx->note ? ctx->note : "");
 	if (!r && ev->repeated)
 		r = record_addf(rec, "EMBARGO_REPEATED", "%llu", (unsigned long long)ev->repeated);
-	r = r ?: record_add(rec, "MESSAGE_ID",
-			    ev->hdr.kind == EMBARGO_EV_UNKNOWN ? EMBARGO_MSGID_UNCLASSIFIED
-			    : action == EMBARGO_ACTION_DENIED  ? EMBARGO_MSGID_DENIED
-							       : EMBARGO_MSGID_AUDITED);
+	r = r
+		?: record_add(rec, "MESSAGE_ID",
+			      ev->hdr.kind == EMBARGO_EV_UNKNOWN ? EMBARGO_MSGID_UNCLASSIFIED
+			      : action == EMBARGO_ACTION_DENIED	 ? EMBARGO_MSGID_DENIED
+								 : EMBARGO_MSGID_AUDITED);
 	r = r ?: record_addf(rec, "PRIORITY", "%d", rec->priority);
 	r = r ?: record_add(rec, "EMBARGO_ACTION", embargo_action_name(action));
 	r = r ?: record_add(rec, "EMBARGO_MODE", embargo_mode_name(ev->mode));

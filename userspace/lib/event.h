@@ -23,7 +23,7 @@ int embargo_tier_from_string(const char *s, uint8_t *tier);
 /* What userspace adds to a kernel event before it is logged. Any member may be NULL. */
 struct embargo_event_context {
 	const char *vendor;
-	const char *rule;  /* policy file:line */
+	const char *rule; /* policy file:line */
 	const char *label;
 	const char *sha256_hex;
 	const char *path; /* resolved path when the event's own is missing or relative */

@@ -37,21 +37,21 @@
 /* ---- writer ---- */
 
 struct json_writer {
-        char *buf; /* NUL-terminated text so far */
-        size_t len;
-        size_t cap;
-        int error;      /* first error, sticky */
-        unsigned depth; /* open containers */
-        uint64_t array; /* bit d: the container at depth d+1 is an array */
-        uint64_t items; /* bit d: the container at depth d+1 holds a value already */
-        bool after_key; /* a key was written, its value is due */
-        bool done;      /* the top-level value is complete */
+	char *buf; /* NUL-terminated text so far */
+	size_t len;
+	size_t cap;
+	int error;	/* first error, sticky */
+	unsigned depth; /* open containers */
+	uint64_t array; /* bit d: the container at depth d+1 is an array */
+	uint64_t items; /* bit d: the container at depth d+1 holds a value already */
+	bool after_key; /* a key was written, its value is due */
+	bool done;	/* the top-level value is complete */
 };
 
 #define JSON_WRITER_INIT                                                                                     \
-        {                                                                                                    \
-                .buf = NULL                                                                                  \
-        }
+	{                                                                                                    \
+		.buf = NULL                                                                                  \
+	}
 
 void json_writer_init(struct json_writer *w);
 /* Frees the buffer and resets; usable as _cleanup_(json_writer_free). */
@@ -99,33 +99,33 @@ size_t json_utf8_len(const char *s, size_t n);
 /* ---- reader ---- */
 
 enum json_type {
-        JSON_NULL = 0,
-        JSON_BOOL,
-        JSON_NUMBER,
-        JSON_STRING,
-        JSON_ARRAY,
-        JSON_OBJECT,
+	JSON_NULL = 0,
+	JSON_BOOL,
+	JSON_NUMBER,
+	JSON_STRING,
+	JSON_ARRAY,
+	JSON_OBJECT,
 };
 
 struct json_member;
 
 struct json_value {
-        enum json_type type;
-        bool boolean; /* JSON_BOOL */
-        /*
-         * JSON_STRING: the decoded string, NUL-terminated; len excludes the terminator (a "\u0000" inside
-         * makes len the only way to see the whole string). JSON_NUMBER: the number's text as written.
-         */
-        char *string;
-        size_t len;
-        /* JSON_OBJECT and JSON_ARRAY: n members in document order; key is NULL in an array. */
-        struct json_member *members;
-        size_t n;
+	enum json_type type;
+	bool boolean; /* JSON_BOOL */
+	/*
+	 * JSON_STRING: the decoded string, NUL-terminated; len excludes the terminator (a "\u0000" inside
+	 * makes len the only way to see the whole string). JSON_NUMBER: the number's text as written.
+	 */
+	char *string;
+	size_t len;
+	/* JSON_OBJECT and JSON_ARRAY: n members in document order; key is NULL in an array. */
+	struct json_member *members;
+	size_t n;
 };
 
 struct json_member {
-        char *key; /* decoded, NUL-terminated */
-        struct json_value value;
+	char *key; /* decoded, NUL-terminated */
+	struct json_value value;
 };
 
 /* Parses exactly len bytes of text (no terminator needed): 0 and *ret, or -EINVAL / -ENOMEM. */
@@ -134,7 +134,7 @@ void json_value_free(struct json_value *v);
 
 static inline void json_value_freep(struct json_value **v)
 {
-        json_value_free(*v);
+	json_value_free(*v);
 }
 
 /* The value of key in an object (the first, if repeated); NULL when v is not an object or has no key. */

@@ -16,21 +16,21 @@
 
 struct embargo_vendor {
 	char *name;
-	char *reason;      /* NULL when not given */
-	char **entities;   /* legal entities noted with `entity "..."`, NULL-terminated */
+	char *reason;	 /* NULL when not given */
+	char **entities; /* legal entities noted with `entity "..."`, NULL-terminated */
 	size_t n_entities;
-	uint8_t mode;      /* enum embargo_mode; EMBARGO_MODE_INHERIT when the line gives none */
-	uint32_t source;   /* index into embargo_policy.sources */
+	uint8_t mode;	 /* enum embargo_mode; EMBARGO_MODE_INHERIT when the line gives none */
+	uint32_t source; /* index into embargo_policy.sources */
 	uint32_t line;
-	size_t n_rules;    /* digests attributed to this vendor */
+	size_t n_rules; /* digests attributed to this vendor */
 };
 
 /* One digest rule. A rule's id (what the kernel reports) is its index in embargo_policy.rules. */
 struct embargo_rule {
 	uint8_t sha256[32];
-	uint32_t vendor;   /* index into embargo_policy.vendors */
-	uint32_t source;   /* file the digest is written in (the policy file or the list file) */
-	uint32_t line;     /* line in that file */
+	uint32_t vendor; /* index into embargo_policy.vendors */
+	uint32_t source; /* file the digest is written in (the policy file or the list file) */
+	uint32_t line;	 /* line in that file */
 	uint32_t column;
 	const char *label; /* from `label "..."` or the file name column of a sha256sum-style list; or NULL */
 };
@@ -50,8 +50,8 @@ struct embargo_policy {
 
 struct embargo_policy_error {
 	char file[4096];
-	uint32_t line; /* 1-based; 0 when the error is not about a place in a file */
-	uint32_t column; /* 1-based */
+	uint32_t line;	   /* 1-based; 0 when the error is not about a place in a file */
+	uint32_t column;   /* 1-based */
 	char message[512]; /* what was found and what was expected, without the file:line:column prefix */
 };
 

@@ -33,7 +33,8 @@ static int read_lsm_list(char *buf, size_t size)
 
 	if (fd < 0 && errno == ENOENT) {
 		/* Not mounted (no systemd, or a minimal container): mount it, as systemd would. */
-		if (mount("securityfs", SECURITYFS, "securityfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
+		if (mount("securityfs", SECURITYFS, "securityfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) <
+			0 &&
 		    errno != EBUSY)
 			return -errno;
 		fd = open(LSM_FILE, O_RDONLY | O_CLOEXEC);
@@ -82,7 +83,8 @@ void embargo_probe_kernel(struct embargo_probe *p)
 
 	*p = (struct embargo_probe){};
 	p->btf = access(BTF_FILE, R_OK) == 0;
-	embargo_probe_add(p, "btf", p->btf, p->btf ? "%s present" : "%s missing: the kernel needs CONFIG_DEBUG_INFO_BTF=y",
+	embargo_probe_add(p, "btf", p->btf,
+			  p->btf ? "%s present" : "%s missing: the kernel needs CONFIG_DEBUG_INFO_BTF=y",
 			  BTF_FILE);
 
 	r = read_lsm_list(p->lsm_list, sizeof(p->lsm_list));
@@ -94,7 +96,8 @@ void embargo_probe_kernel(struct embargo_probe *p)
 	if (p->bpf_lsm_active)
 		embargo_probe_add(p, "bpf_lsm", true, "active LSMs: %s", p->lsm_list);
 	else
-		embargo_probe_add(p, "bpf_lsm", false,
-				  "bpf is not in the active LSM list (%s); boot with %s (needs CONFIG_BPF_LSM=y)",
-				  p->lsm_list, embargo_probe_lsm_suggestion(p, sugg, sizeof(sugg)));
+		embargo_probe_add(
+		    p, "bpf_lsm", false,
+		    "bpf is not in the active LSM list (%s); boot with %s (needs CONFIG_BPF_LSM=y)",
+		    p->lsm_list, embargo_probe_lsm_suggestion(p, sugg, sizeof(sugg)));
 }

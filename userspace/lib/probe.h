@@ -21,8 +21,8 @@ struct embargo_probe {
 	size_t n;
 	struct embargo_probe_check checks[EMBARGO_PROBE_MAX];
 	bool btf;
-	bool bpf_lsm_active;  /* "bpf" in the active LSM list */
-	char lsm_list[256];   /* as read from securityfs */
+	bool bpf_lsm_active; /* "bpf" in the active LSM list */
+	char lsm_list[256];  /* as read from securityfs */
 };
 
 /*
@@ -33,7 +33,7 @@ void embargo_probe_kernel(struct embargo_probe *p);
 
 /* Adds a check (e.g. a load attempt's outcome); silently ignored past EMBARGO_PROBE_MAX. */
 void embargo_probe_add(struct embargo_probe *p, const char *name, bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* The lsm= boot parameter that would activate BPF LSM with the LSMs active now, into buf. */
 const char *embargo_probe_lsm_suggestion(const struct embargo_probe *p, char *buf, size_t size);

@@ -31,7 +31,7 @@ struct embargo_record {
 /* Adds NAME=value; -E2BIG past EMBARGO_RECORD_MAX_FIELDS, -ENOMEM. Values may hold any byte but NUL. */
 int record_add(struct embargo_record *r, const char *name, const char *value);
 int record_addf(struct embargo_record *r, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* The value of field name, or NULL. */
 const char *record_get(const struct embargo_record *r, const char *name);
 /* iovecs for sd_journal_sendv; iov must hold r->n entries. */
