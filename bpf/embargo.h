@@ -144,8 +144,8 @@ struct embargo_event {
 
 /* Counters, one per-CPU slot each; userspace sums them. */
 enum embargo_stat {
-	EMBARGO_STAT_DECISIONS = 0, /* hook invocations that looked at a file */
-	EMBARGO_STAT_CACHE_HITS,
+	/* Every decision is a hit or a miss: "decisions" is their sum, counted by nobody. */
+	EMBARGO_STAT_CACHE_HITS = 0,
 	EMBARGO_STAT_CACHE_MISSES,
 	EMBARGO_STAT_KERNEL_HASHES,
 	EMBARGO_STAT_DENIED,
@@ -170,7 +170,7 @@ struct stat_slot {
 
 #define EMBARGO_STAT_NAMES                                                                                   \
 	{                                                                                                    \
-		"decisions", "cache_hits", "cache_misses", "kernel_hashes", "denied", "audited", "unknown",  \
+		"cache_hits", "cache_misses", "kernel_hashes", "denied", "audited", "unknown",               \
 		    "deduplicated", "ringbuf_drops", "hash_errors", "path_errors", "map_errors",             \
 		    "invalidations",                                                                         \
 	}

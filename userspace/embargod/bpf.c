@@ -218,11 +218,15 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, char *why, size
 		goto fail;
 	}
 	if (tier == EMBARGO_TIER_LSM_HASH) {
+		uint64_t t0 = now_ns();
+
 		r = fill_digests(skel, d->policy);
 		if (r < 0) {
 			snprintf(why, whysize, "filling the digest map failed: %s", strerror(-r));
 			goto fail;
 		}
+		log_info("Kernel digest map filled in %.3f s (%zu digests)", (double)(now_ns() - t0) / 1e9,
+			 d->policy->n_rules);
 	}
 	r = embargo_bpf__attach(skel);
 	if (r < 0) {

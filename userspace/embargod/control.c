@@ -75,6 +75,7 @@ static int status_json(struct daemon *d, char **ret)
 	json_end_array(&w);
 
 	json_key_object(&w, "counters");
+	json_key_u64(&w, "decisions", stats[EMBARGO_STAT_CACHE_HITS] + stats[EMBARGO_STAT_CACHE_MISSES]);
 	for (unsigned i = 0; i < EMBARGO_STAT_MAX; i++)
 		json_key_u64(&w, stat_names[i], stats[i]);
 	json_key_u64(&w, "log_dropped", log_dropped());

@@ -266,6 +266,7 @@ int main(int argc, char **argv)
 	policy_abs = realpath(d.policy_path, NULL);
 	if (policy_abs)
 		d.policy_path = policy_abs;
+	uint64_t t0 = now_ns();
 	r = embargo_policy_load(d.policy_path, &d.policy, &perr);
 	if (r < 0) {
 		log_error("Policy rejected, not starting: %s",
@@ -274,6 +275,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.loaded_at = time(NULL);
+	log_info("Policy %s parsed in %.3f s: %zu vendors, %zu digests (%zu duplicates ignored)", d.policy->path,
+		 (double)(now_ns() - t0) / 1e9, d.policy->n_vendors, d.policy->n_rules, d.policy->n_duplicates);
 
 	embargo_probe_kernel(&d.probe);
 	r = bpf_start(&d);
