@@ -449,10 +449,17 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	return verdict_errno(on_match(&s, &ref, NULL, false, NULL));
 }
 
-/* Detection tier: the new image is in place; report what we know or hand it to userspace. */
+#define SIGKILL 9
+
+/*
+ * Detection and fanotify tiers: the new image is in place; report what we know or hand it to userspace.
+ * In the fanotify tier embargod refuses the exec before it gets here; a known prohibited image that
+ * still arrives (the daemon is gone, or was too slow) is killed before its first instruction.
+ */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(exec_detect, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	decide(bprm->file, EMBARGO_HOOK_EXEC, false, true, bprm->filename);
+	if (decide(bprm->file, EMBARGO_HOOK_EXEC, false, true, bprm->filename) && tier == EMBARGO_TIER_FANOTIFY)
+		bpf_send_signal(SIGKILL);
 	return 0;
 }

@@ -58,6 +58,9 @@ enum embargo_tier {
 	EMBARGO_TIER_DETECT = 0,   /* tp_btf/sched_process_exec: report only */
 	EMBARGO_TIER_LSM = 1,	   /* BPF LSM, verdicts from userspace: an unseen file runs once */
 	EMBARGO_TIER_LSM_HASH = 2, /* BPF LSM + in-kernel SHA-256: synchronous on first sight */
+	/* fanotify permission events decided by embargod; sched_process_exec kills known prohibited
+	 * images (SIGKILL before their first instruction) if the daemon is gone */
+	EMBARGO_TIER_FANOTIFY = 3,
 };
 
 /* Flags in embargo_event.flags. */

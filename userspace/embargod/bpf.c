@@ -14,13 +14,21 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "embargo.skel.h"
 
 #define VERDICT_CACHE_ENTRIES 65536
+#define EMBARGO_BPFFS "/sys/fs/bpf"
+#define EMBARGO_PIN_DIR EMBARGO_BPFFS "/embargo"
+#define EMBARGO_PIN_BACKSTOP EMBARGO_PIN_DIR "/exec-backstop"
+
+static int pin_backstop(struct daemon *d, struct embargo_bpf *skel, char *why, size_t whysize);
 
 /* The last lines libbpf printed: why a load failed, for the tier reason. */
 static char libbpf_last[3][256];
@@ -68,14 +76,19 @@ static const char *libbpf_reason(char *buf, size_t size)
 	return buf;
 }
 
+static bool is_lsm(uint8_t tier)
+{
+	return tier == EMBARGO_TIER_LSM_HASH || tier == EMBARGO_TIER_LSM;
+}
+
 static void set_programs(struct embargo_bpf *skel, uint8_t tier)
 {
 	bpf_program__set_autoload(skel->progs.exec_hash, tier == EMBARGO_TIER_LSM_HASH);
 	bpf_program__set_autoload(skel->progs.mmap_hash, tier == EMBARGO_TIER_LSM_HASH);
 	bpf_program__set_autoload(skel->progs.exec_cache, tier == EMBARGO_TIER_LSM);
 	bpf_program__set_autoload(skel->progs.mmap_cache, tier == EMBARGO_TIER_LSM);
-	bpf_program__set_autoload(skel->progs.file_open, tier != EMBARGO_TIER_DETECT);
-	bpf_program__set_autoload(skel->progs.exec_detect, tier == EMBARGO_TIER_DETECT);
+	bpf_program__set_autoload(skel->progs.file_open, is_lsm(tier));
+	bpf_program__set_autoload(skel->progs.exec_detect, !is_lsm(tier));
 }
 
 static int fill_digests(struct embargo_bpf *skel, const struct embargo_policy *p)
@@ -211,7 +224,7 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, char *why, size
 	r = embargo_bpf__load(skel);
 	if (r < 0) {
 		snprintf(why, whysize, "loading the programs failed: %s%s%s%s", strerror(-r),
-			 r == -EPERM && tier != EMBARGO_TIER_DETECT
+			 r == -EPERM && is_lsm(tier)
 			     ? " (the kernel, or a sandbox around it, refuses BPF LSM programs even to root)"
 			     : "",
 			 libbpf_reason(reason, sizeof(reason))[0] ? ": " : "", reason);
@@ -240,6 +253,19 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, char *why, size
 			goto fail;
 	}
 	d->skel = skel;
+	if (tier == EMBARGO_TIER_FANOTIFY) {
+		r = fanotify_start(d, why, whysize);
+		if (r < 0) {
+			d->skel = NULL;
+			goto fail;
+		}
+		r = pin_backstop(d, skel, why, whysize);
+		if (r < 0) {
+			fanotify_stop(d);
+			d->skel = NULL;
+			goto fail;
+		}
+	}
 	return 0;
 fail:
 	embargo_bpf__destroy(skel);
@@ -248,7 +274,8 @@ fail:
 
 int bpf_start(struct daemon *d)
 {
-	static const uint8_t order[] = {EMBARGO_TIER_LSM_HASH, EMBARGO_TIER_LSM, EMBARGO_TIER_DETECT};
+	static const uint8_t order[] = {EMBARGO_TIER_LSM_HASH, EMBARGO_TIER_LSM, EMBARGO_TIER_FANOTIFY,
+					EMBARGO_TIER_DETECT};
 	char why[768];
 	size_t off = 0;
 	int r = -ENODEV;
@@ -260,14 +287,14 @@ int bpf_start(struct daemon *d)
 
 		if (d->tier_request != TIER_AUTO && tier != d->tier_request)
 			continue;
-		if (tier != EMBARGO_TIER_DETECT && !d->probe.bpf_lsm_active && d->tier_request == TIER_AUTO) {
+		if (is_lsm(tier) && !d->probe.bpf_lsm_active && d->tier_request == TIER_AUTO) {
 			embargo_probe_add(&d->probe, embargo_tier_name(tier), false,
 					  "skipped: BPF LSM is not active");
 			continue;
 		}
 		why[0] = '\0';
 		r = try_tier(d, tier, true, why, sizeof(why));
-		if (r < 0 && tier != EMBARGO_TIER_DETECT) {
+		if (r < 0 && is_lsm(tier)) {
 			/* Before 5.11 LSM programs may not call bpf_d_path: enforce without it. */
 			char why2[768];
 
@@ -315,8 +342,41 @@ int bpf_start(struct daemon *d)
 	return 0;
 }
 
+/*
+ * The backstop must outlive the daemon: its link is pinned, so the program keeps running (with the
+ * verdicts and the mode it has) after a crash. A stale pin of a previous run is replaced.
+ */
+static int pin_backstop(struct daemon *d, struct embargo_bpf *skel, char *why, size_t whysize)
+{
+	struct statfs sfs;
+	int r;
+
+	if (statfs(EMBARGO_BPFFS, &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC) {
+		if (mount("bpf", EMBARGO_BPFFS, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
+			return snprintf(why, whysize, "cannot mount bpffs at %s: %m", EMBARGO_BPFFS), -errno;
+	}
+	if (mkdir(EMBARGO_PIN_DIR, 0700) < 0 && errno != EEXIST)
+		return snprintf(why, whysize, "cannot create %s: %m", EMBARGO_PIN_DIR), -errno;
+	(void)unlink(EMBARGO_PIN_BACKSTOP);
+	r = bpf_link__pin(skel->links.exec_detect, EMBARGO_PIN_BACKSTOP);
+	if (r < 0)
+		return snprintf(why, whysize, "cannot pin the exec backstop at %s: %s", EMBARGO_PIN_BACKSTOP,
+				strerror(-r)),
+		       r;
+	d->pinned = true;
+	return 0;
+}
+
 void bpf_stop(struct daemon *d)
 {
+	/* First the threads that use the maps. */
+	fanotify_stop(d);
+	/* A clean stop ends enforcement: nothing is left behind in bpffs. */
+	if (d->pinned && d->skel) {
+		(void)bpf_link__unpin(d->skel->links.exec_detect);
+		(void)rmdir(EMBARGO_PIN_DIR);
+		d->pinned = false;
+	}
 	embargo_bpf__destroy(d->skel);
 	d->skel = NULL;
 }

@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -22,6 +23,57 @@ static void tty_of(pid_t pid, char *buf, size_t size)
 	snprintf(link, sizeof(link), "/proc/%d/fd/0", (int)pid);
 	n = readlink(link, buf, size - 1);
 	buf[n < 0 ? 0 : n] = '\0';
+}
+
+/* What is actually in place, in words an administrator can check against the kernel. */
+static void mechanisms_json(const struct daemon *d, struct json_writer *w)
+{
+	struct fan_stats fs;
+
+	json_key_array(w, "mechanisms");
+	switch (d->tier) {
+	case EMBARGO_TIER_LSM_HASH:
+		json_string(w, "BPF LSM bprm_check_security and mmap_file (PROT_EXEC), sleepable, hashing misses with "
+			       "bpf_ima_file_hash");
+		json_string(w, "BPF LSM file_open: write-opens drop cached verdicts, exec-opens of known files refused");
+		break;
+	case EMBARGO_TIER_LSM:
+		json_string(w, "BPF LSM bprm_check_security and mmap_file (PROT_EXEC) on cached verdicts; misses "
+			       "classified by embargod");
+		json_string(w, "BPF LSM file_open: write-opens drop cached verdicts, exec-opens of known files refused");
+		break;
+	case EMBARGO_TIER_FANOTIFY:
+		fanotify_stats(d, &fs);
+		for (size_t i = 0; i < fs.n_marked_fs; i++) {
+			char m[PATH_MAX + 64];
+
+			snprintf(m, sizeof(m), "fanotify FAN_OPEN_EXEC_PERM on the filesystem of %s",
+				 fanotify_marked_fs(d, i));
+			json_string(w, m);
+		}
+		json_string(w, "fanotify FAN_OPEN_PERM on each known prohibited inode");
+		json_string(w, "tp_btf/sched_process_exec: context, and SIGKILL of known prohibited images (pinned: "
+			       "survives the daemon)");
+		break;
+	default:
+		json_string(w, "tp_btf/sched_process_exec: reports only");
+		break;
+	}
+	json_end_array(w);
+	if (d->tier == EMBARGO_TIER_FANOTIFY) {
+		json_key_object(w, "fanotify");
+		json_key_u64(w, "events", fs.events);
+		json_key_u64(w, "allowed", fs.allowed);
+		json_key_u64(w, "denied", fs.denied);
+		json_key_u64(w, "timeouts", fs.timeouts);
+		json_key_u64(w, "hashed", fs.hashed);
+		json_key_u64(w, "cache_hits", fs.cache_hits);
+		json_key_u64(w, "late_kills", fs.late_kills);
+		json_key_u64(w, "marked_inodes", fs.marked_inodes);
+		json_key_u64(w, "decision_timeout_ms", d->decision_timeout_ms);
+		json_key_string(w, "on_timeout", d->on_timeout == ON_TIMEOUT_ALLOW ? "allow" : "deny");
+		json_end_object(w);
+	}
 }
 
 static int status_json(struct daemon *d, char **ret)
@@ -41,8 +93,9 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_string(&w, "mode", embargo_mode_name(d->mode));
 	json_key_string(&w, "tier", embargo_tier_name(d->tier));
 	json_key_string(&w, "tier_reason", d->tier_reason);
-	json_key_bool(&w, "first_exec_window", d->tier != EMBARGO_TIER_LSM_HASH);
+	json_key_bool(&w, "first_exec_window", d->tier == EMBARGO_TIER_LSM || d->tier == EMBARGO_TIER_DETECT);
 	json_key_bool(&w, "enforcing", d->tier != EMBARGO_TIER_DETECT);
+	mechanisms_json(d, &w);
 	json_key_string(&w, "log", log_target_name());
 
 	json_key_object(&w, "policy");

@@ -12,6 +12,14 @@
 
 struct embargo_bpf;
 struct ring_buffer;
+struct fan;
+
+#define FAN_MAX_PATHS 32
+
+enum on_timeout {
+	ON_TIMEOUT_ALLOW, /* fail open; a late match is still denied from then on and its processes killed */
+	ON_TIMEOUT_DENY,
+};
 
 #define TIER_AUTO 0xff
 
@@ -21,6 +29,11 @@ struct daemon {
 	const char *runtime_dir;
 	uint8_t mode;	      /* global enum embargo_mode */
 	uint8_t tier_request; /* TIER_AUTO or an enum embargo_tier */
+	const char *fan_paths[FAN_MAX_PATHS]; /* fanotify tier: mounts to mark; none: every local one */
+	size_t n_fan_paths;
+	unsigned decision_timeout_ms;
+	enum on_timeout on_timeout;
+	unsigned hash_workers;
 
 	/* state */
 	struct embargo_policy *policy;
@@ -30,6 +43,8 @@ struct daemon {
 	uint8_t tier;
 	char tier_reason[1024];
 	bool no_d_path; /* the kernel refused bpf_d_path in LSM hooks: events may carry no path */
+	bool pinned;    /* the exec backstop's link is pinned in bpffs */
+	struct fan *fan;
 	struct embargo_bpf *skel;
 	struct ring_buffer *rb;
 	uint64_t events_bad; /* ring buffer records we could not parse */
@@ -48,6 +63,17 @@ int bpf_verdicts_fd(const struct daemon *d);
 int bpf_dedup_fd(const struct daemon *d);
 int bpf_ringbuf_fd(const struct daemon *d);
 
+/* fanotify.c */
+int fanotify_start(struct daemon *d, char *why, size_t whysize);
+void fanotify_stop(struct daemon *d);
+/* Counters and what is marked, for status. */
+struct fan_stats {
+	uint64_t events, allowed, denied, timeouts, hashed, cache_hits, late_kills, marked_inodes, errors;
+	size_t n_marked_fs;
+};
+void fanotify_stats(const struct daemon *d, struct fan_stats *st);
+const char *fanotify_marked_fs(const struct daemon *d, size_t i);
+
 /* events.c */
 int events_start(struct daemon *d);
 void events_stop(struct daemon *d);
@@ -55,6 +81,12 @@ void events_stop(struct daemon *d);
 int events_poll(struct daemon *d);
 /* Report repeated matches that no later event carried (called on a timer). */
 void events_sweep_dedup(struct daemon *d);
+/* Log a match found outside the ring buffer (fanotify); thread-safe. */
+void events_report(struct daemon *d, const struct embargo_event *ev, uint32_t rule_id, const char *path,
+		   const char *note);
+/* Log that n more matches of a file by children of ppid were counted, not reported one by one. */
+void events_report_repeated(struct daemon *d, uint8_t hook, uint64_t dev, uint64_t ino, uint32_t ppid,
+			    uint64_t n);
 /* "file:line" of rule_id into buf under the running policy. */
 const char *rule_location(const struct daemon *d, uint32_t rule_id, char *buf, size_t size);
 

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -67,8 +68,28 @@ static void read_exe(uint32_t pid, char *buf, size_t size)
 	buf[n < 0 ? 0 : n] = '\0';
 }
 
+/* report() runs on the event loop and on the fanotify threads: recent[] is shared. */
+static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void report_locked(struct daemon *d, const struct embargo_event *ev, uint32_t rule_id, uint8_t action,
+			  const char *path, const char *note);
+
 static void report(struct daemon *d, const struct embargo_event *ev, uint32_t rule_id, uint8_t action,
 		   const char *path, const char *note)
+{
+	pthread_mutex_lock(&report_lock);
+	report_locked(d, ev, rule_id, action, path, note);
+	pthread_mutex_unlock(&report_lock);
+}
+
+void events_report(struct daemon *d, const struct embargo_event *ev, uint32_t rule_id, const char *path,
+		   const char *note)
+{
+	report(d, ev, rule_id, 0, path, note);
+}
+
+static void report_locked(struct daemon *d, const struct embargo_event *ev, uint32_t rule_id, uint8_t action,
+			  const char *path, const char *note)
 {
 	struct embargo_record rec = {};
 	struct embargo_event_context ctx = {.path = path, .note = note};
@@ -267,13 +288,43 @@ int events_poll(struct daemon *d)
 	return r < 0 ? r : 0;
 }
 
+void events_report_repeated(struct daemon *d, uint8_t hook, uint64_t dev, uint64_t ino, uint32_t ppid,
+			    uint64_t n)
+{
+	struct embargo_record rec = {.priority = LOG_NOTICE};
+	char rule[4200], path[EMBARGO_PATH_LEN] = "";
+	const struct recent *rc;
+	int r = 0;
+
+	pthread_mutex_lock(&report_lock);
+	rc = find_recent(dev, ino);
+	if (rc) {
+		snprintf(path, sizeof(path), "%s", rc->path);
+		rule_location(d, rc->rule_id, rule, sizeof(rule));
+	}
+	pthread_mutex_unlock(&report_lock);
+
+	r = r ?: record_addf(&rec, "MESSAGE", "%llu more %s of %s by children of pid %u were not reported one by one",
+			     (unsigned long long)n, embargo_hook_name(hook), rc ? path : "(unknown path)", ppid);
+	r = r ?: record_add(&rec, "MESSAGE_ID", EMBARGO_MSGID_REPEATED);
+	r = r ?: record_addf(&rec, "PRIORITY", "%d", LOG_NOTICE);
+	r = r ?: record_addf(&rec, "EMBARGO_REPEATED", "%llu", (unsigned long long)n);
+	r = r ?: record_add(&rec, "EMBARGO_HOOK", embargo_hook_name(hook));
+	r = r ?: record_add(&rec, "EMBARGO_PATH", path);
+	r = r ?: record_add(&rec, "EMBARGO_RULE", rc ? rule : "");
+	r = r ?: record_addf(&rec, "EMBARGO_PPID", "%u", ppid);
+	if (r < 0)
+		record_free(&rec);
+	else
+		log_submit(&rec);
+}
+
 void events_sweep_dedup(struct daemon *d)
 {
 	struct embargo_dedup_key key, next, *prev = NULL;
 	struct embargo_dedup_val v;
 	uint64_t now = now_ns(), window = d->skel->data->dedup_window_ns;
 	int fd = bpf_dedup_fd(d);
-	char rule[4200];
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
@@ -289,30 +340,7 @@ void events_sweep_dedup(struct daemon *d)
 		}
 		if (v.hits <= v.emitted_hits)
 			continue;
-		const struct recent *rc = find_recent(key.dev, key.ino);
-		struct embargo_record rec = {.priority = LOG_NOTICE};
-		unsigned long long n = (unsigned long long)(v.hits - v.emitted_hits);
-		int r = 0;
-
-		r = r
-			?: record_addf(
-			       &rec, "MESSAGE",
-			       "%llu more %s of %s by children of pid %u were not reported one by one", n,
-			       embargo_hook_name((uint8_t)key.hook), rc ? rc->path : "(unknown path)",
-			       key.ppid);
-		r = r ?: record_add(&rec, "MESSAGE_ID", EMBARGO_MSGID_REPEATED);
-		r = r ?: record_addf(&rec, "PRIORITY", "%d", LOG_NOTICE);
-		r = r ?: record_addf(&rec, "EMBARGO_REPEATED", "%llu", n);
-		r = r ?: record_add(&rec, "EMBARGO_HOOK", embargo_hook_name((uint8_t)key.hook));
-		r = r ?: record_add(&rec, "EMBARGO_PATH", rc ? rc->path : "");
-		r = r
-			?: record_add(&rec, "EMBARGO_RULE",
-				      rc ? rule_location(d, rc->rule_id, rule, sizeof(rule)) : "");
-		r = r ?: record_addf(&rec, "EMBARGO_PPID", "%u", key.ppid);
-		if (r < 0)
-			record_free(&rec);
-		else
-			log_submit(&rec);
+		events_report_repeated(d, (uint8_t)key.hook, key.dev, key.ino, key.ppid, v.hits - v.emitted_hits);
 		/* The entry is gone: restart the walk rather than follow a deleted key. */
 		prev = NULL;
 	}

@@ -21,30 +21,37 @@
 
 static void usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "Usage: embargod --policy PATH [OPTIONS]\n"
-	    "Keeps a prohibited vendor's code from running: see embargod(8).\n\n"
-	    "  -p, --policy PATH        policy file or directory of *.policy files (required)\n"
-	    "  -m, --mode MODE          audit | enforce (default: enforce)\n"
-	    "  -t, --tier TIER          auto | lsm-hash | lsm | detect (default: auto, the best that works)\n"
-	    "  -l, --log TARGET         auto | journal | stderr (default: auto)\n"
-	    "  -r, --runtime-dir DIR    control socket directory (default: " EMBARGO_RUNTIME_DIR ")\n"
-	    "  -v, --verbose            also log debug messages (libbpf, verifier)\n"
-	    "  -h, --help\n");
+	fprintf(f, "Usage: embargod --policy PATH [OPTIONS]\n"
+		   "Keeps a prohibited vendor's code from running: see embargod(8).\n\n"
+		   "  -p, --policy PATH        policy file or directory of *.policy files (required)\n"
+		   "  -m, --mode MODE          audit | enforce (default: enforce)\n"
+		   "  -t, --tier TIER          auto | lsm-hash | lsm | fanotify | detect (default: auto, the "
+		   "best that works)\n"
+		   "  -l, --log TARGET         auto | journal | stderr (default: auto)\n"
+		   "  -r, --runtime-dir DIR    control socket directory (default: " EMBARGO_RUNTIME_DIR ")\n"
+		   "      --fanotify-path DIR  fanotify tier: mark only this filesystem (repeatable; default:\n"
+		"                           every local filesystem)\n"
+		"      --decision-timeout-ms N  fanotify tier: longest wait for a verdict (default 1000)\n"
+		"      --on-timeout allow|deny  fanotify tier: the answer when it runs out (default allow;\n"
+		"                           a late match is then denied from that moment and its process killed)\n"
+		"  -v, --verbose            also log debug messages (libbpf, verifier)\n"
+		   "  -h, --help\n");
 }
 
 static int parse_args(int argc, char **argv, struct daemon *d, enum log_target *target, int *level)
 {
 	static const struct option opts[] = {
-	    {"policy", required_argument, NULL, 'p'},
-	    {"mode", required_argument, NULL, 'm'},
-	    {"tier", required_argument, NULL, 't'},
-	    {"log", required_argument, NULL, 'l'},
-	    {"runtime-dir", required_argument, NULL, 'r'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
+		{ "policy", required_argument, NULL, 'p' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "tier", required_argument, NULL, 't' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "runtime-dir", required_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "fanotify-path", required_argument, NULL, 'F' },
+		{ "decision-timeout-ms", required_argument, NULL, 'T' },
+		{ "on-timeout", required_argument, NULL, 'O' },
+		{},
 	};
 	int c;
 
@@ -65,10 +72,10 @@ static int parse_args(int argc, char **argv, struct daemon *d, enum log_target *
 			if (strcmp(optarg, "auto") == 0)
 				d->tier_request = TIER_AUTO;
 			else if (embargo_tier_from_string(optarg, &d->tier_request) < 0) {
-				fprintf(
-				    stderr,
-				    "embargod: --tier: expected auto, lsm-hash, lsm or detect, got '%s'\n",
-				    optarg);
+				fprintf(stderr,
+					"embargod: --tier: expected auto, lsm-hash, lsm, fanotify or detect, "
+					"got '%s'\n",
+					optarg);
 				return -EINVAL;
 			}
 			break;
@@ -82,6 +89,36 @@ static int parse_args(int argc, char **argv, struct daemon *d, enum log_target *
 			break;
 		case 'r':
 			d->runtime_dir = optarg;
+			break;
+		case 'F':
+			if (d->n_fan_paths == FAN_MAX_PATHS || optarg[0] != '/') {
+				fprintf(stderr,
+					"embargod: --fanotify-path: expected an absolute path (at most %d), got '%s'\n",
+					FAN_MAX_PATHS, optarg);
+				return -EINVAL;
+			}
+			d->fan_paths[d->n_fan_paths++] = optarg;
+			break;
+		case 'T': {
+			uint64_t v;
+
+			if (parse_u64(optarg, 60000, &v) < 0 || v < 10) {
+				fprintf(stderr, "embargod: --decision-timeout-ms: expected 10 to 60000, got '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			d->decision_timeout_ms = (unsigned)v;
+			break;
+		}
+		case 'O':
+			if (strcmp(optarg, "allow") == 0) {
+				d->on_timeout = ON_TIMEOUT_ALLOW;
+			} else if (strcmp(optarg, "deny") == 0) {
+				d->on_timeout = ON_TIMEOUT_DENY;
+			} else {
+				fprintf(stderr, "embargod: --on-timeout: expected 'allow' or 'deny', got '%s'\n", optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'v':
 			*level = LOG_DEBUG;
@@ -116,19 +153,24 @@ static void banner(const struct daemon *d)
 		what = "ENFORCING in the kernel with in-kernel SHA-256";
 		break;
 	case EMBARGO_TIER_LSM:
-		what =
-		    "ENFORCING verdicts in the kernel; WARNING: a never-seen file can run once before it is "
-		    "classified (no in-kernel hashing on this kernel)";
+		what = "ENFORCING verdicts in the kernel; WARNING: a never-seen file can run once before it "
+		       "is "
+		       "classified (no in-kernel hashing on this kernel)";
+		break;
+	case EMBARGO_TIER_FANOTIFY:
+		what = "ENFORCING through fanotify permission events: every exec on the marked filesystems waits "
+		       "for a verdict; known prohibited files cannot be opened; sched_process_exec kills known "
+		       "prohibited images if the daemon is gone";
 		break;
 	default:
 		what = "DETECTION ONLY: nothing is prevented, executions of listed files are reported";
 		break;
 	}
-	log_msg(
-	    LOG_NOTICE, EMBARGO_MSGID_STARTED,
-	    "embargod started: tier %s, %s; mode %s; policy %s: %zu vendors, %zu digests. Why this tier: %s",
-	    embargo_tier_name(d->tier), what, embargo_mode_name(d->mode), d->policy->path,
-	    d->policy->n_vendors, d->policy->n_rules, d->tier_reason);
+	log_msg(LOG_NOTICE, EMBARGO_MSGID_STARTED,
+		"embargod started: tier %s, %s; mode %s; policy %s: %zu vendors, %zu digests. Why this tier: "
+		"%s",
+		embargo_tier_name(d->tier), what, embargo_mode_name(d->mode), d->policy->path,
+		d->policy->n_vendors, d->policy->n_rules, d->tier_reason);
 	for (size_t i = 0; i < d->probe.n; i++)
 		log_info("Probe %s: %s: %s", d->probe.checks[i].name, d->probe.checks[i].ok ? "ok" : "no",
 			 d->probe.checks[i].detail);
@@ -144,8 +186,9 @@ static void handled_signals(sigset_t *mask)
 
 static int setup_fds(struct daemon *d, int *epfd, int *sigfd, int *tfd)
 {
-	struct itimerspec its = {.it_interval = {SWEEP_INTERVAL_S, 0}, .it_value = {SWEEP_INTERVAL_S, 0}};
-	struct epoll_event ev = {.events = EPOLLIN};
+	struct itimerspec its = { .it_interval = { SWEEP_INTERVAL_S, 0 },
+				  .it_value = { SWEEP_INTERVAL_S, 0 } };
+	struct epoll_event ev = { .events = EPOLLIN };
 	sigset_t mask;
 
 	handled_signals(&mask);
@@ -229,11 +272,14 @@ static int loop(struct daemon *d)
 int main(int argc, char **argv)
 {
 	struct daemon d = {
-	    .runtime_dir = EMBARGO_RUNTIME_DIR,
-	    .mode = EMBARGO_MODE_ENFORCE,
-	    .tier_request = TIER_AUTO,
-	    .gen = 1,
-	    .ctl_fd = -1,
+		.runtime_dir = EMBARGO_RUNTIME_DIR,
+		.mode = EMBARGO_MODE_ENFORCE,
+		.tier_request = TIER_AUTO,
+		.gen = 1,
+		.ctl_fd = -1,
+		.decision_timeout_ms = 1000,
+		.on_timeout = ON_TIMEOUT_ALLOW,
+		.hash_workers = 2,
 	};
 	struct embargo_policy_error perr = {};
 	enum log_target target = LOG_TARGET_AUTO;
@@ -243,9 +289,8 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &d, &target, &level) < 0)
 		return EX_USAGE;
 	if (geteuid() != 0) {
-		fprintf(
-		    stderr,
-		    "embargod: must run as root (loading BPF programs needs CAP_BPF and CAP_SYS_ADMIN)\n");
+		fprintf(stderr, "embargod: must run as root (loading BPF programs needs CAP_BPF and "
+				"CAP_SYS_ADMIN)\n");
 		return EX_NOPERM;
 	}
 	/* Blocked before any thread exists, so every thread inherits the mask and only the event loop's
@@ -275,8 +320,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.loaded_at = time(NULL);
-	log_info("Policy %s parsed in %.3f s: %zu vendors, %zu digests (%zu duplicates ignored)", d.policy->path,
-		 (double)(now_ns() - t0) / 1e9, d.policy->n_vendors, d.policy->n_rules, d.policy->n_duplicates);
+	log_info("Policy %s parsed in %.3f s: %zu vendors, %zu digests (%zu duplicates ignored)",
+		 d.policy->path, (double)(now_ns() - t0) / 1e9, d.policy->n_vendors, d.policy->n_rules,
+		 d.policy->n_duplicates);
 
 	embargo_probe_kernel(&d.probe);
 	r = bpf_start(&d);

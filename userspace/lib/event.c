@@ -50,9 +50,10 @@ const char *embargo_action_name(uint8_t action)
 }
 
 static const char *const tier_names[] = {
-    [EMBARGO_TIER_DETECT] = "detect",
-    [EMBARGO_TIER_LSM] = "lsm",
-    [EMBARGO_TIER_LSM_HASH] = "lsm-hash",
+	[EMBARGO_TIER_DETECT] = "detect",
+	[EMBARGO_TIER_LSM] = "lsm",
+	[EMBARGO_TIER_LSM_HASH] = "lsm-hash",
+	[EMBARGO_TIER_FANOTIFY] = "fanotify",
 };
 
 const char *embargo_tier_name(uint8_t tier)
@@ -74,9 +75,16 @@ int embargo_tier_from_string(const char *s, uint8_t *tier)
 
 static const char *verb(uint8_t hook, uint8_t action)
 {
-	if (action == EMBARGO_ACTION_DENIED)
-		return hook == EMBARGO_HOOK_MMAP ? "Denied loading" : "Denied exec of";
-	return hook == EMBARGO_HOOK_MMAP ? "Loaded (audit)" : "Executed (audit)";
+	bool deny = action == EMBARGO_ACTION_DENIED;
+
+	switch (hook) {
+	case EMBARGO_HOOK_MMAP:
+		return deny ? "Denied loading" : "Loaded (audit)";
+	case EMBARGO_HOOK_OPEN:
+		return deny ? "Denied opening" : "Opened (audit)";
+	default:
+		return deny ? "Denied exec of" : "Executed (audit)";
+	}
 }
 
 int embargo_event_record(const struct embargo_event *ev, const struct embargo_event_context *ctx,
@@ -98,19 +106,19 @@ int embargo_event_record(const struct embargo_event *ev, const struct embargo_ev
 		snprintf(repeated, sizeof(repeated), "; %llu more like it since the last report",
 			 (unsigned long long)ev->repeated);
 	r = r
-		?: record_addf(rec, "MESSAGE",
-			       "%s %s: %s (rule %s%s%s), pid %u (%s) uid %u, parent %u (%s)%s%s%s",
-			       verb(ev->hook, action), path, vendor, ctx->rule ? ctx->rule : "?",
-			       ctx->label ? ", " : "", ctx->label ? ctx->label : "", ev->pid, ev->comm,
-			       ev->uid, ev->ppid, ev->parent_comm, repeated, ctx->note ? "; " : "",
-			       ctx->note ? ctx->note : "");
+		    ?: record_addf(rec, "MESSAGE",
+				   "%s %s: %s (rule %s%s%s), pid %u (%s) uid %u, parent %u (%s)%s%s%s",
+				   verb(ev->hook, action), path, vendor, ctx->rule ? ctx->rule : "?",
+				   ctx->label ? ", " : "", ctx->label ? ctx->label : "", ev->pid, ev->comm,
+				   ev->uid, ev->ppid, ev->parent_comm, repeated, ctx->note ? "; " : "",
+				   ctx->note ? ctx->note : "");
 	if (!r && ev->repeated)
 		r = record_addf(rec, "EMBARGO_REPEATED", "%llu", (unsigned long long)ev->repeated);
 	r = r
-		?: record_add(rec, "MESSAGE_ID",
-			      ev->hdr.kind == EMBARGO_EV_UNKNOWN ? EMBARGO_MSGID_UNCLASSIFIED
-			      : action == EMBARGO_ACTION_DENIED	 ? EMBARGO_MSGID_DENIED
-								 : EMBARGO_MSGID_AUDITED);
+		    ?: record_add(rec, "MESSAGE_ID",
+				  ev->hdr.kind == EMBARGO_EV_UNKNOWN ? EMBARGO_MSGID_UNCLASSIFIED
+				  : action == EMBARGO_ACTION_DENIED  ? EMBARGO_MSGID_DENIED
+								     : EMBARGO_MSGID_AUDITED);
 	r = r ?: record_addf(rec, "PRIORITY", "%d", rec->priority);
 	r = r ?: record_add(rec, "EMBARGO_ACTION", embargo_action_name(action));
 	r = r ?: record_add(rec, "EMBARGO_MODE", embargo_mode_name(ev->mode));
