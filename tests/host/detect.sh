@@ -66,7 +66,8 @@ else
 fi
 
 # 2. Start on the private journal; ready when the control socket answers.
-"$EMBARGOD" --policy "$work/test.policy" --log journal --runtime-dir "$work/run" >"$work/embargod.out" 2>&1 &
+# --tier detect: auto would pick fanotify here and mark the machine's own filesystems (never in a test).
+"$EMBARGOD" --policy "$work/test.policy" --log journal --runtime-dir "$work/run" --tier detect >"$work/embargod.out" 2>&1 &
 dpid=$!
 if ! wait_for 30 "$EMBARGOCTL" --runtime-dir "$work/run" status; then
 	fail "$T/start" "embargod did not become ready: $(tail -5 "$work/embargod.out")"

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/fanotify.h>
 #include <string.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
@@ -272,10 +273,47 @@ fail:
 	return r;
 }
 
+/*
+ * A better tier than the one asked for with --tier: say whether it would work, by loading its programs
+ * (never attaching them) or opening a fanotify group, so status and doctor can tell the administrator.
+ */
+static void probe_only(struct daemon *d, uint8_t tier)
+{
+	char reason[256];
+	int r, fd;
+
+	if (tier == EMBARGO_TIER_FANOTIFY) {
+		fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		embargo_probe_add(&d->probe, embargo_tier_name(tier), fd >= 0, "%s (not used: --tier %s)",
+				  fd >= 0 ? "fanotify permission events available" : strerror(errno),
+				  embargo_tier_name(d->tier_request));
+		return;
+	}
+	struct embargo_bpf *skel = embargo_bpf__open();
+
+	if (!skel)
+		return;
+	libbpf_nlast = 0;
+	set_programs(skel, tier);
+	skel->rodata->tier = tier;
+	r = embargo_bpf__load(skel);
+	embargo_bpf__destroy(skel);
+	if (r == 0)
+		embargo_probe_add(&d->probe, embargo_tier_name(tier), true, "its programs load (not used: --tier %s)",
+				  embargo_tier_name(d->tier_request));
+	else
+		embargo_probe_add(&d->probe, embargo_tier_name(tier), false,
+				  "loading the programs failed: %s: %s (not used: --tier %s)", strerror(-r),
+				  libbpf_reason(reason, sizeof(reason)), embargo_tier_name(d->tier_request));
+}
+
 int bpf_start(struct daemon *d)
 {
 	static const uint8_t order[] = {EMBARGO_TIER_LSM_HASH, EMBARGO_TIER_LSM, EMBARGO_TIER_FANOTIFY,
 					EMBARGO_TIER_DETECT};
+	bool requested_seen = false;
 	char why[768];
 	size_t off = 0;
 	int r = -ENODEV;
@@ -285,8 +323,12 @@ int bpf_start(struct daemon *d)
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		uint8_t tier = order[i];
 
-		if (d->tier_request != TIER_AUTO && tier != d->tier_request)
+		if (d->tier_request != TIER_AUTO && tier != d->tier_request) {
+			if (!requested_seen)
+				probe_only(d, tier);
 			continue;
+		}
+		requested_seen = true;
 		if (is_lsm(tier) && !d->probe.bpf_lsm_active && d->tier_request == TIER_AUTO) {
 			embargo_probe_add(&d->probe, embargo_tier_name(tier), false,
 					  "skipped: BPF LSM is not active");
