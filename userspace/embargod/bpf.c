@@ -365,22 +365,23 @@ int bpf_start(struct daemon *d)
 		return r;
 
 	/* Why this tier and not a better one, in one sentence for status and the journal. */
-	if (d->tier == EMBARGO_TIER_LSM_HASH) {
-		snprintf(
-		    d->tier_reason, sizeof(d->tier_reason),
-		    "BPF LSM with in-kernel SHA-256 (bpf_ima_file_hash): every exec and executable mapping "
-		    "is decided in the kernel before it runs, also for a copy made a moment before");
-	} else if (d->tier_request != TIER_AUTO) {
+	char sugg[300], failed[sizeof(d->tier_reason)];
+
+	snprintf(failed, sizeof(failed), "%s", d->tier_reason);
+	embargo_probe_lsm_suggestion(&d->probe, sugg, sizeof(sugg));
+	if (d->tier == EMBARGO_TIER_LSM_HASH)
+		snprintf(d->tier_reason, sizeof(d->tier_reason),
+			 "BPF LSM with in-kernel SHA-256 (bpf_ima_file_hash): every exec and executable mapping is "
+			 "decided in the kernel before it runs, also for a copy made a moment before");
+	else if (d->tier_request != TIER_AUTO)
 		snprintf(d->tier_reason, sizeof(d->tier_reason), "tier %s requested with --tier",
 			 embargo_tier_name(d->tier));
-	} else if (!d->probe.bpf_lsm_active) {
-		char sugg[300];
-
+	else if (!d->probe.bpf_lsm_active)
 		snprintf(d->tier_reason, sizeof(d->tier_reason),
-			 "bpf is not in the active LSM list (%s); boot with %s to enforce",
-			 d->probe.lsm_list[0] ? d->probe.lsm_list : "unknown",
-			 embargo_probe_lsm_suggestion(&d->probe, sugg, sizeof(sugg)));
-	}
+			 "bpf is not in the active LSM list (%s); boot with %s to enforce in the kernel%s%s",
+			 d->probe.lsm_list[0] ? d->probe.lsm_list : "unknown", sugg, failed[0] ? "; " : "", failed);
+	else
+		snprintf(d->tier_reason, sizeof(d->tier_reason), "the better tiers did not load: %s", failed);
 	return 0;
 }
 
