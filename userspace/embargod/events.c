@@ -214,13 +214,16 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 
 	_cleanup_close_ int fd = open_subject(ev, path, sizeof(path), &st);
 	if (fd < 0) {
-		log_warning("Cannot classify %s (pid %u, %s): %s", ev->path[0] ? ev->path : "(no path)",
-			    ev->pid, ev->comm, strerror(-fd));
+		/* The kernel holds the file as pending, not to report it twice: let it report it again. */
+		(void)bpf_map_delete_elem(bpf_verdicts_fd(d), &key);
+		log_warning("Cannot classify %s (pid %u, %s): %s; it is reported again at its next use",
+			    ev->path[0] ? ev->path : "(no path)", ev->pid, ev->comm, strerror(-fd));
 		return;
 	}
 	r = embargo_sha256_fd(fd, digest, NULL);
 	if (r < 0) {
-		log_warning("Cannot hash %s: %s", path, strerror(-r));
+		(void)bpf_map_delete_elem(bpf_verdicts_fd(d), &key);
+		log_warning("Cannot hash %s: %s; it is reported again at its next use", path, strerror(-r));
 		return;
 	}
 	d->classified++;
