@@ -29,7 +29,7 @@ struct daemon {
 	const char *runtime_dir;
 	uint8_t mode;	      /* global enum embargo_mode */
 	uint8_t tier_request; /* TIER_AUTO or an enum embargo_tier */
-	const char *fan_paths[FAN_MAX_PATHS]; /* fanotify tier: mounts to mark; none: every local one */
+	const char *const *fan_paths; /* fanotify tier: mounts to mark; none: every local one */
 	size_t n_fan_paths;
 	unsigned decision_timeout_ms;
 	enum on_timeout on_timeout;

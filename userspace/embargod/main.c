@@ -3,6 +3,7 @@
  * embargod: loads the policy and the kernel programs, then serves one event loop: kernel events,
  * control requests, signals and a housekeeping timer.
  */
+#include "config.h"
 #include "control.h"
 #include "daemon.h"
 #include "event.h"
@@ -21,127 +22,198 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: embargod --policy PATH [OPTIONS]\n"
-		   "Keeps a prohibited vendor's code from running: see embargod(8).\n\n"
-		   "  -p, --policy PATH        policy file or directory of *.policy files (required)\n"
-		   "  -m, --mode MODE          audit | enforce (default: enforce)\n"
-		   "  -t, --tier TIER          auto | lsm-hash | lsm | fanotify | detect (default: auto, the "
-		   "best that works)\n"
-		   "  -l, --log TARGET         auto | journal | stderr (default: auto)\n"
-		   "  -r, --runtime-dir DIR    control socket directory (default: " EMBARGO_RUNTIME_DIR ")\n"
-		   "      --fanotify-path DIR  fanotify tier: mark only this filesystem (repeatable; default:\n"
-		"                           every local filesystem)\n"
-		"      --decision-timeout-ms N  fanotify tier: longest wait for a verdict (default 1000)\n"
-		"      --on-timeout allow|deny  fanotify tier: the answer when it runs out (default allow;\n"
-		"                           a late match is then denied from that moment and its process killed)\n"
+	fprintf(f,
+		"Usage: embargod [--config PATH] [OPTIONS]\n"
+		"Keeps a prohibited vendor's code from running: see embargod(8).\n"
+		"Options override the configuration file (default " EMBARGO_CONFIG_PATH ", see embargo.conf(5)).\n\n"
+		"  -c, --config PATH        configuration file\n"
+		"  -p, --policy PATH        policy file or directory of *.policy files\n"
+		"  -m, --mode MODE          audit | enforce\n"
+		"  -t, --tier TIER          auto | lsm-hash | lsm | fanotify | detect (auto: the best that works)\n"
+		"  -l, --log TARGET         auto | journal | stderr\n"
+		"  -r, --runtime-dir DIR    control socket directory\n"
+		"      --fanotify-path DIR  fanotify tier: mark this filesystem (repeatable; default: every\n"
+		"                           local filesystem)\n"
+		"      --decision-timeout-ms N  fanotify tier: longest wait for a verdict\n"
+		"      --on-timeout allow|deny  fanotify tier: the answer when it runs out\n"
+		"      --print-config       print the effective configuration and exit\n"
 		"  -v, --verbose            also log debug messages (libbpf, verifier)\n"
-		   "  -h, --help\n");
+		"  -h, --help\n");
 }
 
-static int parse_args(int argc, char **argv, struct daemon *d, enum log_target *target, int *level)
+enum {
+	OPT_FANOTIFY_PATH = 0x100,
+	OPT_DECISION_TIMEOUT,
+	OPT_ON_TIMEOUT,
+	OPT_PRINT_CONFIG,
+};
+
+static const struct option options[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "policy", required_argument, NULL, 'p' },
+	{ "mode", required_argument, NULL, 'm' },
+	{ "tier", required_argument, NULL, 't' },
+	{ "log", required_argument, NULL, 'l' },
+	{ "runtime-dir", required_argument, NULL, 'r' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "fanotify-path", required_argument, NULL, OPT_FANOTIFY_PATH },
+	{ "decision-timeout-ms", required_argument, NULL, OPT_DECISION_TIMEOUT },
+	{ "on-timeout", required_argument, NULL, OPT_ON_TIMEOUT },
+	{ "print-config", no_argument, NULL, OPT_PRINT_CONFIG },
+	{},
+};
+#define SHORT_OPTIONS "c:p:m:t:l:r:vh"
+
+static int set_str(char **field, const char *v)
 {
-	static const struct option opts[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "tier", required_argument, NULL, 't' },
-		{ "log", required_argument, NULL, 'l' },
-		{ "runtime-dir", required_argument, NULL, 'r' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "fanotify-path", required_argument, NULL, 'F' },
-		{ "decision-timeout-ms", required_argument, NULL, 'T' },
-		{ "on-timeout", required_argument, NULL, 'O' },
-		{},
-	};
-	int c;
+	char *n = strdup(v);
 
-	while ((c = getopt_long(argc, argv, "p:m:t:l:r:vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			d->policy_path = optarg;
-			break;
-		case 'm':
-			if (embargo_mode_from_string(optarg, &d->mode) < 0 ||
-			    d->mode == EMBARGO_MODE_INHERIT) {
-				fprintf(stderr, "embargod: --mode: expected 'audit' or 'enforce', got '%s'\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case 't':
-			if (strcmp(optarg, "auto") == 0)
-				d->tier_request = TIER_AUTO;
-			else if (embargo_tier_from_string(optarg, &d->tier_request) < 0) {
-				fprintf(stderr,
-					"embargod: --tier: expected auto, lsm-hash, lsm, fanotify or detect, "
-					"got '%s'\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'l':
-			if (log_target_from_string(optarg, target) < 0) {
-				fprintf(stderr,
-					"embargod: --log: expected auto, journal or stderr, got '%s'\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'r':
-			d->runtime_dir = optarg;
-			break;
-		case 'F':
-			if (d->n_fan_paths == FAN_MAX_PATHS || optarg[0] != '/') {
-				fprintf(stderr,
-					"embargod: --fanotify-path: expected an absolute path (at most %d), got '%s'\n",
-					FAN_MAX_PATHS, optarg);
-				return -EINVAL;
-			}
-			d->fan_paths[d->n_fan_paths++] = optarg;
-			break;
-		case 'T': {
-			uint64_t v;
+	if (!n)
+		return -ENOMEM;
+	free(*field);
+	*field = n;
+	return 0;
+}
 
-			if (parse_u64(optarg, 60000, &v) < 0 || v < 10) {
-				fprintf(stderr, "embargod: --decision-timeout-ms: expected 10 to 60000, got '%s'\n",
-					optarg);
-				return -EINVAL;
-			}
-			d->decision_timeout_ms = (unsigned)v;
-			break;
-		}
-		case 'O':
-			if (strcmp(optarg, "allow") == 0) {
-				d->on_timeout = ON_TIMEOUT_ALLOW;
-			} else if (strcmp(optarg, "deny") == 0) {
-				d->on_timeout = ON_TIMEOUT_DENY;
-			} else {
-				fprintf(stderr, "embargod: --on-timeout: expected 'allow' or 'deny', got '%s'\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'v':
-			*level = LOG_DEBUG;
-			bpf_verbose = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return -EINVAL;
-		}
+static int append_str(char ***list, size_t *n, const char *v)
+{
+	char **l = realloc(*list, (*n + 2) * sizeof(char *));
+
+	if (!l)
+		return -ENOMEM;
+	*list = l;
+	l[*n] = strdup(v);
+	if (!l[*n])
+		return -ENOMEM;
+	l[++*n] = NULL;
+	return 0;
+}
+
+static int usage_error(const char *opt, const char *expected, const char *got)
+{
+	fprintf(stderr, "embargod: %s: expected %s, got '%s'\n", opt, expected, got);
+	return -EINVAL;
+}
+
+/* One option onto the configuration: the command line overrides the file. */
+static int apply_option(int c, const char *arg, struct embargo_config *cfg, int *level, bool *print_config)
+{
+	uint64_t v;
+
+	switch (c) {
+	case 'c':
+		return 0; /* read in the first pass */
+	case 'p':
+		return arg[0] ? set_str(&cfg->policy, arg) : usage_error("--policy", "a path", arg);
+	case 'm':
+		if (embargo_mode_from_string(arg, &cfg->mode) < 0 || cfg->mode == EMBARGO_MODE_INHERIT)
+			return usage_error("--mode", "'audit' or 'enforce'", arg);
+		return 0;
+	case 't':
+		if (embargo_config_tier_from_string(arg, &cfg->tier) < 0)
+			return usage_error("--tier", "auto, lsm-hash, lsm, fanotify or detect", arg);
+		return 0;
+	case 'l':
+		if (strcmp(arg, "auto") == 0)
+			cfg->log = EMBARGO_CONFIG_LOG_AUTO;
+		else if (strcmp(arg, "journal") == 0)
+			cfg->log = EMBARGO_CONFIG_LOG_JOURNAL;
+		else if (strcmp(arg, "stderr") == 0)
+			cfg->log = EMBARGO_CONFIG_LOG_STDERR;
+		else
+			return usage_error("--log", "auto, journal or stderr", arg);
+		return 0;
+	case 'r':
+		return arg[0] == '/' ? set_str(&cfg->runtime_dir, arg) : usage_error("--runtime-dir", "an absolute path", arg);
+	case OPT_FANOTIFY_PATH:
+		if (arg[0] != '/')
+			return usage_error("--fanotify-path", "an absolute path", arg);
+		return append_str(&cfg->fanotify_paths, &cfg->n_fanotify_paths, arg);
+	case OPT_DECISION_TIMEOUT:
+		if (parse_u64(arg, EMBARGO_CONFIG_TIMEOUT_MS_MAX, &v) < 0 || v < EMBARGO_CONFIG_TIMEOUT_MS_MIN)
+			return usage_error("--decision-timeout-ms", "10 to 60000", arg);
+		cfg->decision_timeout_ms = (uint32_t)v;
+		return 0;
+	case OPT_ON_TIMEOUT:
+		if (strcmp(arg, "allow") == 0)
+			cfg->on_timeout = EMBARGO_CONFIG_ON_TIMEOUT_ALLOW;
+		else if (strcmp(arg, "deny") == 0)
+			cfg->on_timeout = EMBARGO_CONFIG_ON_TIMEOUT_DENY;
+		else
+			return usage_error("--on-timeout", "'allow' or 'deny'", arg);
+		return 0;
+	case OPT_PRINT_CONFIG:
+		*print_config = true;
+		return 0;
+	case 'v':
+		*level = LOG_DEBUG;
+		bpf_verbose = true;
+		return 0;
+	case 'h':
+		usage(stdout);
+		exit(0);
+	default:
+		usage(stderr);
+		return -EINVAL;
+	}
+}
+
+/* The configuration file (named by --config, or the default one if it exists), then the options. */
+static int parse_args(int argc, char **argv, struct embargo_config *cfg, int *level, bool *print_config)
+{
+	struct embargo_config_error err = {};
+	const char *config = NULL;
+	char msg[5000];
+	int c, r;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, SHORT_OPTIONS, options, NULL)) != -1)
+		if (c == 'c')
+			config = optarg;
+	opterr = 1;
+	r = embargo_config_load(config, cfg, &err);
+	if (r < 0) {
+		fprintf(stderr, "embargod: configuration rejected, not starting: %s\n",
+			embargo_config_error_format(&err, msg, sizeof(msg)));
+		return r;
+	}
+	optind = 0;
+	while ((c = getopt_long(argc, argv, SHORT_OPTIONS, options, NULL)) != -1) {
+		r = apply_option(c, optarg, cfg, level, print_config);
+		if (r < 0)
+			return r;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "embargod: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!d->policy_path) {
-		fprintf(stderr, "embargod: --policy PATH is required\n");
-		usage(stderr);
-		return -EINVAL;
-	}
 	return 0;
+}
+
+static const uint8_t config_tiers[] = {
+	[EMBARGO_CONFIG_TIER_AUTO] = TIER_AUTO,
+	[EMBARGO_CONFIG_TIER_LSM_HASH] = EMBARGO_TIER_LSM_HASH,
+	[EMBARGO_CONFIG_TIER_LSM] = EMBARGO_TIER_LSM,
+	[EMBARGO_CONFIG_TIER_FANOTIFY] = EMBARGO_TIER_FANOTIFY,
+	[EMBARGO_CONFIG_TIER_DETECT] = EMBARGO_TIER_DETECT,
+};
+
+static void apply_config(struct daemon *d, const struct embargo_config *cfg, enum log_target *target)
+{
+	d->policy_path = cfg->policy;
+	d->runtime_dir = cfg->runtime_dir;
+	d->mode = cfg->mode;
+	d->tier_request = cfg->tier < ARRAY_SIZE(config_tiers) ? config_tiers[cfg->tier] : TIER_AUTO;
+	d->fan_paths = (const char *const *)cfg->fanotify_paths;
+	d->n_fan_paths = cfg->n_fanotify_paths;
+	d->decision_timeout_ms = cfg->decision_timeout_ms;
+	/* "auto" fails open: refusing an unlisted program because a hash was slow would break the machine;
+	 * a late match is still denied from then on, and its process killed in enforce mode. */
+	d->on_timeout = cfg->on_timeout == EMBARGO_CONFIG_ON_TIMEOUT_DENY ? ON_TIMEOUT_DENY : ON_TIMEOUT_ALLOW;
+	*target = cfg->log == EMBARGO_CONFIG_LOG_JOURNAL  ? LOG_TARGET_JOURNAL
+		  : cfg->log == EMBARGO_CONFIG_LOG_STDERR ? LOG_TARGET_STDERR
+							  : LOG_TARGET_AUTO;
 }
 
 static void banner(const struct daemon *d)
@@ -269,28 +341,48 @@ static int loop(struct daemon *d)
 	return 0;
 }
 
+static int print_effective_config(const struct embargo_config *cfg)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = embargo_config_format(cfg, &text);
+
+	if (r < 0)
+		return r;
+	fputs(text, stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = {
-		.runtime_dir = EMBARGO_RUNTIME_DIR,
-		.mode = EMBARGO_MODE_ENFORCE,
-		.tier_request = TIER_AUTO,
 		.gen = 1,
 		.ctl_fd = -1,
-		.decision_timeout_ms = 1000,
-		.on_timeout = ON_TIMEOUT_ALLOW,
 		.hash_workers = 2,
 	};
 	struct embargo_policy_error perr = {};
+	struct embargo_config cfg = {};
 	enum log_target target = LOG_TARGET_AUTO;
 	int level = LOG_INFO, r;
 	char msg[5000], *policy_abs = NULL;
+	bool print_config = false;
 
-	if (parse_args(argc, argv, &d, &target, &level) < 0)
-		return EX_USAGE;
+	r = embargo_config_defaults(&cfg);
+	if (r == 0)
+		r = parse_args(argc, argv, &cfg, &level, &print_config);
+	if (r < 0) {
+		embargo_config_free(&cfg);
+		return r == -EINVAL ? EX_USAGE : EX_CONFIG;
+	}
+	if (print_config) {
+		r = print_effective_config(&cfg);
+		embargo_config_free(&cfg);
+		return r < 0 ? EX_SOFTWARE : 0;
+	}
+	apply_config(&d, &cfg, &target);
 	if (geteuid() != 0) {
 		fprintf(stderr, "embargod: must run as root (loading BPF programs needs CAP_BPF and "
 				"CAP_SYS_ADMIN)\n");
+		embargo_config_free(&cfg);
 		return EX_NOPERM;
 	}
 	/* Blocked before any thread exists, so every thread inherits the mask and only the event loop's
@@ -299,11 +391,13 @@ int main(int argc, char **argv)
 	handled_signals(&mask);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
 		fprintf(stderr, "embargod: sigprocmask: %m\n");
+		embargo_config_free(&cfg);
 		return EX_OSERR;
 	}
 	r = log_start(target, level);
 	if (r < 0) {
 		fprintf(stderr, "embargod: cannot start the logger: %s\n", strerror(-r));
+		embargo_config_free(&cfg);
 		return EX_OSERR;
 	}
 
@@ -354,5 +448,6 @@ out:
 	embargo_policy_free(d.policy);
 	free(policy_abs);
 	log_stop();
+	embargo_config_free(&cfg);
 	return r;
 }
