@@ -139,7 +139,12 @@ TEST(config_missing_file)
 	CHECK(c.policy == NULL);
 
 	if (access(EMBARGO_CONFIG_PATH, F_OK) < 0 && errno == ENOENT) {
+		/* Named or not, the default file may be absent. */
 		CHECK_EQ_INT(embargo_config_load(NULL, &c, &err), 0);
+		check_defaults(&c);
+		CHECK(c.path == NULL);
+		embargo_config_free(&c);
+		CHECK_EQ_INT(embargo_config_load(EMBARGO_CONFIG_PATH, &c, &err), 0);
 		check_defaults(&c);
 		CHECK(c.path == NULL);
 		embargo_config_free(&c);

@@ -766,8 +766,9 @@ int embargo_config_load(const char *path, struct embargo_config *c, struct embar
 	if (r < 0)
 		return config_fail(err, r, file, 0, 0, "out of memory");
 	r = read_file(file, &buf, &len);
-	/* No file where the default one would be: a machine that has never needed one gets the defaults. */
-	if (r < 0 && !(r == -ENOENT && !path))
+	/* No file where the default one would be: a machine that has never needed one gets the defaults. A
+	 * file named elsewhere was meant to be read. */
+	if (r < 0 && !(r == -ENOENT && strcmp(file, EMBARGO_CONFIG_PATH) == 0))
 		return fail_read(err, r, file);
 	if (r == 0) {
 		tmp.path = strdup(file);

@@ -35,7 +35,7 @@ enum embargo_config_tier {
 };
 
 enum embargo_config_on_timeout {
-	EMBARGO_CONFIG_ON_TIMEOUT_AUTO, /* allow in audit mode, deny in enforce mode */
+	EMBARGO_CONFIG_ON_TIMEOUT_AUTO, /* allow; a late match is refused from then on and killed if enforced */
 	EMBARGO_CONFIG_ON_TIMEOUT_ALLOW,
 	EMBARGO_CONFIG_ON_TIMEOUT_DENY,
 };
@@ -82,8 +82,8 @@ struct embargo_config_error {
 int embargo_config_defaults(struct embargo_config *c);
 
 /*
- * The defaults, then what the file at path sets, into *c. path NULL is EMBARGO_CONFIG_PATH, whose absence
- * is no error (c gets the defaults, c->path NULL); a path given that does not exist is an error.
+ * The defaults, then what the file at path sets, into *c. path NULL is EMBARGO_CONFIG_PATH. The absence
+ * of EMBARGO_CONFIG_PATH is no error (c gets the defaults, c->path NULL); that of any other file is.
  * *c must be zeroed or hold a configuration (from embargo_config_defaults() or an earlier load), which
  * is freed and replaced on success. Returns 0, or -errno with *err filled (if err) and *c untouched.
  */
