@@ -1,0 +1,945 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * embargo_scan(): one walker (the calling thread) and N hashers.
+ *
+ * The walker reads directories with getdents64 and fstatat(AT_SYMLINK_NOFOLLOW), answers what it can from
+ * the cache (no open, no read), opens the rest itself (O_NOFOLLOW, fstat-verified) and hands the open file to
+ * the hashers through a bounded queue: memory and descriptors stay bounded whatever the tree holds. It keeps
+ * a descriptor for each directory level up to a budget; below that a level's remaining entries are read
+ * into memory and its descriptor closed, and the walker climbs back through ".." checked by device and inode,
+ * so that a tree of any depth needs no more descriptors and no path longer than PATH_MAX.
+ */
+#include "scan.h"
+#include "scan-internal.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#define DIRENT_BUF (32 * 1024)
+#define PROGRESS_INTERVAL_NS (250 * 1000 * 1000ULL) /* at most 4 reports a second */
+#define WAIT_NS (100 * 1000 * 1000L)		    /* how often a waiting walker reports and checks cancel */
+#define MAX_JOBS 256
+#define MOUNT_REREADS 8 /* a device not in mountinfo: read it again (a new mount) this many times at most */
+
+struct item {
+	int fd;
+	bool probe; /* its first bytes decide whether it is hashed */
+	bool code;  /* known to be able to carry code */
+	struct stat st;
+	char *path; /* owned; buffers move between the queue's slots and the workers */
+	size_t path_cap;
+};
+
+struct queue {
+	pthread_mutex_t lock;
+	pthread_cond_t not_empty, not_full, idle;
+	struct item *slots;
+	size_t cap, head, count;
+	bool closed;
+	unsigned running; /* workers that have not exited */
+};
+
+struct level {
+	int fd; /* -1: closed for the descriptor budget, every remaining entry is in buf */
+	dev_t dev;
+	ino_t ino;
+	size_t path_len;
+	uint8_t *buf; /* getdents64 records; [pos, len) not handled yet */
+	size_t cap, len, pos;
+	bool eof;
+};
+
+struct worker {
+	struct scan *s;
+	struct scan_hasher h;
+	struct item it;
+	pthread_t thread;
+};
+
+struct scan {
+	const struct embargo_policy *policy;
+	const struct embargo_scan_opts *o;
+	/* Counters the workers change are changed under lock; the walker's own only by the walker. */
+	struct embargo_scan_stats stats;
+	pthread_mutex_t lock; /* the callbacks, the cache writer, the workers' counters */
+	struct scan_cache cache;
+	struct scan_cache_writer writer;
+	struct queue q;
+	struct scan_mounts mounts;
+	unsigned mount_rereads;
+	uint64_t start_ns, last_progress_ns, entries_seen, entries_estimate;
+	size_t dir_budget;
+	uid_t euid;
+	char *path; /* the walker's current path */
+	size_t path_cap;
+	struct level *levels;
+	size_t levels_cap;
+};
+
+/* ---- reporting ---- */
+
+static void report_error(struct scan *s, enum embargo_scan_error_kind kind, const char *path, int err,
+			 const char *detail)
+{
+	struct embargo_scan_error e = { .kind = kind, .path = path, .err = err, .detail = detail };
+
+	pthread_mutex_lock(&s->lock);
+	if (kind == EMBARGO_SCAN_ERROR_FILE)
+		s->stats.unreadable++;
+	else if (kind == EMBARGO_SCAN_ERROR_ROOT)
+		s->stats.roots_failed++;
+	if (s->o->on_error)
+		s->o->on_error(s->o->userdata, &e);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* A digest known for a file: to the caller, and into the new cache (entry NULL: not to be cached). */
+static void report_file(struct scan *s, const char *path, const struct stat *st, const uint8_t *digest,
+			uint64_t bytes, bool from_cache, const struct scan_cache_entry *entry)
+{
+	struct embargo_scan_file f = { .path = path,
+				       .st = st,
+				       .rule = embargo_policy_lookup(s->policy, digest),
+				       .from_cache = from_cache };
+
+	memcpy(f.sha256, digest, SHA256_LEN);
+	pthread_mutex_lock(&s->lock);
+	if (from_cache) {
+		s->stats.files_cached++;
+	} else {
+		s->stats.files_hashed++;
+		s->stats.bytes_hashed += bytes;
+	}
+	if (f.rule)
+		s->stats.matches++;
+	if (s->o->on_file)
+		s->o->on_file(s->o->userdata, &f);
+	if (entry)
+		scan_cache_writer_add(&s->writer, entry);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* A file whose first bytes showed it carries no code: only the cache hears of it. */
+static void report_probed(struct scan *s, const struct scan_cache_entry *entry, bool from_cache)
+{
+	pthread_mutex_lock(&s->lock);
+	if (from_cache)
+		s->stats.files_cached++;
+	else
+		s->stats.files_probed++;
+	scan_cache_writer_add(&s->writer, entry);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Called by the walker only. */
+static void progress(struct scan *s)
+{
+	struct embargo_scan_progress p;
+	uint64_t now;
+
+	if (!s->o->on_progress)
+		return;
+	now = now_ns();
+	if (now - s->last_progress_ns < PROGRESS_INTERVAL_NS)
+		return;
+	s->last_progress_ns = now;
+	pthread_mutex_lock(&s->lock);
+	p = (struct embargo_scan_progress){
+		.entries_seen = s->entries_seen,
+		.files_seen = s->stats.files_seen,
+		.files_hashed = s->stats.files_hashed,
+		.files_cached = s->stats.files_cached,
+		.bytes_hashed = s->stats.bytes_hashed,
+		.matches = s->stats.matches,
+		.unreadable = s->stats.unreadable,
+		.elapsed_ns = now - s->start_ns,
+		.entries_estimate = s->entries_estimate,
+	};
+	s->o->on_progress(s->o->userdata, &p);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- the queue between the walker and the hashers ---- */
+
+static void deadline_in(struct timespec *ts, long ns)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_nsec += ns;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec += ts->tv_nsec / 1000000000L;
+		ts->tv_nsec %= 1000000000L;
+	}
+}
+
+/* Waits on cond for a while with q->lock held, reporting progress (without the lock) meanwhile. */
+static void queue_wait(struct scan *s, pthread_cond_t *cond)
+{
+	struct timespec ts;
+
+	deadline_in(&ts, WAIT_NS);
+	pthread_cond_timedwait(cond, &s->q.lock, &ts);
+	pthread_mutex_unlock(&s->q.lock);
+	progress(s);
+	pthread_mutex_lock(&s->q.lock);
+}
+
+static int cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+	int r;
+
+	r = pthread_condattr_init(&a);
+	if (r)
+		return -r;
+	r = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	if (!r)
+		r = pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+	return -r;
+}
+
+/* Takes fd; -ECANCELED or -ENOMEM (fd closed) when it could not be queued. */
+static int queue_push(struct scan *s, int fd, const struct stat *st, const char *path, bool probe, bool code)
+{
+	struct queue *q = &s->q;
+	size_t len = strlen(path);
+	struct item *slot;
+
+	pthread_mutex_lock(&q->lock);
+	while (q->count == q->cap && !scan_cancelled(s->o->cancel))
+		queue_wait(s, &q->not_full);
+	if (scan_cancelled(s->o->cancel)) {
+		pthread_mutex_unlock(&q->lock);
+		close(fd);
+		return -ECANCELED;
+	}
+	slot = &q->slots[(q->head + q->count) % q->cap];
+	if (slot->path_cap < len + 1) {
+		size_t cap = len + 1 > 256 ? len + 1 : 256;
+		char *p = realloc(slot->path, cap);
+
+		if (!p) {
+			pthread_mutex_unlock(&q->lock);
+			close(fd);
+			return -ENOMEM;
+		}
+		slot->path = p;
+		slot->path_cap = cap;
+	}
+	memcpy(slot->path, path, len + 1);
+	slot->fd = fd;
+	slot->st = *st;
+	slot->probe = probe;
+	slot->code = code;
+	q->count++;
+	pthread_cond_signal(&q->not_empty);
+	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
+
+/* The next file into *out (whose path buffer goes back to the slot); false once closed and empty. */
+static bool queue_pop(struct queue *q, struct item *out)
+{
+	struct item *slot, t;
+
+	pthread_mutex_lock(&q->lock);
+	while (q->count == 0 && !q->closed)
+		pthread_cond_wait(&q->not_empty, &q->lock);
+	if (q->count == 0) {
+		pthread_mutex_unlock(&q->lock);
+		return false;
+	}
+	slot = &q->slots[q->head];
+	t = *slot;
+	*slot = *out;
+	slot->fd = -1;
+	*out = t;
+	q->head = (q->head + 1) % q->cap;
+	q->count--;
+	pthread_cond_signal(&q->not_full);
+	pthread_mutex_unlock(&q->lock);
+	return true;
+}
+
+/* ---- the hashers ---- */
+
+static void hash_item(struct scan *s, struct scan_hasher *h, const struct item *it)
+{
+	uint8_t magic[EMBARGO_SCAN_MAGIC_LEN], digest[SHA256_LEN];
+	struct scan_cache_entry e;
+	struct stat after;
+	uint64_t bytes = 0;
+	bool code = it->code, stable;
+	ssize_t n;
+	int r;
+
+	scan_cache_entry_init(&e, &it->st);
+	if (it->probe) {
+		do {
+			n = pread(it->fd, magic, sizeof(magic), 0);
+		} while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			report_error(s, EMBARGO_SCAN_ERROR_FILE, it->path, -errno, NULL);
+			return;
+		}
+		if (!embargo_scan_magic_is_code(magic, (size_t)n)) {
+			report_probed(s, &e, false);
+			return;
+		}
+		code = true;
+	}
+	r = scan_hash_fd(h, it->fd, digest, &bytes, s->o->cancel);
+	if (r == -ECANCELED)
+		return;
+	if (r < 0) {
+		report_error(s, EMBARGO_SCAN_ERROR_FILE, it->path, r, NULL);
+		return;
+	}
+	/* Written to while read: the digest is of no one version of it. Reported, not cached. */
+	stable = bytes == e.size && fstat(it->fd, &after) == 0 && scan_cache_entry_current(&e, &after);
+	e.flags = SCAN_CACHE_HASHED | (code ? SCAN_CACHE_CODE : 0);
+	memcpy(e.sha256, digest, SHA256_LEN);
+	report_file(s, it->path, &it->st, digest, bytes, false, stable ? &e : NULL);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct scan *s = w->s;
+
+	while (queue_pop(&s->q, &w->it)) {
+		if (!scan_cancelled(s->o->cancel))
+			hash_item(s, &w->h, &w->it);
+		close(w->it.fd);
+		w->it.fd = -1;
+	}
+	pthread_mutex_lock(&s->q.lock);
+	s->q.running--;
+	pthread_cond_broadcast(&s->q.idle);
+	pthread_mutex_unlock(&s->q.lock);
+	return NULL;
+}
+
+/* ---- the walker ---- */
+
+/* s->path[0, base) + "/" + name; the new length, or -ENOMEM. */
+static ssize_t path_push(struct scan *s, size_t base, const char *name)
+{
+	size_t n = strlen(name), need = base + 1 + n + 1;
+
+	if (need > s->path_cap) {
+		size_t cap = need * 2;
+		char *p = realloc(s->path, cap);
+
+		if (!p)
+			return -ENOMEM;
+		s->path = p;
+		s->path_cap = cap;
+	}
+	s->path[base] = '/';
+	memcpy(s->path + base + 1, name, n + 1);
+	return (ssize_t)(base + 1 + n);
+}
+
+/* An error about a directory level: its path is a prefix of the walker's ("/" when it is ""). */
+static void report_dir_error(struct scan *s, const struct level *l, int err, const char *detail)
+{
+	char c = s->path[l->path_len];
+
+	s->path[l->path_len] = '\0';
+	report_error(s, EMBARGO_SCAN_ERROR_FILE, l->path_len ? s->path : "/", err, detail);
+	s->path[l->path_len] = c;
+}
+
+/* Whether the walker stays out of the filesystem on dev (met below a directory on another device). */
+static bool mount_skipped(struct scan *s, dev_t dev)
+{
+	const struct scan_mount *m = scan_mounts_by_dev(&s->mounts, dev);
+
+	if (!m && s->mount_rereads < MOUNT_REREADS) {
+		struct scan_mounts fresh;
+
+		s->mount_rereads++;
+		if (scan_mounts_read("/proc/self/mountinfo", &fresh) == 0) {
+			scan_mounts_free(&s->mounts);
+			s->mounts = fresh;
+			m = scan_mounts_by_dev(&s->mounts, dev);
+		}
+	}
+	/* Not a mount at all: a btrfs subvolume has a device of its own. It is part of the parent's fs. */
+	return m && scan_fs_kind(m->fstype) != SCAN_FS_LOCAL;
+}
+
+static int open_file(struct scan *s, int dirfd, const char *name, const struct stat *st, bool named)
+{
+	int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (named ? 0 : O_NOFOLLOW);
+	int fd;
+
+	/* O_NOATIME: a scan should not make every file look used; permitted to the owner and to root. */
+	if (s->euid == 0 || st->st_uid == s->euid)
+		flags |= O_NOATIME;
+	fd = openat(dirfd, name, flags);
+	if (fd < 0 && errno == EPERM && (flags & O_NOATIME))
+		fd = openat(dirfd, name, flags & ~O_NOATIME);
+	return fd < 0 ? -errno : fd;
+}
+
+/* A regular file at s->path (name in dirfd): from the cache, or opened and queued. */
+static int walk_file(struct scan *s, int dirfd, const char *name, const struct stat *st, bool named)
+{
+	enum embargo_scan_class cls =
+		s->o->all || named ? EMBARGO_SCAN_CODE : embargo_scan_classify(name, st->st_mode);
+	const struct scan_cache_entry *e = NULL;
+	struct stat now;
+	int fd, r;
+
+	s->stats.files_seen++;
+	if (s->cache.n)
+		e = scan_cache_lookup(&s->cache, st->st_dev, st->st_ino);
+	if (e && scan_cache_entry_current(e, st)) {
+		if (e->flags & SCAN_CACHE_HASHED) {
+			report_file(s, s->path, st, e->sha256, 0, true, e);
+			return 0;
+		}
+		/* Probed last time and found no code: still true if still decided by its first bytes. */
+		if (cls == EMBARGO_SCAN_NEEDS_MAGIC) {
+			report_probed(s, e, true);
+			return 0;
+		}
+	}
+	fd = open_file(s, dirfd, name, st, named);
+	if (fd < 0) {
+		/* Removed since it was listed: not a file of this scan. */
+		if (fd == -ENOENT && !named)
+			return 0;
+		report_error(s, named ? EMBARGO_SCAN_ERROR_ROOT : EMBARGO_SCAN_ERROR_FILE, s->path, fd, NULL);
+		return 0;
+	}
+	if (fstat(fd, &now) < 0 || !S_ISREG(now.st_mode) || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino) {
+		r = errno;
+		close(fd);
+		report_error(s, named ? EMBARGO_SCAN_ERROR_ROOT : EMBARGO_SCAN_ERROR_FILE, s->path,
+			     r ? -r : -ESTALE, "replaced while it was scanned");
+		return 0;
+	}
+	return queue_push(s, fd, &now, s->path, cls == EMBARGO_SCAN_NEEDS_MAGIC, cls == EMBARGO_SCAN_CODE);
+}
+
+static int level_alloc(struct scan *s, size_t depth)
+{
+	struct level *l;
+
+	if (depth >= s->levels_cap) {
+		size_t cap = s->levels_cap ? s->levels_cap * 2 : 16;
+		struct level *n = realloc(s->levels, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		memset(n + s->levels_cap, 0, (cap - s->levels_cap) * sizeof(*n));
+		s->levels = n;
+		s->levels_cap = cap;
+	}
+	l = &s->levels[depth];
+	if (!l->buf) {
+		l->buf = malloc(DIRENT_BUF);
+		if (!l->buf)
+			return -ENOMEM;
+		l->cap = DIRENT_BUF;
+	}
+	return 0;
+}
+
+/* Only the levels within the budget keep their buffer for the next directory at that depth. */
+static void level_release(struct scan *s, size_t depth)
+{
+	struct level *l = &s->levels[depth];
+
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+	if (depth >= s->dir_budget || l->cap != DIRENT_BUF) {
+		free(l->buf);
+		l->buf = NULL;
+		l->cap = 0;
+	}
+}
+
+/* Reads every remaining entry of l into memory and closes its descriptor. */
+static int level_detach(struct level *l)
+{
+	size_t rest = l->len - l->pos;
+	int r = 0;
+
+	memmove(l->buf, l->buf + l->pos, rest);
+	l->len = rest;
+	l->pos = 0;
+	while (!l->eof) {
+		ssize_t n;
+
+		if (l->cap - l->len < DIRENT_BUF / 2) {
+			uint8_t *b = realloc(l->buf, l->cap * 2);
+
+			if (!b) {
+				r = -ENOMEM;
+				break;
+			}
+			l->buf = b;
+			l->cap *= 2;
+		}
+		n = getdents64(l->fd, l->buf + l->len, l->cap - l->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			l->eof = true;
+		l->len += (size_t)n;
+	}
+	/* Whatever could not be read is lost to this scan either way (the caller reports it). */
+	l->eof = true;
+	close(l->fd);
+	l->fd = -1;
+	return r;
+}
+
+static struct dirent64 *level_next(struct level *l, int *err)
+{
+	for (;;) {
+		if (l->pos < l->len) {
+			struct dirent64 *d = (struct dirent64 *)(l->buf + l->pos);
+
+			l->pos += d->d_reclen;
+			return d;
+		}
+		if (l->eof || l->fd < 0)
+			return NULL;
+		ssize_t n = getdents64(l->fd, l->buf, l->cap);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			*err = n < 0 ? -errno : 0;
+			l->eof = true;
+			return NULL;
+		}
+		l->len = (size_t)n;
+		l->pos = 0;
+	}
+}
+
+/*
+ * Leaves the deepest level. A parent closed for the budget is reopened through ".." and must be the same
+ * directory (device, inode): else the tree moved under the walker, and the closed levels are given up up to
+ * the nearest one still open.
+ */
+static void level_pop(struct scan *s, size_t *depth)
+{
+	struct level *l = &s->levels[*depth - 1], *parent;
+	struct stat st;
+	int fd;
+
+	if (*depth >= 2 && s->levels[*depth - 2].fd < 0) {
+		parent = &s->levels[*depth - 2];
+		fd = openat(l->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == parent->dev && st.st_ino == parent->ino) {
+			parent->fd = fd;
+		} else {
+			if (fd >= 0)
+				close(fd);
+			level_release(s, --*depth);
+			while (*depth > 0 && s->levels[*depth - 1].fd < 0) {
+				report_dir_error(s, &s->levels[*depth - 1], -ESTALE,
+						 "moved while it was scanned");
+				level_release(s, --*depth);
+			}
+			return;
+		}
+	}
+	level_release(s, --*depth);
+}
+
+/* A subdirectory of the deepest level: entered, unless on a filesystem the walker stays out of. */
+static int enter_dir(struct scan *s, size_t *depth, const char *name, const struct stat *st, size_t path_len)
+{
+	struct level *parent = &s->levels[*depth - 1], *l;
+	struct stat now;
+	int fd, r;
+
+	if (st->st_dev != parent->dev && mount_skipped(s, st->st_dev)) {
+		s->stats.mounts_skipped++;
+		return 0;
+	}
+	fd = openat(parent->fd, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			report_error(s, EMBARGO_SCAN_ERROR_FILE, s->path, -errno, NULL);
+		return 0;
+	}
+	if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+		close(fd);
+		report_error(s, EMBARGO_SCAN_ERROR_FILE, s->path, -ESTALE, "replaced while it was scanned");
+		return 0;
+	}
+	r = level_alloc(s, *depth);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	parent = &s->levels[*depth - 1];
+	if (*depth >= s->dir_budget && parent->fd >= 0) {
+		r = level_detach(parent);
+		if (r < 0)
+			report_dir_error(s, parent, r, "not read to the end");
+	}
+	l = &s->levels[*depth];
+	l->fd = fd;
+	l->dev = now.st_dev;
+	l->ino = now.st_ino;
+	l->path_len = path_len;
+	l->len = l->pos = 0;
+	l->eof = false;
+	++*depth;
+	s->stats.dirs++;
+	return 0;
+}
+
+static int walk_tree(struct scan *s, int fd, const struct stat *st, size_t path_len)
+{
+	size_t depth = 0;
+	int r;
+
+	r = level_alloc(s, 0);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	s->levels[0] = (struct level){ .fd = fd,
+				       .dev = st->st_dev,
+				       .ino = st->st_ino,
+				       .path_len = path_len,
+				       .buf = s->levels[0].buf,
+				       .cap = s->levels[0].cap };
+	depth = 1;
+	s->stats.dirs++;
+	while (depth > 0 && r >= 0) {
+		struct level *l = &s->levels[depth - 1];
+		struct dirent64 *d;
+		struct stat est;
+		ssize_t len;
+		int err = 0;
+
+		if (scan_cancelled(s->o->cancel)) {
+			r = -ECANCELED;
+			break;
+		}
+		d = level_next(l, &err);
+		if (!d) {
+			if (err)
+				report_dir_error(s, l, err, "not read to the end");
+			level_pop(s, &depth);
+			continue;
+		}
+		if (d->d_name[0] == '.' &&
+		    (d->d_name[1] == '\0' || (d->d_name[1] == '.' && d->d_name[2] == '\0')))
+			continue;
+		if ((++s->entries_seen & 63) == 0)
+			progress(s);
+		/* Symbolic links, FIFOs, sockets and devices: never followed, never opened. */
+		if (d->d_type != DT_DIR && d->d_type != DT_REG && d->d_type != DT_UNKNOWN) {
+			s->stats.other_skipped++;
+			continue;
+		}
+		len = path_push(s, l->path_len, d->d_name);
+		if (len < 0) {
+			r = (int)len;
+			break;
+		}
+		/* AT_NO_AUTOMOUNT: an automount point (a network share, perhaps) is not mounted by looking.
+		 */
+		if (fstatat(l->fd, d->d_name, &est, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) < 0) {
+			if (errno != ENOENT)
+				report_error(s, EMBARGO_SCAN_ERROR_FILE, s->path, -errno, NULL);
+			continue;
+		}
+		if (S_ISDIR(est.st_mode)) {
+			r = enter_dir(s, &depth, d->d_name, &est, (size_t)len);
+		} else if (S_ISREG(est.st_mode)) {
+			/* A file bind-mounted from a filesystem the walker stays out of. */
+			if (est.st_dev != l->dev && mount_skipped(s, est.st_dev))
+				s->stats.mounts_skipped++;
+			else
+				r = walk_file(s, l->fd, d->d_name, &est, false);
+		} else {
+			s->stats.other_skipped++;
+		}
+	}
+	while (depth > 0)
+		level_release(s, --depth);
+	return r;
+}
+
+/* One path of opts.paths: a tree, or a file (hashed whatever it is, having been named). */
+static int scan_root(struct scan *s, const char *root)
+{
+	size_t len = strlen(root);
+	struct stat st, now;
+	int fd;
+
+	if (len + 1 > s->path_cap) {
+		char *p = realloc(s->path, len + 256);
+
+		if (!p)
+			return -ENOMEM;
+		s->path = p;
+		s->path_cap = len + 256;
+	}
+	memcpy(s->path, root, len + 1);
+	/* "/usr/" walks as "/usr", and "/" as "", whose entries are "/name". */
+	while (len > 0 && root[len - 1] == '/')
+		len--;
+	/* A path given is resolved as named, symbolic links included: it is the only place they are. */
+	if (stat(root, &st) < 0) {
+		report_error(s, EMBARGO_SCAN_ERROR_ROOT, root, -errno, NULL);
+		return 0;
+	}
+	if (S_ISREG(st.st_mode))
+		return walk_file(s, AT_FDCWD, root, &st, true);
+	s->path[len] = '\0';
+	if (!S_ISDIR(st.st_mode)) {
+		report_error(s, EMBARGO_SCAN_ERROR_ROOT, root, -EBADFD, "not a regular file or a directory");
+		return 0;
+	}
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &now) < 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
+		int r = fd < 0 || errno ? -errno : -ESTALE;
+
+		if (fd >= 0)
+			close(fd);
+		report_error(s, EMBARGO_SCAN_ERROR_ROOT, root, r, NULL);
+		return 0;
+	}
+	return walk_tree(s, fd, &now, len);
+}
+
+/* Inodes to walk, for the ETA: known only when every root is a whole mount. */
+static uint64_t estimate(struct scan *s, const char *const *roots, size_t n)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char real[PATH_MAX];
+		uint64_t k;
+
+		if (!realpath(roots[i], real))
+			return 0;
+		k = scan_mounts_inodes_below(&s->mounts, real);
+		if (k == 0)
+			return 0;
+		total += k;
+	}
+	return total;
+}
+
+static unsigned default_jobs(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	return 1;
+}
+
+/* ---- setup and the whole scan ---- */
+
+static void cache_open(struct scan *s)
+{
+	const char *detail = NULL;
+	int r;
+
+	if (!s->o->cache_path)
+		return;
+	r = scan_cache_load(s->o->cache_path, &s->cache, &detail);
+	if (r == 0) {
+		s->stats.cache_loaded = true;
+		s->stats.cache_entries = s->cache.n;
+	} else if (r != -ENOENT) {
+		s->stats.cache_rejected = true;
+		report_error(s, EMBARGO_SCAN_ERROR_CACHE, s->o->cache_path, r,
+			     detail ? detail : "cannot be read: rebuilt");
+	}
+	r = scan_cache_writer_open(&s->writer, s->o->cache_path, &detail);
+	if (r < 0)
+		report_error(s, EMBARGO_SCAN_ERROR_CACHE, s->o->cache_path, r,
+			     detail ? detail : "cannot be written: this scan's results will not be kept");
+}
+
+static void cache_close(struct scan *s, bool commit)
+{
+	const char *detail = NULL;
+	int r;
+
+	if (commit && s->writer.fd >= 0) {
+		r = scan_cache_writer_commit(&s->writer, &detail);
+		if (r < 0)
+			report_error(s, EMBARGO_SCAN_ERROR_CACHE, s->o->cache_path, r,
+				     detail ? detail
+					    : "cannot be written: this scan's results will not be kept");
+		else
+			s->stats.cache_written = true;
+	}
+	scan_cache_writer_abort(&s->writer);
+	scan_cache_unload(&s->cache);
+}
+
+static void scan_free(struct scan *s, struct worker *w, unsigned jobs)
+{
+	for (unsigned i = 0; i < jobs; i++) {
+		scan_hasher_free(&w[i].h);
+		free(w[i].it.path);
+	}
+	for (size_t i = 0; s->q.slots && i < s->q.cap; i++)
+		free(s->q.slots[i].path);
+	free(s->q.slots);
+	for (size_t i = 0; i < s->levels_cap; i++)
+		free(s->levels[i].buf);
+	free(s->levels);
+	free(s->path);
+	scan_mounts_free(&s->mounts);
+	pthread_cond_destroy(&s->q.not_empty);
+	pthread_cond_destroy(&s->q.not_full);
+	pthread_cond_destroy(&s->q.idle);
+	pthread_mutex_destroy(&s->q.lock);
+	pthread_mutex_destroy(&s->lock);
+	free(w);
+}
+
+/* Descriptors: the walker's directories plus the queued files must fit well within the limit. */
+static void size_budgets(struct scan *s, unsigned jobs)
+{
+	struct rlimit rl;
+	size_t limit = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 1u << 20)
+		limit = (size_t)rl.rlim_cur;
+	s->dir_budget = limit / 16 < 2 ? 2 : limit / 16 > 64 ? 64 : limit / 16;
+	/* Enough queued files to keep every hasher busy while the walker reads a directory. */
+	s->q.cap = (size_t)jobs * 16 < 32 ? 32 : (size_t)jobs * 16 > 256 ? 256 : (size_t)jobs * 16;
+	if (s->q.cap > limit / 4)
+		s->q.cap = limit / 4 < 4 ? 4 : limit / 4;
+}
+
+int embargo_scan(const struct embargo_policy *p, const struct embargo_scan_opts *o,
+		 struct embargo_scan_stats *stats)
+{
+	static const char *const default_roots[] = { "/" };
+	const char *const *roots = o && o->n_paths ? o->paths : default_roots;
+	size_t n_roots = o && o->n_paths ? o->n_paths : 1;
+	unsigned jobs, started = 0;
+	struct worker *w = NULL;
+	struct scan *s = NULL;
+	int r = 0;
+
+	if (!p || !o || (o->n_paths && !o->paths) || o->jobs > MAX_JOBS)
+		return -EINVAL;
+	jobs = o->jobs ? o->jobs : default_jobs();
+	if (jobs > MAX_JOBS)
+		jobs = MAX_JOBS;
+	s = calloc(1, sizeof(*s));
+	w = calloc(jobs, sizeof(*w));
+	if (!s || !w) {
+		free(s);
+		free(w);
+		return -ENOMEM;
+	}
+	s->policy = p;
+	s->o = o;
+	s->euid = geteuid();
+	s->writer.fd = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->q.lock, NULL);
+	pthread_cond_init(&s->q.not_empty, NULL);
+	if (cond_init_monotonic(&s->q.not_full) < 0 || cond_init_monotonic(&s->q.idle) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	size_budgets(s, jobs);
+	s->q.slots = calloc(s->q.cap, sizeof(*s->q.slots));
+	if (!s->q.slots) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < s->q.cap; i++)
+		s->q.slots[i].fd = -1;
+	for (unsigned i = 0; i < jobs; i++) {
+		w[i].s = s;
+		w[i].it.fd = -1;
+		r = scan_hasher_init(&w[i].h);
+		if (r < 0)
+			goto out;
+	}
+	/* Without mountinfo every filesystem looks local: the walk still never leaves what it can read. */
+	if (scan_mounts_read("/proc/self/mountinfo", &s->mounts) < 0)
+		s->mounts = (struct scan_mounts){};
+	s->start_ns = s->last_progress_ns = now_ns();
+	s->entries_estimate = estimate(s, roots, n_roots);
+	cache_open(s);
+
+	s->q.running = jobs;
+	for (; started < jobs; started++) {
+		r = -pthread_create(&w[started].thread, NULL, worker_main, &w[started]);
+		if (r < 0)
+			break;
+	}
+	if (started == 0)
+		goto out;
+	if (started < jobs) {
+		pthread_mutex_lock(&s->q.lock);
+		s->q.running = started;
+		pthread_mutex_unlock(&s->q.lock);
+	}
+	r = 0;
+	for (size_t i = 0; i < n_roots && r >= 0; i++)
+		r = scan_root(s, roots[i]);
+
+	/* Drain: the workers finish what is queued (or, cancelled, close it unread). */
+	pthread_mutex_lock(&s->q.lock);
+	s->q.closed = true;
+	pthread_cond_broadcast(&s->q.not_empty);
+	while (s->q.running > 0)
+		queue_wait(s, &s->q.idle);
+	pthread_mutex_unlock(&s->q.lock);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(w[i].thread, NULL);
+	if (r >= 0 && scan_cancelled(o->cancel))
+		r = -ECANCELED;
+out:
+	/* A cancelled or failed scan saw only part of the tree: the old cache stays. */
+	cache_close(s, r >= 0);
+	s->stats.elapsed_ns = s->start_ns ? now_ns() - s->start_ns : 0;
+	if (stats) {
+		struct embargo_scan_stats *f = &s->stats;
+
+		/* The process fields belong to embargo_scan_processes(). */
+		f->processes = stats->processes;
+		f->process_files = stats->process_files;
+		f->process_hashed = stats->process_hashed;
+		f->process_errors = stats->process_errors;
+		f->process_matches = stats->process_matches;
+		f->process_elapsed_ns = stats->process_elapsed_ns;
+		*stats = *f;
+	}
+	scan_free(s, w, jobs);
+	free(s);
+	return r;
+}
