@@ -116,12 +116,45 @@ bench: deps
 	$(MAKE) all
 	bench/run
 
+# The configuration is in /etc whatever PREFIX is (embargod reads /etc/embargo/embargo.conf). systemd
+# units go where systemd's own are for PREFIX=/usr (/lib/systemd/system on Debian 12), and under the
+# prefix otherwise (/usr/local/lib/systemd/system is on systemd's search path too); the unit is
+# rewritten to start the embargod installed here.
+install uninstall: CONFDIR ?= /etc/embargo
+install uninstall: UNITDIR ?= $(if $(filter /usr,$(PREFIX)),$(or $(shell pkg-config \
+	--variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system),$(PREFIX)/lib/systemd/system)
+install uninstall: COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
 install: all
 	install -D -m 0755 $(BUILD)/embargod $(DESTDIR)$(SBINDIR)/embargod
 	install -D -m 0755 $(BUILD)/embargoctl $(DESTDIR)$(SBINDIR)/embargoctl
 	install -D -m 0644 policies/kaspersky.policy $(DESTDIR)$(POLICYDIR)/kaspersky.policy
-	install -D -m 0644 docs/embargo.policy.5 $(DESTDIR)$(MANDIR)/man5/embargo.policy.5
+	@# An administrator's embargo.conf is never replaced: the new default goes next to it.
+	if [ -z "$(DESTDIR)" ] && [ -e $(CONFDIR)/embargo.conf ]; then \
+		install -D -m 0644 etc/embargo.conf $(CONFDIR)/embargo.conf.dist && \
+		echo "install: kept $(CONFDIR)/embargo.conf; the shipped default is $(CONFDIR)/embargo.conf.dist"; \
+	else \
+		install -D -m 0644 etc/embargo.conf $(DESTDIR)$(CONFDIR)/embargo.conf; \
+	fi
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/sbin/embargod|$(SBINDIR)/embargod|g' etc/embargo.service > $(DESTDIR)$(UNITDIR)/embargo.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/embargo.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/embargo.service.tmp $(DESTDIR)$(UNITDIR)/embargo.service
+	install -D -m 0644 docs/embargod.8 $(DESTDIR)$(MANDIR)/man8/embargod.8
 	install -D -m 0644 docs/embargoctl.8 $(DESTDIR)$(MANDIR)/man8/embargoctl.8
+	install -D -m 0644 docs/embargo.conf.5 $(DESTDIR)$(MANDIR)/man5/embargo.conf.5
+	install -D -m 0644 docs/embargo.policy.5 $(DESTDIR)$(MANDIR)/man5/embargo.policy.5
+	install -D -m 0644 completions/embargoctl.bash $(DESTDIR)$(COMPLETIONDIR)/embargoctl
+
+# Removes what install put in place except the configuration and the policy under /etc/embargo, which
+# may hold the administrator's changes (as a package removal keeps its configuration files).
+.PHONY: uninstall
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/embargod $(DESTDIR)$(SBINDIR)/embargoctl
+	rm -f $(DESTDIR)$(UNITDIR)/embargo.service
+	rm -f $(DESTDIR)$(MANDIR)/man8/embargod.8 $(DESTDIR)$(MANDIR)/man8/embargoctl.8
+	rm -f $(DESTDIR)$(MANDIR)/man5/embargo.conf.5 $(DESTDIR)$(MANDIR)/man5/embargo.policy.5
+	rm -f $(DESTDIR)$(COMPLETIONDIR)/embargoctl
+	@echo "uninstall: kept $(DESTDIR)$(CONFDIR) (configuration and policy)"
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
