@@ -13,6 +13,7 @@
 struct embargo_bpf;
 struct ring_buffer;
 struct fan;
+struct startscan;
 
 #define FAN_MAX_PATHS 32
 
@@ -34,6 +35,11 @@ struct daemon {
 	unsigned decision_timeout_ms;
 	enum on_timeout on_timeout;
 	unsigned hash_workers;
+	const char *const *scan_paths; /* the start-up scan; none: "/" */
+	size_t n_scan_paths;
+	bool scan_at_start;
+	bool kill_running; /* enforce mode: kill processes the start-up scan finds running prohibited code */
+	const char *state_dir;
 
 	/* state */
 	struct embargo_policy *policy;
@@ -45,6 +51,7 @@ struct daemon {
 	bool no_d_path; /* the kernel refused bpf_d_path in LSM hooks: events may carry no path */
 	bool pinned;    /* the exec backstop's link is pinned in bpffs */
 	struct fan *fan;
+	struct startscan *scan;
 	struct embargo_bpf *skel;
 	struct ring_buffer *rb;
 	uint64_t events_bad; /* ring buffer records we could not parse */
@@ -72,6 +79,12 @@ struct fan_stats {
 	size_t n_marked_fs;
 };
 void fanotify_stats(const struct daemon *d, struct fan_stats *st);
+/* A prohibited file found by a scan: refuse its opens from now on. */
+void fanotify_mark_path(struct daemon *d, const char *path);
+
+/* startscan.c */
+int startscan_begin(struct daemon *d);
+void startscan_end(struct daemon *d);
 const char *fanotify_marked_fs(const struct daemon *d, size_t i);
 
 /* events.c */

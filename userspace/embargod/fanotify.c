@@ -685,6 +685,23 @@ void fanotify_stats(const struct daemon *d, struct fan_stats *st)
 	pthread_mutex_unlock(&f->lock);
 }
 
+void fanotify_mark_path(struct daemon *d, const char *path)
+{
+	struct fan *f = d->fan;
+	int r = 0;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	if (f->fd >= 0 && fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_DONT_FOLLOW, FAN_OPEN_PERM, AT_FDCWD, path) < 0)
+		r = -errno;
+	else if (f->fd >= 0)
+		f->st.marked_inodes++;
+	pthread_mutex_unlock(&f->lock);
+	if (r < 0)
+		log_warning("fanotify: cannot watch the opens of %s: %s", path, strerror(-r));
+}
+
 const char *fanotify_marked_fs(const struct daemon *d, size_t i)
 {
 	return d->fan && i < d->fan->st.n_marked_fs ? d->fan->marked_fs[i] : NULL;

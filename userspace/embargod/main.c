@@ -36,6 +36,10 @@ static void usage(FILE *f)
 		"                           local filesystem)\n"
 		"      --decision-timeout-ms N  fanotify tier: longest wait for a verdict\n"
 		"      --on-timeout allow|deny  fanotify tier: the answer when it runs out\n"
+		"      --scan-path DIR      the start-up scan walks this tree (repeatable; replaces scan_paths)\n"
+		"      --no-scan            no start-up scan\n"
+		"      --kill-running       enforce mode: kill processes found running prohibited code at start\n"
+		"      --state-dir DIR      persistent state (scan cache)\n"
 		"      --print-config       print the effective configuration and exit\n"
 		"  -v, --verbose            also log debug messages (libbpf, verifier)\n"
 		"  -h, --help\n");
@@ -46,6 +50,10 @@ enum {
 	OPT_DECISION_TIMEOUT,
 	OPT_ON_TIMEOUT,
 	OPT_PRINT_CONFIG,
+	OPT_SCAN_PATH,
+	OPT_NO_SCAN,
+	OPT_KILL_RUNNING,
+	OPT_STATE_DIR,
 };
 
 static const struct option options[] = {
@@ -61,6 +69,10 @@ static const struct option options[] = {
 	{ "decision-timeout-ms", required_argument, NULL, OPT_DECISION_TIMEOUT },
 	{ "on-timeout", required_argument, NULL, OPT_ON_TIMEOUT },
 	{ "print-config", no_argument, NULL, OPT_PRINT_CONFIG },
+	{ "scan-path", required_argument, NULL, OPT_SCAN_PATH },
+	{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
+	{ "kill-running", no_argument, NULL, OPT_KILL_RUNNING },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{},
 };
 #define SHORT_OPTIONS "c:p:m:t:l:r:vh"
@@ -97,7 +109,8 @@ static int usage_error(const char *opt, const char *expected, const char *got)
 }
 
 /* One option onto the configuration: the command line overrides the file. */
-static int apply_option(int c, const char *arg, struct embargo_config *cfg, int *level, bool *print_config)
+static int apply_option(int c, const char *arg, struct embargo_config *cfg, int *level, bool *print_config,
+			bool *scan_paths_given)
 {
 	uint64_t v;
 
@@ -146,6 +159,28 @@ static int apply_option(int c, const char *arg, struct embargo_config *cfg, int 
 	case OPT_PRINT_CONFIG:
 		*print_config = true;
 		return 0;
+	case OPT_SCAN_PATH:
+		if (arg[0] != '/')
+			return usage_error("--scan-path", "an absolute path", arg);
+		if (!*scan_paths_given) {
+			/* The first one replaces the configured list rather than adding to "/". */
+			for (size_t i = 0; i < cfg->n_scan_paths; i++)
+				free(cfg->scan_paths[i]);
+			cfg->n_scan_paths = 0;
+			if (cfg->scan_paths)
+				cfg->scan_paths[0] = NULL;
+			*scan_paths_given = true;
+		}
+		cfg->scan_at_start = true;
+		return append_str(&cfg->scan_paths, &cfg->n_scan_paths, arg);
+	case OPT_NO_SCAN:
+		cfg->scan_at_start = false;
+		return 0;
+	case OPT_KILL_RUNNING:
+		cfg->kill_running = true;
+		return 0;
+	case OPT_STATE_DIR:
+		return arg[0] == '/' ? set_str(&cfg->state_dir, arg) : usage_error("--state-dir", "an absolute path", arg);
 	case 'v':
 		*level = LOG_DEBUG;
 		bpf_verbose = true;
@@ -164,6 +199,7 @@ static int parse_args(int argc, char **argv, struct embargo_config *cfg, int *le
 {
 	struct embargo_config_error err = {};
 	const char *config = NULL;
+	bool scan_paths_given = false;
 	char msg[5000];
 	int c, r;
 
@@ -180,7 +216,7 @@ static int parse_args(int argc, char **argv, struct embargo_config *cfg, int *le
 	}
 	optind = 0;
 	while ((c = getopt_long(argc, argv, SHORT_OPTIONS, options, NULL)) != -1) {
-		r = apply_option(c, optarg, cfg, level, print_config);
+		r = apply_option(c, optarg, cfg, level, print_config, &scan_paths_given);
 		if (r < 0)
 			return r;
 	}
@@ -208,6 +244,11 @@ static void apply_config(struct daemon *d, const struct embargo_config *cfg, enu
 	d->fan_paths = (const char *const *)cfg->fanotify_paths;
 	d->n_fan_paths = cfg->n_fanotify_paths;
 	d->decision_timeout_ms = cfg->decision_timeout_ms;
+	d->scan_paths = (const char *const *)cfg->scan_paths;
+	d->n_scan_paths = cfg->n_scan_paths;
+	d->scan_at_start = cfg->scan_at_start;
+	d->kill_running = cfg->kill_running;
+	d->state_dir = cfg->state_dir;
 	/* "auto" fails open: refusing an unlisted program because a hash was slow would break the machine;
 	 * a late match is still denied from then on, and its process killed in enforce mode. */
 	d->on_timeout = cfg->on_timeout == EMBARGO_CONFIG_ON_TIMEOUT_DENY ? ON_TIMEOUT_DENY : ON_TIMEOUT_ALLOW;
@@ -439,9 +480,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	banner(&d);
+	r = startscan_begin(&d);
+	if (r < 0)
+		log_warning("Cannot start the start-up scan: %s", strerror(-r));
 	r = loop(&d) < 0 ? EX_SOFTWARE : 0;
 	log_notice("embargod stopped: the kernel programs are detached, nothing is enforced any more");
 out:
+	startscan_end(&d);
 	control_stop(&d);
 	events_stop(&d);
 	bpf_stop(&d);

@@ -19,6 +19,9 @@
 #define EMBARGO_MSGID_REPEATED "b6ac0f5f14f14ed5bbf870d8c8d34883"
 #define EMBARGO_MSGID_STARTED "1e6f8b1a789f4ff4b983f0f68f7d5f13" /* tier banner */
 #define EMBARGO_MSGID_MODE "33d3187e252a4c88854046be31af6f99"
+#define EMBARGO_MSGID_FOUND "b6cc30b3ede346eb91e1a3f82a1abbeb"   /* a prohibited file found by a scan */
+#define EMBARGO_MSGID_RUNNING "8e01560f676b4824ba77fef35a417f74" /* a process running prohibited code */
+#define EMBARGO_MSGID_SCANNED "060a6617802644ae8a4724574e7ada08" /* the start-up scan's summary */
 
 struct embargo_record {
 	int priority; /* syslog priority */

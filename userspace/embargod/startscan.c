@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The scan at start: what is already on disk and already running. It warms the kernel's verdict cache
+ * (so first execs are decided without hashing, and in the lsm tier existing files have no first-exec
+ * window), marks known prohibited files in the fanotify tier (so their opens are refused), and reports
+ * running prohibited processes (stopping them in enforce mode with kill_running).
+ * It runs on a thread of its own: enforcement is in place before it starts and never waits for it.
+ */
+#include "daemon.h"
+#include "event.h"
+#include "log.h"
+#include "scan.h"
+#include "util.h"
+
+#include <bpf/bpf.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+struct startscan {
+	struct daemon *d;
+	pthread_t thread;
+	volatile bool cancel;
+	char cache_path[4096];
+	uint64_t running, killed;
+};
+
+static uint64_t kernel_dev(dev_t dev)
+{
+	return ((uint64_t)major(dev) << 20) | minor(dev);
+}
+
+static void log_found(struct daemon *d, const char *msgid, int prio, const struct embargo_rule *r,
+		      const uint8_t sha[SHA256_LEN], const char *path, const char *fmt_extra, uint32_t pid,
+		      const char *comm, const char *unit)
+{
+	struct embargo_record rec = { .priority = prio };
+	char rule[4200], hex[SHA256_HEX_LEN + 1];
+	const char *vendor = d->policy->vendors[r->vendor].name;
+	int e = 0;
+
+	hex_encode(sha, SHA256_LEN, hex);
+	embargo_rule_location(d->policy, r, rule, sizeof(rule));
+	if (pid)
+		e = e ?: record_addf(&rec, "MESSAGE", "Prohibited code running: pid %u (%s%s%s) runs %s: %s (rule %s)%s",
+				     pid, comm, unit ? ", " : "", unit ? unit : "", path, vendor, rule, fmt_extra);
+	else
+		e = e ?: record_addf(&rec, "MESSAGE", "Prohibited file on disk: %s: %s (rule %s)", path, vendor, rule);
+	e = e ?: record_add(&rec, "MESSAGE_ID", msgid);
+	e = e ?: record_addf(&rec, "PRIORITY", "%d", prio);
+	e = e ?: record_add(&rec, "EMBARGO_VENDOR", vendor);
+	e = e ?: record_add(&rec, "EMBARGO_RULE", rule);
+	e = e ?: record_add(&rec, "EMBARGO_SHA256", hex);
+	e = e ?: record_add(&rec, "EMBARGO_PATH", path);
+	if (r->label)
+		e = e ?: record_add(&rec, "EMBARGO_LABEL", r->label);
+	if (pid) {
+		e = e ?: record_addf(&rec, "EMBARGO_PID", "%u", pid);
+		e = e ?: record_add(&rec, "EMBARGO_COMM", comm);
+		if (unit)
+			e = e ?: record_add(&rec, "EMBARGO_UNIT", unit);
+	}
+	if (e < 0)
+		record_free(&rec);
+	else
+		log_submit(&rec);
+}
+
+static void on_file(void *ud, const struct embargo_scan_file *f)
+{
+	struct startscan *s = ud;
+	struct daemon *d = s->d;
+	struct embargo_inode_key key = { .dev = kernel_dev(f->st->st_dev), .ino = f->st->st_ino };
+	struct embargo_verdict v = {
+		.ctime_sec = f->st->st_ctim.tv_sec,
+		.ctime_nsec = (uint32_t)f->st->st_ctim.tv_nsec,
+		.gen = d->gen,
+		.verdict = f->rule ? EMBARGO_VERDICT_MATCH : EMBARGO_VERDICT_CLEAN,
+	};
+
+	if (f->rule) {
+		v.rule_id = (uint32_t)(f->rule - d->policy->rules);
+		v.vendor_id = (uint16_t)f->rule->vendor;
+		v.vendor_mode = d->policy->vendors[f->rule->vendor].mode;
+		if (d->tier == EMBARGO_TIER_FANOTIFY)
+			fanotify_mark_path(d, f->path);
+		log_found(d, EMBARGO_MSGID_FOUND, LOG_WARNING, f->rule, f->sha256, f->path, "", 0, NULL, NULL);
+	}
+	/* Never over a verdict the kernel made meanwhile: same stamp, same content, nothing to gain. */
+	(void)bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_NOEXIST);
+}
+
+static void on_process(void *ud, const struct embargo_process_match *m)
+{
+	struct startscan *s = ud;
+	struct daemon *d = s->d;
+	uint8_t vmode = d->policy->vendors[m->rule->vendor].mode;
+	uint8_t mode = vmode != EMBARGO_MODE_INHERIT ? vmode : d->mode;
+	bool kill_it = d->kill_running && mode == EMBARGO_MODE_ENFORCE && d->tier != EMBARGO_TIER_DETECT;
+	const char *outcome = "";
+	char path[4200];
+
+	s->running++;
+	snprintf(path, sizeof(path), "%s%s%s", m->path, m->exe ? "" : " (mapped)", m->deleted ? " (deleted)" : "");
+	if (kill_it) {
+		/* Through the pidfd when there is one: it cannot hit a process that reused the PID. */
+		int r = m->pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, m->pidfd, SIGKILL, NULL, 0)
+				      : kill(m->pid, SIGKILL);
+
+		outcome = r == 0 ? "; killed (kill_running)" : "; could not be killed";
+		if (r == 0)
+			s->killed++;
+	} else if (mode == EMBARGO_MODE_ENFORCE) {
+		outcome = "; left running (kill_running is off)";
+	}
+	log_found(d, EMBARGO_MSGID_RUNNING, LOG_WARNING, m->rule, m->sha256, path, outcome, (uint32_t)m->pid,
+		  m->comm, m->unit);
+}
+
+static void on_error(void *ud, const struct embargo_scan_error *e)
+{
+	(void)ud;
+	if (e->kind == EMBARGO_SCAN_ERROR_FILE || e->kind == EMBARGO_SCAN_ERROR_PROCESS)
+		log_debug("Start-up scan: %s: %s%s%s", e->path, strerror(-e->err), e->detail ? ": " : "",
+			  e->detail ? e->detail : "");
+	else
+		log_warning("Start-up scan: %s: %s%s%s", e->path, strerror(-e->err), e->detail ? ": " : "",
+			    e->detail ? e->detail : "");
+}
+
+static void *scan_thread(void *arg)
+{
+	struct startscan *s = arg;
+	struct daemon *d = s->d;
+	struct embargo_scan_stats st = {}, pst = {};
+	struct embargo_scan_opts o = {
+		.paths = d->scan_paths,
+		.n_paths = d->n_scan_paths,
+		.jobs = 1, /* one core at most: the machine has work of its own at boot */
+		.cache_path = s->cache_path[0] ? s->cache_path : NULL,
+		.on_file = on_file,
+		.on_error = on_error,
+		.on_process = on_process,
+		.userdata = s,
+		.cancel = &s->cancel,
+	};
+	int r = embargo_scan(d->policy, &o, &st), rp;
+
+	if (r == -ECANCELED)
+		return NULL;
+	rp = embargo_scan_processes(d->policy, &o, &pst);
+	if (r < 0)
+		log_warning("Start-up scan failed: %s", strerror(-r));
+	if (rp < 0 && rp != -ECANCELED)
+		log_warning("Start-up scan of running processes failed: %s", strerror(-rp));
+	log_msg(LOG_NOTICE, EMBARGO_MSGID_SCANNED,
+		"Start-up scan done in %.1f s: %llu files, %llu hashed, %llu from the cache, %llu unreadable, "
+		"%llu prohibited on disk; %llu processes checked, %llu running prohibited code, %llu killed",
+		(double)(st.elapsed_ns + pst.process_elapsed_ns) / 1e9, (unsigned long long)st.files_seen,
+		(unsigned long long)st.files_hashed, (unsigned long long)st.files_cached,
+		(unsigned long long)st.unreadable, (unsigned long long)st.matches,
+		(unsigned long long)pst.processes, (unsigned long long)s->running, (unsigned long long)s->killed);
+	return NULL;
+}
+
+int startscan_begin(struct daemon *d)
+{
+	struct startscan *s;
+	int r;
+
+	if (!d->scan_at_start)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->d = d;
+	if (d->state_dir && (mkdir(d->state_dir, 0700) == 0 || errno == EEXIST))
+		snprintf(s->cache_path, sizeof(s->cache_path), "%s/scan-cache", d->state_dir);
+	r = -pthread_create(&s->thread, NULL, scan_thread, s);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	d->scan = s;
+	return 0;
+}
+
+void startscan_end(struct daemon *d)
+{
+	struct startscan *s = d->scan;
+
+	if (!s)
+		return;
+	s->cancel = true;
+	pthread_join(s->thread, NULL);
+	free(s);
+	d->scan = NULL;
+}
