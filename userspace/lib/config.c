@@ -8,6 +8,7 @@
 
 #include "control.h"
 #include "embargo.h"
+#include "policy.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -230,17 +231,16 @@ static int config_fail(struct embargo_config_error *err, int r, const char *file
 	return r;
 }
 
+/* The policy's presentation, so that every file embargo reads reports errors alike. */
 const char *embargo_config_error_format(const struct embargo_config_error *err, char *buf, size_t size)
 {
-	if (size == 0)
-		return buf;
-	if (err->line == 0)
-		snprintf(buf, size, "%s: %s", err->file, err->message);
-	else if (err->column == 0)
-		snprintf(buf, size, "%s:%u: %s", err->file, err->line, err->message);
-	else
-		snprintf(buf, size, "%s:%u:%u: %s", err->file, err->line, err->column, err->message);
-	return buf;
+	struct embargo_policy_error pe = { .line = err->line, .column = err->column };
+
+	_Static_assert(sizeof(pe.file) == sizeof(err->file) && sizeof(pe.message) == sizeof(err->message),
+		       "config and policy errors hold the same text");
+	memcpy(pe.file, err->file, sizeof(pe.file));
+	memcpy(pe.message, err->message, sizeof(pe.message));
+	return embargo_policy_error_format(&pe, buf, size);
 }
 
 /* ---- words -------------------------------------------------------------------------------------------- */
