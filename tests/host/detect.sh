@@ -67,7 +67,8 @@ fi
 
 # 2. Start on the private journal; ready when the control socket answers.
 # --tier detect: auto would pick fanotify here and mark the machine's own filesystems (never in a test).
-"$EMBARGOD" --policy "$work/test.policy" --log journal --runtime-dir "$work/run" --tier detect >"$work/embargod.out" 2>&1 &
+"$EMBARGOD" --policy "$work/test.policy" --log journal --runtime-dir "$work/run" --tier detect \
+	--scan-path "$work" --state-dir "$work/state" >"$work/embargod.out" 2>&1 &
 dpid=$!
 if ! wait_for 30 "$EMBARGOCTL" --runtime-dir "$work/run" status; then
 	fail "$T/start" "embargod did not become ready: $(tail -5 "$work/embargod.out")"
@@ -91,6 +92,14 @@ if wait_for 10 bash -c "journalctl --no-pager -o json MESSAGE_ID=1e6f8b1a789f4ff
 	pass "$T/banner-in-journal"
 else
 	fail "$T/banner-in-journal" "$(journal MESSAGE_ID=1e6f8b1a789f4ff4b983f0f68f7d5f13 | head -3)"
+fi
+
+# The start-up scan reports what is on disk, with its own MESSAGE_ID.
+if wait_for 30 bash -c "journalctl --no-pager -o json MESSAGE_ID=060a6617802644ae8a4724574e7ada08 | grep -q ."; then
+	found=$(journal MESSAGE_ID=b6cc30b3ede346eb91e1a3f82a1abbeb | jq -r .EMBARGO_PATH | sort | tr '\n' ' ')
+	check "$T/startup-scan-found-listed" test "$found" = "$work/listed $work/listed-b "
+else
+	fail "$T/startup-scan-found-listed" "no start-up scan summary"
 fi
 
 # 3. The listed binary runs (detection only) and is reported in the journal with every field.

@@ -39,17 +39,21 @@ cp "$B/unlisted" "$B/to-modify"
 cp "$B/unlisted" "$B/big" && truncate -s 1G "$B/big"
 sha_listed=$(sha256sum "$B/listed" | cut -d' ' -f1)
 sha_lib=$(sha256sum "$B/liblisted.so" | cut -d' ' -f1)
+# Listed, but written only after embargod has started and scanned: decided on its first exec.
+{ cat "$B/unlisted"; printf 'late'; } >"$work/late.bytes"
+sha_late=$(sha256sum "$work/late.bytes" | cut -d' ' -f1)
 cat >"$work/test.policy" <<P
 vendor "Listed Vendor"
 sha256 $sha_listed label "listed program"
 sha256 $sha_lib label "listed library"
+sha256 $sha_late label "listed, created late"
 P
 
 RUN=$work/run
 LOG=$work/embargod.log
 start() { # start [embargod options...]: starts and waits until ready
 	"$EMBARGOD" --policy "$work/test.policy" --log stderr --runtime-dir "$RUN" --tier fanotify \
-		--fanotify-path "$work" "$@" >>"$LOG" 2>&1 &
+		--fanotify-path "$work" --scan-path "$work" --state-dir "$work/state" "$@" >>"$LOG" 2>&1 &
 	dpid=$!
 	wait_for 30 "$EMBARGOCTL" --runtime-dir "$RUN" status
 }
@@ -88,6 +92,34 @@ if wait_for 10 in_log "EMBARGO_ACTION=\"denied\" EMBARGO_MODE=\"enforce\" EMBARG
 else
 	fail "$T/denial-logged" "$(tail -3 "$LOG")"
 fi
+
+# The start-up scan found the listed library: dlopen, LD_PRELOAD and ld.so cannot open it.
+if wait_for 30 in_log "Start-up scan done"; then
+	pass "$T/startup-scan-done"
+	if in_log "Prohibited file on disk: $B/liblisted.so"; then pass "$T/scan-found-library"; else fail "$T/scan-found-library" "$(grep -i scan "$LOG" | tail -3)"; fi
+else
+	fail "$T/startup-scan-done" "$(tail -3 "$LOG")"
+fi
+rm -f "$work/lib.marker"
+r=$(LIB_MARKER=$work/lib.marker run "$B/tdlopen" "$B/liblisted.so")
+if [[ $r == "rc=1 out=dlopen: "*"Operation not permitted"* ]] && [ ! -e "$work/lib.marker" ]; then
+	pass "$T/dlopen-refused"
+else
+	fail "$T/dlopen-refused" "$r"
+fi
+r=$(LIB_MARKER=$work/lib.marker LD_PRELOAD=$B/liblisted.so run "$B/unlisted")
+if [ ! -e "$work/lib.marker" ] && grep -q 'cannot be preloaded' <<<"$r"; then
+	pass "$T/ld-preload-refused"
+else
+	fail "$T/ld-preload-refused" "$r"
+fi
+r=$(run /lib64/ld-linux-x86-64.so.2 "$B/listed")
+if [[ $r == "rc=127 out="*"Operation not permitted"* ]]; then pass "$T/ldso-refused"; else fail "$T/ldso-refused" "$r"; fi
+
+# Listed content written after the start: refused on its very first exec.
+cp "$work/late.bytes" "$B/late" && chmod +x "$B/late"
+r=$(run "$B/late")
+if [[ $r == "rc=126 out="*"Operation not permitted" ]]; then pass "$T/late-file-denied-first-exec"; else fail "$T/late-file-denied-first-exec" "$r"; fi
 
 # Copies, hard links and renamed copies: each refused on its first exec.
 for f in copy hardlink renamed; do
