@@ -10,23 +10,30 @@ _embargoctl_fallback='status [--json]
 mode audit|enforce
 inspect FILE... [--json] [--policy PATH]
 policy check PATH...
-scan [PATH...]'
+doctor [--json]
+scan [PATH...] [--json] [--jobs N] [--all] [--policy PATH] [--cache PATH | --no-cache] [--no-processes]'
 
-# One line per command: its synopsis without the description.
+# One line per command: its synopsis without the description. A synopsis too long for one line goes on
+# in the next, indented, starting with '['.
 _embargoctl_synopses()
 {
 	local out
 	out=$("$1" --help 2>/dev/null | awk '
+		function flush() { if (s != "") print s; s = "" }
 		/^Commands:/ { c = 1; next }
-		c && /^[^ ]/ { c = 0 }
-		c && /^  [a-z]/ { s = substr($0, 3); sub(/   +.*/, "", s); print s }')
+		c && /^[^ ]/ { flush(); c = 0 }
+		c && /^  [a-z]/ { flush(); s = substr($0, 3); sub(/   +.*/, "", s); next }
+		c && s != "" && /^   +\[/ { t = $0; sub(/^ +/, "", t); sub(/   +.*/, "", t); s = s " " t; next }
+		c { flush() }
+		END { flush() }')
 	printf '%s\n' "${out:-$_embargoctl_fallback}"
 }
 
-# The argument name of option $2 in synopsis $1 ("PATH" for "[--policy PATH]"), empty for a flag.
+# The argument name of option $2 in synopsis $1 ("PATH" for "[--policy PATH]" or "[--cache PATH |
+# --no-cache]"), empty for a flag.
 _embargoctl_optarg()
 {
-	local re="\\[$2 ([A-Z][A-Z.]*)\\]"
+	local re="[[ |]$2 ([A-Z][A-Z.]*)([] |]|\$)"
 
 	[[ $1 =~ $re ]] && printf '%s\n' "${BASH_REMATCH[1]}"
 }
@@ -124,7 +131,7 @@ _embargoctl()
 		[[ ${words[i]} == -* ]] || ((n++))
 	done
 	local -a pos
-	read -ra pos <<<"$(sed -E -e 's/\[--[a-z-]+( [A-Z][A-Z.]*)?\]//g' -e 's/[][]//g' <<<"$syn")"
+	read -ra pos <<<"$(sed -E -e 's/\[[^]]*--[^]]*\]//g' -e 's/[][]//g' <<<"$syn")"
 	local want=${pos[n]:-}
 	if [[ -z $want && ${#pos[@]} -gt 0 && ${pos[-1]} == *... ]]; then
 		want=${pos[-1]}
