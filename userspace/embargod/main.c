@@ -195,7 +195,8 @@ static int apply_option(int c, const char *arg, struct embargo_config *cfg, int 
 }
 
 /* The configuration file (named by --config, or the default one if it exists), then the options. */
-static int parse_args(int argc, char **argv, struct embargo_config *cfg, int *level, bool *print_config)
+static int parse_args(int argc, char **argv, struct embargo_config *cfg, int *level, bool *print_config,
+		      bool *config_error)
 {
 	struct embargo_config_error err = {};
 	const char *config = NULL;
@@ -212,6 +213,7 @@ static int parse_args(int argc, char **argv, struct embargo_config *cfg, int *le
 	if (r < 0) {
 		fprintf(stderr, "embargod: configuration rejected, not starting: %s\n",
 			embargo_config_error_format(&err, msg, sizeof(msg)));
+		*config_error = true;
 		return r;
 	}
 	optind = 0;
@@ -405,14 +407,14 @@ int main(int argc, char **argv)
 	enum log_target target = LOG_TARGET_AUTO;
 	int level = LOG_INFO, r;
 	char msg[5000], *policy_abs = NULL;
-	bool print_config = false;
+	bool print_config = false, config_error = false;
 
 	r = embargo_config_defaults(&cfg);
 	if (r == 0)
-		r = parse_args(argc, argv, &cfg, &level, &print_config);
+		r = parse_args(argc, argv, &cfg, &level, &print_config, &config_error);
 	if (r < 0) {
 		embargo_config_free(&cfg);
-		return r == -EINVAL ? EX_USAGE : EX_CONFIG;
+		return config_error ? EX_CONFIG : EX_USAGE;
 	}
 	if (print_config) {
 		r = print_effective_config(&cfg);
