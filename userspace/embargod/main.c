@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include <getopt.h>
+#include <systemd/sd-daemon.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -482,10 +483,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	banner(&d);
+	/* Under systemd (Type=notify): ready means attached and loaded, which is now. */
+	(void)sd_notifyf(0, "READY=1\nSTATUS=tier %s, mode %s, policy generation %u: %zu vendors, %zu digests",
+			 embargo_tier_name(d.tier), embargo_mode_name(d.mode), d.gen, d.policy->n_vendors,
+			 d.policy->n_rules);
 	r = startscan_begin(&d);
 	if (r < 0)
 		log_warning("Cannot start the start-up scan: %s", strerror(-r));
 	r = loop(&d) < 0 ? EX_SOFTWARE : 0;
+	(void)sd_notify(0, "STOPPING=1");
 	log_notice("embargod stopped: the kernel programs are detached, nothing is enforced any more");
 out:
 	startscan_end(&d);
