@@ -5,7 +5,6 @@
 #include "json.h"
 #include "util.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -67,59 +66,38 @@ static void print_vendor(const struct json_value *v)
 	}
 }
 
-static void print_counters(const struct json_value *counters)
+/* A flat object, one member a line, values aligned: numbers as written, strings made safe. */
+static void print_members(const char *title, const struct json_value *obj)
 {
 	int width = 0;
 
-	if (!counters || counters->type != JSON_OBJECT)
+	if (!obj || obj->type != JSON_OBJECT)
 		return;
-	puts("Counters:");
-	for (size_t i = 0; i < counters->n; i++)
-		if ((int)strlen(counters->members[i].key) > width)
-			width = (int)strlen(counters->members[i].key);
-	for (size_t i = 0; i < counters->n; i++) {
-		const struct json_member *m = &counters->members[i];
+	puts(title);
+	for (size_t i = 0; i < obj->n; i++)
+		if ((int)strlen(obj->members[i].key) > width)
+			width = (int)strlen(obj->members[i].key);
+	for (size_t i = 0; i < obj->n; i++) {
+		const struct json_member *m = &obj->members[i];
+		const struct json_value *v = &m->value;
+		const char *text = "?";
 
+		if (v->type == JSON_NUMBER || v->type == JSON_STRING)
+			text = v->string;
+		else if (v->type == JSON_BOOL)
+			text = v->boolean ? "true" : "false";
 		fputs("  ", stdout);
 		ctl_print_safe(stdout, m->key);
 		printf("%*s  ", width - (int)strlen(m->key), "");
-		ctl_print_safe(stdout, m->value.type == JSON_NUMBER ? m->value.string : "?");
-		putchar('\n');
-	}
-}
-
-static void print_probe(const struct json_value *probe)
-{
-	int width = 0;
-
-	if (!probe || probe->type != JSON_ARRAY)
-		return;
-	puts("Probe:");
-	for (size_t i = 0; i < probe->n; i++) {
-		const char *check = json_get_string(&probe->members[i].value, "check");
-
-		if (check && (int)strlen(check) > width)
-			width = (int)strlen(check);
-	}
-	for (size_t i = 0; i < probe->n; i++) {
-		const struct json_value *p = &probe->members[i].value;
-		const char *check = json_get_string(p, "check") ?: "?",
-			   *detail = json_get_string(p, "detail");
-		bool ok = false;
-
-		printf("  %-4s  ", json_get_bool(p, "ok", &ok) < 0 ? "?" : ok ? "ok" : "FAIL");
-		ctl_print_safe(stdout, check);
-		if (detail && *detail) {
-			printf("%*s  ", width - (int)strlen(check), "");
-			ctl_print_safe(stdout, detail);
-		}
+		ctl_print_safe(stdout, text);
 		putchar('\n');
 	}
 }
 
 static void print_status(const struct json_value *st)
 {
-	const struct json_value *policy = json_get(st, "policy"), *vendors = json_get(st, "vendors");
+	const struct json_value *policy = json_get(st, "policy"), *vendors = json_get(st, "vendors"),
+				*mechanisms = json_get(st, "mechanisms"), *probe = json_get(st, "probe");
 	const char *reason = json_get_string(st, "tier_reason"), *log = json_get_string(st, "log");
 	bool window = false, enforcing = true;
 
@@ -142,7 +120,7 @@ static void print_status(const struct json_value *st)
 	}
 	if (json_get_bool(st, "enforcing", &enforcing) == 0 && !enforcing) {
 		label("Warning:");
-		puts("detection only: prohibited files are reported, not stopped");
+		puts("DETECTION ONLY: nothing is prevented (prohibited files are reported, not stopped)");
 	}
 	if (json_get_bool(st, "first_exec_window", &window) == 0 && window) {
 		label("Warning:");
@@ -171,42 +149,36 @@ static void print_status(const struct json_value *st)
 	put_num(policy, "duplicates");
 	puts(" duplicates ignored)");
 
+	/* What is really in place, in words an administrator can check against the kernel. */
+	if (mechanisms && mechanisms->type == JSON_ARRAY) {
+		puts("Mechanisms:");
+		ctl_print_strings(mechanisms, "  ");
+	}
+	print_members("Fanotify:", json_get(st, "fanotify"));
+
 	if (vendors && vendors->type == JSON_ARRAY) {
 		puts("Vendors:");
 		for (size_t i = 0; i < vendors->n; i++)
 			print_vendor(&vendors->members[i].value);
 	}
-	print_counters(json_get(st, "counters"));
-	print_probe(json_get(st, "probe"));
+	print_members("Counters:", json_get(st, "counters"));
+	if (probe && probe->type == JSON_ARRAY) {
+		puts("Probe:");
+		ctl_print_probe(probe, "  ");
+	}
 }
 
 int cmd_status(const struct ctl *ctl, int argc, char **argv)
 {
-	static const struct option options[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
-	};
 	_cleanup_(json_value_freep) struct json_value *st = NULL;
 	_cleanup_free_ char *body = NULL;
 	bool json = false;
 	size_t len;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_EXIT_OK;
-		default:
-			return ctl_bad_option("status", c, argv);
-		}
-	}
-	if (optind < argc)
-		return ctl_usage_error("status", "unexpected argument '%s'", argv[optind]);
+	r = ctl_parse_json_option("status", argc, argv, &json);
+	if (r >= 0)
+		return r;
 
 	r = ctl_call(ctl, "status", &body);
 	if (r < 0)

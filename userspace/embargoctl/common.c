@@ -70,6 +70,33 @@ int ctl_parse_no_options(const char *what, int argc, char **argv)
 	return -1;
 }
 
+int ctl_parse_json_option(const char *what, int argc, char **argv, bool *json)
+{
+	static const struct option options[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
+	};
+	int c;
+
+	*json = false;
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			*json = true;
+			break;
+		case 'h':
+			ctl_usage(stdout);
+			return CTL_EXIT_OK;
+		default:
+			return ctl_bad_option(what, c, argv);
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error(what, "unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
 void ctl_print_safe(FILE *f, const char *s)
 {
 	size_t n = strlen(s);
@@ -87,6 +114,45 @@ void ctl_print_safe(FILE *f, const char *s)
 		}
 		fwrite(s + i, 1, len, f);
 		i += len;
+	}
+}
+
+void ctl_print_strings(const struct json_value *array, const char *indent)
+{
+	for (size_t i = 0; array && array->type == JSON_ARRAY && i < array->n; i++) {
+		if (array->members[i].value.type != JSON_STRING)
+			continue;
+		fputs(indent, stdout);
+		ctl_print_safe(stdout, array->members[i].value.string);
+		putchar('\n');
+	}
+}
+
+void ctl_print_probe(const struct json_value *probe, const char *indent)
+{
+	int width = 0;
+
+	if (!probe || probe->type != JSON_ARRAY)
+		return;
+	for (size_t i = 0; i < probe->n; i++) {
+		const char *check = json_get_string(&probe->members[i].value, "check");
+
+		if (check && (int)strlen(check) > width)
+			width = (int)strlen(check);
+	}
+	for (size_t i = 0; i < probe->n; i++) {
+		const struct json_value *p = &probe->members[i].value;
+		const char *check = json_get_string(p, "check") ?: "?",
+			   *detail = json_get_string(p, "detail");
+		bool ok = false;
+
+		printf("%s%-4s  ", indent, json_get_bool(p, "ok", &ok) < 0 ? "?" : ok ? "ok" : "FAIL");
+		ctl_print_safe(stdout, check);
+		if (detail && *detail) {
+			printf("%*s  ", width - (int)strlen(check), "");
+			ctl_print_safe(stdout, detail);
+		}
+		putchar('\n');
 	}
 }
 

@@ -33,6 +33,7 @@ int cmd_status(const struct ctl *ctl, int argc, char **argv);
 int cmd_mode(const struct ctl *ctl, int argc, char **argv);
 int cmd_inspect(const struct ctl *ctl, int argc, char **argv);
 int cmd_policy(const struct ctl *ctl, int argc, char **argv);
+int cmd_doctor(const struct ctl *ctl, int argc, char **argv);
 
 /* main.c */
 void ctl_usage(FILE *f);
@@ -53,6 +54,8 @@ int ctl_bad_option(const char *what, int c, char **argv);
  * else the exit status (the help was printed, or a usage error).
  */
 int ctl_parse_no_options(const char *what, int argc, char **argv);
+/* The same for a command that takes only --json and -h/--help, and no arguments: *json says which. */
+int ctl_parse_json_option(const char *what, int argc, char **argv, bool *json);
 
 /* A request to embargod: embargo_control_call() with the global options. */
 int ctl_call(const struct ctl *ctl, const char *request, char **body);
@@ -69,5 +72,11 @@ int ctl_call_status(int r, const char *body);
  * \xNN, so that a file or vendor name cannot move the cursor or rewrite what was printed before it.
  */
 void ctl_print_safe(FILE *f, const char *s);
+
+struct json_value;
+/* Each string of a JSON array on its own line after indent, made safe (other members skipped). */
+void ctl_print_strings(const struct json_value *array, const char *indent);
+/* The daemon's "probe" array (check, ok, detail), one check a line after indent, details aligned. */
+void ctl_print_probe(const struct json_value *probe, const char *indent);
 
 #endif

@@ -17,6 +17,7 @@ static const struct command {
     {"mode", cmd_mode},
     {"inspect", cmd_inspect},
     {"policy", cmd_policy},
+    {"doctor", cmd_doctor},
 };
 
 void ctl_usage(FILE *f)
@@ -32,6 +33,7 @@ void ctl_usage(FILE *f)
 		"                                  SHA-256, size and verdict of each file: from the running\n"
 		"                                  daemon, or from the policy at PATH (no daemon needed)\n"
 		"  policy check PATH...            load a policy file or directory and report what it holds\n"
+		"  doctor [--json]                 what the kernel offers, what to change, the tier in use\n"
 		"\n"
 		"Options:\n"
 		"  --runtime-dir DIR   where embargod's control socket is (default %s)\n"
