@@ -67,6 +67,12 @@ report() {
 	}
 	function human(ns) {
 		if (ns < 0) return "-"
+		return size(ns)
+	}
+	function signed(ns) { # a difference
+		return ns < 0 ? "-" size(-ns) : size(ns)
+	}
+	function size(ns) {
 		if (ns >= 1000000) return sprintf("%.2f ms", ns / 1000000)
 		if (ns >= 10000) return sprintf("%.1f us", ns / 1000)
 		if (ns >= 1000) return sprintf("%.2f us", ns / 1000)
@@ -134,7 +140,7 @@ report() {
 		what["exec"] = "exec: posix_spawn (vfork+execve) + wait of a static one-syscall binary"
 		what["open"] = "open(O_RDONLY) + close of a small file"
 		fa = "fapolicyd " (info["fapolicyd_version"] != "" ? info["fapolicyd_version"] : "")
-		printf "embargod tier `%s` (marks: exec permission on the benchmark tmpfs; open permission only on inodes known to be prohibited, here none), policy of %s random digests (rules loaded: %s); %s with `deny perm=any all : sha256hash=<one of those digests>` and `allow perm=any all : all`, its package configuration otherwise (uid and gid root, trust from a file); kernel %s, %s CPUs; %d interleaved rounds. A ratio is the median of the per-round ratios to no enforcer, min-max over the rounds in brackets; \"fastest batches\" divides the fastest batch of each run instead of the median one.\n\n", \
+		printf "embargod tier `%s` without its start-up scan (marks: exec permission on the benchmark tmpfs; open permission only on inodes known to be prohibited, here none), policy of %s random digests (rules loaded: %s); %s with `deny perm=any all : sha256hash=<one of those digests>` and `allow perm=any all : all`, its package configuration otherwise (uid and gid root, trust from a file); kernel %s, %s CPUs; %d interleaved rounds. A ratio is the median of the per-round ratios to no enforcer, min-max over the rounds in brackets; \"fastest batches\" divides the fastest batch of each run instead of the median one.\n\n", \
 			info["embargod_tier"], info["digests"], info["rules"], fa, info["kernel"], info["cpus"], nrounds
 		if (skipped != "")
 			printf "**fapolicyd was not measured: %s**\n\n", skipped
@@ -165,11 +171,11 @@ report() {
 		if (ee == "none")
 			printf "- **Exec overhead: not measured.**\n"
 		else if (ef == "none")
-			printf "- **Exec overhead against fapolicyd: not compared (fapolicyd not measured);** embargo enforce adds %s per exec (%s to %s over the rounds), audit %s.\n", human(ee), human(elo), human(ehi), human(ea)
+			printf "- **Exec overhead against fapolicyd: not compared (fapolicyd not measured);** embargo enforce adds %s per exec (%s to %s over the rounds), audit %s.\n", signed(ee), signed(elo), signed(ehi), signed(ea)
 		else {
 			ok = ef > 0 && ee <= ef / 2
 			printf "- **Exec overhead well below fapolicyd'"'"'s (at most half of its extra time per exec): %s**: embargo enforce adds %s per exec (%s to %s over the rounds; audit %s), fapolicyd %s (%s to %s); %s.\n", \
-				ok ? "met" : "MISSED", human(ee), human(elo), human(ehi), human(ea), human(ef), human(flo), human(fhi), \
+				ok ? "met" : "MISSED", signed(ee), signed(elo), signed(ehi), signed(ea), signed(ef), signed(flo), signed(fhi), \
 				(ef > 0 ? sprintf("embargo'"'"'s extra time is %.0f%% of fapolicyd'"'"'s", 100 * ee / ef) : "fapolicyd added nothing measurable")
 		}
 	}'
@@ -225,6 +231,7 @@ FA_TIMEOUT=120
 FA_OK=1 # fapolicyd can be measured
 FTPID=  # its timeout
 FAPID=  # fapolicyd itself
+FA_MOUNTS= # what setup_fapolicyd mounted, last first
 
 stop_fapolicyd() {
 	stop_pid "$FAPID"
@@ -238,7 +245,8 @@ RUNDIR=$WORK/run
 cleanup() {
 	stop_fapolicyd
 	stop_embargod
-	umount /run /var/lib/fapolicyd /etc/fapolicyd /sys/fs/bpf "$WORK" 2>/dev/null
+	for m in $FA_MOUNTS; do umount "$m"; done
+	umount /sys/fs/bpf "$WORK" 2>/dev/null
 	rmdir "$WORK" 2>/dev/null
 }
 trap cleanup EXIT
@@ -306,9 +314,9 @@ EOF
 	# One trusted file (the trust database refuses to be empty); no rule here uses trust.
 	printf '%s %s %s\n' "$WORK/tiny" "$(stat -c %s "$WORK/tiny")" "$(sha256sum "$WORK/tiny" | cut -c1-64)" \
 		>"$fa/etc/fapolicyd.trust"
-	mount --bind "$fa/etc" /etc/fapolicyd &&
-		mount --bind "$fa/lib" /var/lib/fapolicyd &&
-		mount -t tmpfs -o mode=0755 embargo-bench-fan-run /run &&
+	mount --bind "$fa/etc" /etc/fapolicyd && FA_MOUNTS="/etc/fapolicyd $FA_MOUNTS" &&
+		mount --bind "$fa/lib" /var/lib/fapolicyd && FA_MOUNTS="/var/lib/fapolicyd $FA_MOUNTS" &&
+		mount -t tmpfs -o mode=0755 embargo-bench-fan-run /run && FA_MOUNTS="/run $FA_MOUNTS" &&
 		mkdir -m 0770 /run/fapolicyd || skip_fapolicyd "cannot mount its private directories"
 }
 
@@ -346,7 +354,10 @@ while [ "$ROUND" -le "$ROUNDS" ]; do
 	for c in $order; do
 		case $c in
 		audit | enforce)
-			start_embargod "$c" 60 --tier fanotify --fanotify-path "$WORK" || fail "embargod did not start"
+			# --no-scan: the steady state is measured; the start-up scan (a walk hashing every file,
+			# once per start) would compete with the loops for the CPU (bench/scan.sh measures it).
+			start_embargod "$c" 60 --tier fanotify --fanotify-path "$WORK" --no-scan \
+				--state-dir "$WORK/state" || fail "embargod did not start"
 			st=$(ctl status --json | tr -d ' \n')
 			tier=$(echo "$st" | sed -nE 's/.*"tier":"([a-z-]+)".*/\1/p')
 			[ "$ROUND" -eq 1 ] && emit "info tier=$TIER mode=$c embargod_tier=$tier" \
