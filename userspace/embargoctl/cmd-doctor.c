@@ -507,9 +507,8 @@ static void print_daemon(const struct doctor *d)
 	bool enforcing = true;
 
 	if (!st) {
-		fputs("embargod: ", stdout);
-		ctl_print_safe(stdout, d->daemon_msg);
-		putchar('\n');
+		/* The message names embargod or its socket itself. */
+		print_line("", d->daemon_msg);
 		return;
 	}
 	pid = json_get(st, "pid");
