@@ -9,6 +9,8 @@
 #include <limits.h>
 #include <string.h>
 
+int cmd_scan(const struct ctl *ctl, int argc, char **argv); /* cmd-scan.c */
+
 static const struct command {
 	const char *name;
 	int (*run)(const struct ctl *ctl, int argc, char **argv);
@@ -18,6 +20,7 @@ static const struct command {
     {"inspect", cmd_inspect},
     {"policy", cmd_policy},
     {"doctor", cmd_doctor},
+    {"scan", cmd_scan},
 };
 
 void ctl_usage(FILE *f)
@@ -34,6 +37,9 @@ void ctl_usage(FILE *f)
 		"                                  daemon, or from the policy at PATH (no daemon needed)\n"
 		"  policy check PATH...            load a policy file or directory and report what it holds\n"
 		"  doctor [--json]                 what the kernel offers, what to change, the tier in use\n"
+		"  scan [PATH...] [--json] [--jobs N] [--all] [--policy PATH] [--cache PATH | --no-cache]\n"
+		"       [--no-processes]           prohibited files under PATH (default: local filesystems\n"
+		"                                  from /) and running processes; see embargoctl(8)\n"
 		"\n"
 		"Options:\n"
 		"  --runtime-dir DIR   where embargod's control socket is (default %s)\n"
@@ -42,8 +48,8 @@ void ctl_usage(FILE *f)
 		"  -V, --version       the version\n"
 		"\n"
 		"Exit status:\n"
-		"  0   success; inspect: nothing prohibited found\n"
-		"  1   inspect: at least one file is prohibited\n"
+		"  0   success; inspect, scan: nothing prohibited found\n"
+		"  1   inspect, scan: at least one file (or process) is prohibited\n"
 		"  2   error: unreadable file, bad policy, the daemon refused or failed\n"
 		"  64  usage error\n"
 		"  69  embargod is not running\n"

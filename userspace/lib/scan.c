@@ -26,6 +26,11 @@
 #define PROGRESS_INTERVAL_NS (250 * 1000 * 1000ULL) /* at most 4 reports a second */
 #define WAIT_NS (100 * 1000 * 1000L)		    /* how often a waiting walker reports and checks cancel */
 #define MAX_JOBS 256
+/*
+ * Idle hashers are woken once this many files wait (or at once for a file to hash): probing a small file
+ * takes less than waking a thread, which a wake-up per file would otherwise cost each time.
+ */
+#define WAKE_BATCH 16
 #define MOUNT_REREADS 8 /* a device not in mountinfo: read it again (a new mount) this many times at most */
 
 struct item {
@@ -43,7 +48,9 @@ struct queue {
 	struct item *slots;
 	size_t cap, head, count;
 	bool closed;
-	unsigned running; /* workers that have not exited */
+	bool walker_waiting; /* for room: woken when the queue is half empty */
+	unsigned n_idle;     /* workers waiting for files */
+	unsigned running;    /* workers that have not exited */
 };
 
 struct level {
@@ -213,8 +220,11 @@ static int queue_push(struct scan *s, int fd, const struct stat *st, const char 
 	struct item *slot;
 
 	pthread_mutex_lock(&q->lock);
-	while (q->count == q->cap && !scan_cancelled(s->o->cancel))
+	while (q->count == q->cap && !scan_cancelled(s->o->cancel)) {
+		q->walker_waiting = true;
 		queue_wait(s, &q->not_full);
+		q->walker_waiting = false;
+	}
 	if (scan_cancelled(s->o->cancel)) {
 		pthread_mutex_unlock(&q->lock);
 		close(fd);
@@ -239,9 +249,19 @@ static int queue_push(struct scan *s, int fd, const struct stat *st, const char 
 	slot->probe = probe;
 	slot->code = code;
 	q->count++;
-	pthread_cond_signal(&q->not_empty);
+	if (q->n_idle && (!probe || q->count >= WAKE_BATCH))
+		pthread_cond_signal(&q->not_empty);
 	pthread_mutex_unlock(&q->lock);
 	return 0;
+}
+
+/* Wakes the idle hashers for what is queued: the walker is about to be busy elsewhere for a while. */
+static void queue_flush(struct queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->n_idle && q->count)
+		pthread_cond_broadcast(&q->not_empty);
+	pthread_mutex_unlock(&q->lock);
 }
 
 /* The next file into *out (whose path buffer goes back to the slot); false once closed and empty. */
@@ -250,8 +270,11 @@ static bool queue_pop(struct queue *q, struct item *out)
 	struct item *slot, t;
 
 	pthread_mutex_lock(&q->lock);
-	while (q->count == 0 && !q->closed)
+	while (q->count == 0 && !q->closed) {
+		q->n_idle++;
 		pthread_cond_wait(&q->not_empty, &q->lock);
+		q->n_idle--;
+	}
 	if (q->count == 0) {
 		pthread_mutex_unlock(&q->lock);
 		return false;
@@ -263,38 +286,31 @@ static bool queue_pop(struct queue *q, struct item *out)
 	*out = t;
 	q->head = (q->head + 1) % q->cap;
 	q->count--;
-	pthread_cond_signal(&q->not_full);
+	if (q->walker_waiting && q->count <= q->cap / 2)
+		pthread_cond_signal(&q->not_full);
 	pthread_mutex_unlock(&q->lock);
 	return true;
 }
 
 /* ---- the hashers ---- */
 
+static int probe_file(struct scan *s, int fd, const struct stat *st, const char *path);
+
 static void hash_item(struct scan *s, struct scan_hasher *h, const struct item *it)
 {
-	uint8_t magic[EMBARGO_SCAN_MAGIC_LEN], digest[SHA256_LEN];
+	uint8_t digest[SHA256_LEN];
 	struct scan_cache_entry e;
 	struct stat after;
 	uint64_t bytes = 0;
 	bool code = it->code, stable;
-	ssize_t n;
 	int r;
 
-	scan_cache_entry_init(&e, &it->st);
 	if (it->probe) {
-		do {
-			n = pread(it->fd, magic, sizeof(magic), 0);
-		} while (n < 0 && errno == EINTR);
-		if (n < 0) {
-			report_error(s, EMBARGO_SCAN_ERROR_FILE, it->path, -errno, NULL);
+		if (probe_file(s, it->fd, &it->st, it->path) <= 0)
 			return;
-		}
-		if (!embargo_scan_magic_is_code(magic, (size_t)n)) {
-			report_probed(s, &e, false);
-			return;
-		}
 		code = true;
 	}
+	scan_cache_entry_init(&e, &it->st);
 	r = scan_hash_fd(h, it->fd, digest, &bytes, s->o->cancel);
 	if (r == -ECANCELED)
 		return;
@@ -382,8 +398,11 @@ static int open_file(struct scan *s, int dirfd, const char *name, const struct s
 	int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (named ? 0 : O_NOFOLLOW);
 	int fd;
 
-	/* O_NOATIME: a scan should not make every file look used; permitted to the owner and to root. */
-	if (s->euid == 0 || st->st_uid == s->euid)
+	/*
+	 * O_NOATIME: a scan should not make every file look used. Permitted to root and to the owner (whom
+	 * only a stat tells; without one, non-root goes without rather than pay a failed open per file).
+	 */
+	if (s->euid == 0 || (st && st->st_uid == s->euid))
 		flags |= O_NOATIME;
 	fd = openat(dirfd, name, flags);
 	if (fd < 0 && errno == EPERM && (flags & O_NOATIME))
@@ -391,44 +410,125 @@ static int open_file(struct scan *s, int dirfd, const char *name, const struct s
 	return fd < 0 ? -errno : fd;
 }
 
-/* A regular file at s->path (name in dirfd): from the cache, or opened and queued. */
-static int walk_file(struct scan *s, int dirfd, const char *name, const struct stat *st, bool named)
+/* The file's digest (or "not code") from the cache, if the cache knows it as st shows it: true. */
+static bool from_cache(struct scan *s, const struct stat *st, enum embargo_scan_class cls)
 {
-	enum embargo_scan_class cls =
-		s->o->all || named ? EMBARGO_SCAN_CODE : embargo_scan_classify(name, st->st_mode);
-	const struct scan_cache_entry *e = NULL;
+	const struct scan_cache_entry *e;
+
+	if (!s->cache.n)
+		return false;
+	e = scan_cache_lookup(&s->cache, st->st_dev, st->st_ino);
+	if (!e || !scan_cache_entry_current(e, st))
+		return false;
+	if (e->flags & SCAN_CACHE_HASHED) {
+		report_file(s, s->path, st, e->sha256, 0, true, e);
+		return true;
+	}
+	/* Probed last time and found no code: still true if still decided by its first bytes. */
+	if (cls == EMBARGO_SCAN_NEEDS_MAGIC) {
+		report_probed(s, e, true);
+		return true;
+	}
+	return false;
+}
+
+/* Reads the first bytes: 1 when they say code, 0 when not (reported, cached), or -errno (reported). */
+static int probe_file(struct scan *s, int fd, const struct stat *st, const char *path)
+{
+	uint8_t magic[EMBARGO_SCAN_MAGIC_LEN];
+	struct scan_cache_entry e;
+	ssize_t n = 0;
+
+	/* Every magic is at least 2 bytes: an empty file needs no read. */
+	if (st->st_size >= 2) {
+		do {
+			n = pread(fd, magic, sizeof(magic), 0);
+		} while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			n = -errno;
+			report_error(s, EMBARGO_SCAN_ERROR_FILE, path, (int)n, NULL);
+			return (int)n;
+		}
+		if (embargo_scan_magic_is_code(magic, (size_t)n))
+			return 1;
+	}
+	scan_cache_entry_init(&e, st);
+	report_probed(s, &e, false);
+	return 0;
+}
+
+/*
+ * A regular file at s->path (name in dirfd): from the cache, or opened, probed and queued. st: its lstat,
+ * or NULL when the directory entry said DT_REG and the cache has nothing for its inode (no stat needed
+ * before the open: the fstat after it checks it). dir_dev: the device of its directory.
+ */
+static int walk_file(struct scan *s, int dirfd, const char *name, const struct stat *st, dev_t dir_dev,
+		     bool named)
+{
+	enum embargo_scan_error_kind kind = named ? EMBARGO_SCAN_ERROR_ROOT : EMBARGO_SCAN_ERROR_FILE;
+	enum embargo_scan_class cls;
 	struct stat now;
 	int fd, r;
 
-	s->stats.files_seen++;
-	if (s->cache.n)
-		e = scan_cache_lookup(&s->cache, st->st_dev, st->st_ino);
-	if (e && scan_cache_entry_current(e, st)) {
-		if (e->flags & SCAN_CACHE_HASHED) {
-			report_file(s, s->path, st, e->sha256, 0, true, e);
+	if (st) {
+		s->stats.files_seen++;
+		cls = s->o->all || named ? EMBARGO_SCAN_CODE : embargo_scan_classify(name, st->st_mode);
+		if (from_cache(s, st, cls))
 			return 0;
-		}
-		/* Probed last time and found no code: still true if still decided by its first bytes. */
-		if (cls == EMBARGO_SCAN_NEEDS_MAGIC) {
-			report_probed(s, e, true);
-			return 0;
-		}
 	}
 	fd = open_file(s, dirfd, name, st, named);
 	if (fd < 0) {
 		/* Removed since it was listed: not a file of this scan. */
 		if (fd == -ENOENT && !named)
 			return 0;
-		report_error(s, named ? EMBARGO_SCAN_ERROR_ROOT : EMBARGO_SCAN_ERROR_FILE, s->path, fd, NULL);
+		if (!st)
+			s->stats.files_seen++;
+		report_error(s, kind, s->path, fd, NULL);
 		return 0;
 	}
-	if (fstat(fd, &now) < 0 || !S_ISREG(now.st_mode) || now.st_dev != st->st_dev ||
-	    now.st_ino != st->st_ino) {
-		r = errno;
+	if (fstat(fd, &now) < 0) {
+		r = -errno;
 		close(fd);
-		report_error(s, named ? EMBARGO_SCAN_ERROR_ROOT : EMBARGO_SCAN_ERROR_FILE, s->path,
-			     r ? -r : -ESTALE, "replaced while it was scanned");
+		report_error(s, kind, s->path, r, NULL);
 		return 0;
+	}
+	if (st && (!S_ISREG(now.st_mode) || now.st_dev != st->st_dev || now.st_ino != st->st_ino)) {
+		close(fd);
+		report_error(s, kind, s->path, -ESTALE, "replaced while it was scanned");
+		return 0;
+	}
+	if (!st) {
+		/* Replaced since the directory was read (O_NONBLOCK: a FIFO did not block the open). */
+		if (!S_ISREG(now.st_mode)) {
+			close(fd);
+			s->stats.other_skipped++;
+			return 0;
+		}
+		/* A file bind-mounted from a filesystem the walker stays out of. */
+		if (now.st_dev != dir_dev && mount_skipped(s, now.st_dev)) {
+			close(fd);
+			s->stats.mounts_skipped++;
+			return 0;
+		}
+		s->stats.files_seen++;
+		cls = s->o->all ? EMBARGO_SCAN_CODE : embargo_scan_classify(name, now.st_mode);
+		/* The directory entry's inode number is not always the file's (overlayfs). */
+		if (from_cache(s, &now, cls)) {
+			close(fd);
+			return 0;
+		}
+	}
+	/*
+	 * The first bytes are read here unless a hasher has nothing to do: waking one costs more than the
+	 * read, and the walker would otherwise sleep on a queue full of files waiting behind big ones.
+	 */
+	if (cls == EMBARGO_SCAN_NEEDS_MAGIC && !__atomic_load_n(&s->q.n_idle, __ATOMIC_RELAXED)) {
+		r = probe_file(s, fd, &now, s->path);
+		if (r <= 0) {
+			close(fd);
+			return 0;
+		}
+		cls = EMBARGO_SCAN_CODE;
 	}
 	return queue_push(s, fd, &now, s->path, cls == EMBARGO_SCAN_NEEDS_MAGIC, cls == EMBARGO_SCAN_CODE);
 }
@@ -645,6 +745,7 @@ static int walk_tree(struct scan *s, int fd, const struct stat *st, size_t path_
 		}
 		d = level_next(l, &err);
 		if (!d) {
+			queue_flush(&s->q);
 			if (err)
 				report_dir_error(s, l, err, "not read to the end");
 			level_pop(s, &depth);
@@ -653,8 +754,10 @@ static int walk_tree(struct scan *s, int fd, const struct stat *st, size_t path_
 		if (d->d_name[0] == '.' &&
 		    (d->d_name[1] == '\0' || (d->d_name[1] == '.' && d->d_name[2] == '\0')))
 			continue;
-		if ((++s->entries_seen & 63) == 0)
+		if ((++s->entries_seen & 63) == 0) {
+			queue_flush(&s->q);
 			progress(s);
+		}
 		/* Symbolic links, FIFOs, sockets and devices: never followed, never opened. */
 		if (d->d_type != DT_DIR && d->d_type != DT_REG && d->d_type != DT_UNKNOWN) {
 			s->stats.other_skipped++;
@@ -664,6 +767,12 @@ static int walk_tree(struct scan *s, int fd, const struct stat *st, size_t path_
 		if (len < 0) {
 			r = (int)len;
 			break;
+		}
+		/* Opened without a stat first: the cache cannot know it, and the fstat after the open checks
+		 * it. */
+		if (d->d_type == DT_REG && !(s->cache.n && scan_cache_lookup(&s->cache, l->dev, d->d_ino))) {
+			r = walk_file(s, l->fd, d->d_name, NULL, l->dev, false);
+			continue;
 		}
 		/* AT_NO_AUTOMOUNT: an automount point (a network share, perhaps) is not mounted by looking.
 		 */
@@ -679,7 +788,7 @@ static int walk_tree(struct scan *s, int fd, const struct stat *st, size_t path_
 			if (est.st_dev != l->dev && mount_skipped(s, est.st_dev))
 				s->stats.mounts_skipped++;
 			else
-				r = walk_file(s, l->fd, d->d_name, &est, false);
+				r = walk_file(s, l->fd, d->d_name, &est, l->dev, false);
 		} else {
 			s->stats.other_skipped++;
 		}
@@ -714,7 +823,7 @@ static int scan_root(struct scan *s, const char *root)
 		return 0;
 	}
 	if (S_ISREG(st.st_mode))
-		return walk_file(s, AT_FDCWD, root, &st, true);
+		return walk_file(s, AT_FDCWD, root, &st, st.st_dev, true);
 	s->path[len] = '\0';
 	if (!S_ISDIR(st.st_mode)) {
 		report_error(s, EMBARGO_SCAN_ERROR_ROOT, root, -EBADFD, "not a regular file or a directory");
