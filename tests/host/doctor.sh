@@ -117,4 +117,106 @@ dpid=
 ctl doctor >/dev/null 2>&1
 check "$T/after-stop-as-before" test $? = "$st_no_daemon"
 
+# 6. Tiers this machine cannot run, from a stand-in daemon that answers status with a canned reply:
+# the fanotify tier's counters in status, doctor's exit 0 for lsm-hash, and names from the daemon made
+# safe for the terminal.
+cat >"$work/fake.c" <<'C'
+/* Serves every control request with the contents of argv[2] until killed. */
+#include "control.h"
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	char body[65536], *req;
+	FILE *f = fopen(argv[2], "re");
+	size_t n = f ? fread(body, 1, sizeof(body) - 1, f) : 0;
+	int l = embargo_control_listen(argv[1]);
+
+	if (argc != 3 || !f || l < 0)
+		return 1;
+	body[n] = '\0';
+	for (;;) {
+		struct pollfd p = {.fd = l, .events = POLLIN};
+		int c;
+
+		if (poll(&p, 1, -1) < 0)
+			return 1;
+		c = embargo_control_accept(l);
+		if (c < 0)
+			continue;
+		if (embargo_control_recv(c, &req) == 0)
+			embargo_control_reply(c, 0, body);
+		free(req);
+		req = NULL;
+		close(c);
+	}
+}
+C
+if ! cc -O1 -Iuserspace/lib -o "$work/fake" "$work/fake.c" "$BUILD/libembargo.a" 2>"$work/fake.err"; then
+	fail "$T/fake-daemon-build" "$(head -5 "$work/fake.err")"
+	exit 1
+fi
+fake() { # fake NAME JSON: a stand-in daemon in $work/NAME serving JSON
+	printf '%s' "$2" >"$work/$1.reply"
+	"$work/fake" "$work/$1" "$work/$1.reply" &
+	dpid=$!
+	wait_for 10 test -S "$work/$1/control.sock"
+}
+probe='[{"check":"lsm-hash","ok":false,"detail":"loading the programs failed: Operation not permitted"},{"check":"fanotify","ok":true,"detail":"loaded and attached"}]'
+fake fan '{"version":1,"pid":4242,"mode":"enforce","tier":"fanotify","tier_reason":"the better tiers did not load","first_exec_window":false,"enforcing":true,
+	"mechanisms":["fanotify FAN_OPEN_EXEC_PERM on the filesystem of /","evil \u001b[2J mechanism"],
+	"fanotify":{"events":12,"allowed":10,"denied":2,"timeouts":0,"hashed":7,"cache_hits":5,"late_kills":0,"marked_inodes":3,"decision_timeout_ms":1000,"on_timeout":"allow"},
+	"policy":{"path":"/p","generation":1,"vendors":0,"rules":0,"duplicates":0,"loaded_at":"x"},"vendors":[],"counters":{},"probe":'"$probe"'}'
+"$EMBARGOCTL" --runtime-dir "$work/fan" status >"$work/status-fan.txt" 2>&1
+st=$?
+if [ $st = 0 ] && grep -Eq '^  events +12$' "$work/status-fan.txt" && grep -Eq '^  marked_inodes +3$' "$work/status-fan.txt" &&
+	grep -Eq '^  decision_timeout_ms +1000$' "$work/status-fan.txt" && grep -Eq '^  on_timeout +allow$' "$work/status-fan.txt" &&
+	grep -qx 'Fanotify:' "$work/status-fan.txt" && grep -qx '  fanotify FAN_OPEN_EXEC_PERM on the filesystem of /' "$work/status-fan.txt" &&
+	! grep -q 'DETECTION ONLY' "$work/status-fan.txt"; then
+	pass "$T/status-fanotify-counters"
+else
+	fail "$T/status-fanotify-counters" "status $st: $(cat "$work/status-fan.txt")"
+fi
+# The escape sequence arrives as text, not as a command to the terminal.
+if grep -qF '  evil \x1b[2J mechanism' "$work/status-fan.txt" && ! grep -q $'\e' "$work/status-fan.txt"; then
+	pass "$T/status-mechanisms-safe"
+else
+	fail "$T/status-mechanisms-safe" "$(grep evil "$work/status-fan.txt" | od -c | head -3)"
+fi
+"$EMBARGOCTL" --runtime-dir "$work/fan" doctor >"$work/doctor-fan.txt" 2>&1
+st=$?
+if [ $st = 1 ] && grep -q '^Result: embargod runs in tier fanotify, not lsm-hash: the better tiers did not load' "$work/doctor-fan.txt" &&
+	! grep -q $'\e' "$work/doctor-fan.txt"; then
+	pass "$T/doctor-fanotify-tier-exit-1"
+else
+	fail "$T/doctor-fanotify-tier-exit-1" "status $st: $(tail -3 "$work/doctor-fan.txt")"
+fi
+stop_pid "$dpid"
+dpid=
+
+fake hash '{"version":1,"pid":4243,"tier":"lsm-hash","tier_reason":"BPF LSM with in-kernel SHA-256","enforcing":true,"mechanisms":["BPF LSM bprm_check_security"],"probe":[{"check":"lsm-hash","ok":true,"detail":"loaded and attached"}]}'
+"$EMBARGOCTL" --runtime-dir "$work/hash" doctor --json >"$work/doctor-hash.json" 2>&1
+st=$?
+if [ $st = 0 ] && jqe '.best_tier_available == true and .tier == "lsm-hash" and .embargod.pid == 4243' "$work/doctor-hash.json"; then
+	pass "$T/doctor-lsm-hash-exit-0"
+else
+	fail "$T/doctor-lsm-hash-exit-0" "status $st: $(head -c 300 "$work/doctor-hash.json")"
+fi
+stop_pid "$dpid"
+dpid=
+
+# A reply that is not JSON: doctor still prints its checks, and exits 2.
+fake bad 'not json'
+"$EMBARGOCTL" --runtime-dir "$work/bad" doctor >"$work/doctor-bad.txt" 2>&1
+st=$?
+if [ $st = 2 ] && grep -Eq '^  ok +btf' "$work/doctor-bad.txt" && grep -q "could not be asked: embargod's reply is not a JSON object" "$work/doctor-bad.txt"; then
+	pass "$T/doctor-bad-reply-exit-2"
+else
+	fail "$T/doctor-bad-reply-exit-2" "status $st: $(tail -3 "$work/doctor-bad.txt")"
+fi
+stop_pid "$dpid"
+dpid=
+
 [ $failures -eq 0 ]
