@@ -296,6 +296,64 @@ t_shipped_policy() {
 	stop_daemon
 }
 
+# embargoctl doctor before the daemon starts: its checks and its own load attempts (never attached) must
+# agree with the tier the daemon has to reach here: exit 0 and lsm-hash, or exit 1 and lsm (5.10).
+t_doctor() {
+	out=$(timeout $STEP_TIMEOUT embargoctl --runtime-dir "$RD" doctor --json 2>&1)
+	rc=$?
+	want=1
+	[ "$EXPECT_TIER" = lsm-hash ] && want=0
+	[ $rc -eq $want ] || {
+		REASON="exit $rc, expected $want: $(flat "$out")"
+		return 1
+	}
+	case "$out" in
+	*'"tier":"'$EXPECT_TIER'"'*) ;;
+	*)
+		REASON="doctor does not expect tier $EXPECT_TIER: $(flat "$out")"
+		return 1
+		;;
+	esac
+	ok="btf bpf_lsm_config bpf_lsm_active lsm_program fanotify bpffs"
+	no=
+	if [ "$EXPECT_TIER" = lsm-hash ]; then
+		ok="$ok ima_file_hash lsm_hash_program"
+	else
+		no="lsm_hash_program"
+	fi
+	for c in $ok; do
+		case "$out" in
+		*'{"check":"'$c'","result":"ok"'*) ;;
+		*)
+			REASON="check $c is not ok: $(flat "$out")"
+			return 1
+			;;
+		esac
+	done
+	for c in $no; do
+		case "$out" in
+		*'{"check":"'$c'","result":"no"'*) ;;
+		*)
+			REASON="check $c is not no: $(flat "$out")"
+			return 1
+			;;
+		esac
+	done
+}
+
+# With the daemon: doctor reports the tier it chose, exit 0 only for lsm-hash.
+t_doctor_daemon() {
+	out=$(ctl doctor 2>&1)
+	rc=$?
+	if [ "$EXPECT_TIER" = lsm-hash ]; then
+		[ $rc -eq 0 ] && echo "$out" | grep -q '^Result: embargod runs in the best tier, lsm-hash' && return 0
+	else
+		[ $rc -eq 1 ] && echo "$out" | grep -q "^Result: embargod runs in tier $EXPECT_TIER, not lsm-hash" && return 0
+	fi
+	REASON="exit $rc: $(flat "$out")"
+	return 1
+}
+
 # ---------------------------------------------------------------------------------------------- main
 
 DAEMON_REQUIRED=0
@@ -323,6 +381,12 @@ EOF
 	RULE_AUDITED=7
 fi
 
+if [ -n "$NO_DAEMON_WHY" ]; then
+	selected doctor && skip doctor "$NO_DAEMON_WHY"
+else
+	run_test doctor
+fi
+
 DAEMON_REQUIRED=1
 if [ -z "$NO_DAEMON_WHY" ]; then
 	# The daemon starts in every selection: the other tests need it.
@@ -337,6 +401,7 @@ else
 	skip daemon-start "$NO_DAEMON_WHY"
 fi
 
+run_test doctor-daemon
 run_test exec-listed-denied
 run_test exec-copy-denied
 run_test exec-hardlink-denied
