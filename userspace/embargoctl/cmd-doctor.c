@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include <bpf/libbpf.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -21,6 +22,9 @@
 
 /* How to change the kernel command line on Debian, appended to every boot-parameter remedy. */
 #define GRUB_HOWTO "on Debian, add it to GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub and reboot"
+
+/* Exit status 1 (as inspect's "prohibited"): embargo runs, or would run, in a lesser tier than lsm-hash. */
+#define DOCTOR_EXIT_LESSER_TIER CTL_EXIT_PROHIBITED
 
 enum result {
 	RESULT_OK,
@@ -88,18 +92,21 @@ static void __attribute__((format(printf, 3, 4))) append(char *buf, size_t size,
 	va_end(ap);
 }
 
-/* A kernel option's value, "not set", or NULL when no configuration could be read. */
+/* What kconfig() returns for an option the configuration does not set (compared by address). */
+static const char kc_not_set[] = "not set";
+
+/* A kernel option's value, kc_not_set, or NULL when no configuration could be read. */
 static const char *kconfig(const struct doctor *d, const char *name, char *buf, size_t size)
 {
 	if (d->kc_err < 0)
 		return NULL;
-	return embargo_kconfig_get(&d->kc, name, buf, size) ?: "not set";
+	return embargo_kconfig_get(&d->kc, name, buf, size) ?: kc_not_set;
 }
 
 /* "CONFIG_X=v" or "CONFIG_X is not set", for a detail. */
 static const char *kc_show(const char *name, const char *v, char *buf, size_t size)
 {
-	if (strcmp(v, "not set") == 0)
+	if (v == kc_not_set)
 		snprintf(buf, size, "%s is not set", name);
 	else
 		snprintf(buf, size, "%s=%s", name, v);
@@ -206,8 +213,7 @@ static void check_ima(struct doctor *d)
 	enum result res = RESULT_OK;
 	struct check *c = add(d, "ima_file_hash", RESULT_OK);
 
-	/* Sleepable LSM programs came before the helper, which only they may call: the helper implies them.
-	 */
+	/* Only sleepable LSM programs may call the helper, and they came first: the helper implies them. */
 	if (helper < 0) {
 		res = RESULT_UNKNOWN;
 		append(c->detail, sizeof(c->detail),
@@ -236,8 +242,7 @@ static void check_ima(struct doctor *d)
 		append(c->detail, sizeof(c->detail), "CONFIG_IMA=y");
 	}
 
-	/* bpf_ima_file_hash answers in IMA's algorithm: ima_hash= on the command line, else the built-in one.
-	 */
+	/* bpf_ima_file_hash hashes with IMA's algorithm: ima_hash= on the command line, else the default. */
 	if (cmd_algo && strcmp(cmd_algo, "sha256") != 0) {
 		res = RESULT_NO;
 		append(c->detail, sizeof(c->detail), "the command line sets ima_hash=%s, not sha256",
@@ -250,7 +255,7 @@ static void check_ima(struct doctor *d)
 		append(c->detail, sizeof(c->detail), "ima_hash=sha256 on the command line");
 	} else if (cfg_ima && is_y(cfg_ima)) {
 		/* Older configurations have only the choice symbol, not the string. */
-		if (strcmp(cfg_algo, "not set") == 0 &&
+		if (cfg_algo == kc_not_set &&
 		    is_y(kconfig(d, "CONFIG_IMA_DEFAULT_HASH_SHA256", sha, sizeof(sha))))
 			cfg_algo = "sha256";
 		if (strcmp(cfg_algo, "sha256") == 0) {
@@ -358,7 +363,7 @@ static void check_bpffs(struct doctor *d)
 		 r == -ENODEV ? "another filesystem than bpffs is mounted" : strerror(-r));
 	snprintf(c->remedy, sizeof(c->remedy),
 		 "mount -t bpf bpf " BPFFS " (systemd does at boot; embargod mounts it itself to pin the "
-					   "fanotify tier's exec backstop)");
+		 "fanotify tier's exec backstop)");
 }
 
 static void check_journal(struct doctor *d)
@@ -434,7 +439,7 @@ static int verdict(const struct doctor *d, const char **tier, char *why, size_t 
 			 reason && *reason ? reason : "?");
 		if (lsm_hash_failed && (!reason || !strstr(reason, lsm_hash_failed)))
 			append(why, size, "its lsm-hash attempt: %s", lsm_hash_failed);
-		return CTL_EXIT_PROHIBITED;
+		return DOCTOR_EXIT_LESSER_TIER;
 	}
 	if (!d->root) {
 		*tier = NULL;
@@ -469,7 +474,7 @@ static int verdict(const struct doctor *d, const char **tier, char *why, size_t 
 	}
 	snprintf(why + strlen(why), size - strlen(why), "); it would start in %s%s",
 		 *tier ? "tier " : "no tier: without BTF nothing loads", *tier ?: "");
-	return CTL_EXIT_PROHIBITED;
+	return DOCTOR_EXIT_LESSER_TIER;
 }
 
 static void run_checks(struct doctor *d, const struct ctl *ctl)
