@@ -6,7 +6,9 @@
 #   bench/fanotify.sh report         the Markdown table and the targets, from result lines on stdin
 #   bench/fanotify.sh doc REPORT DOC replace what is between the bench:fanotify markers in DOC by REPORT
 #
-# Timed loops (bench/loop: exec and open+close) in BENCH_ROUNDS interleaved rounds of four configurations:
+# Timed loops (bench/loop: exec of a static one-syscall binary, open+close, exec of a dynamically linked
+# program, and the first again with the loop and every thread of the enforcer on one CPU) in BENCH_ROUNDS
+# interleaved rounds of four configurations:
 #   none       no enforcer
 #   audit      embargod --tier fanotify --mode audit   (policy of BENCH_DIGESTS random digests)
 #   enforce    embargod --tier fanotify --mode enforce (the same policy)
@@ -29,7 +31,8 @@
 # If fapolicyd is missing or does not start, its rows say why and the rest of the bench goes on.
 #
 # Environment: BENCH_ROUNDS (7), BENCH_DIGESTS (100000), BENCH_FAN_EXEC (execs per loop, 5000),
-# BENCH_FAN_OPEN (open+close per loop, 50000: fapolicyd makes each ~20-30x slower).
+# BENCH_FAN_OPEN (open+close per loop, 50000: fapolicyd makes each ~10-30x slower), BENCH_FAN_DYN
+# (execs of the dynamically linked program per loop, 1000).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
@@ -118,6 +121,21 @@ report() {
 			if ((l, c, r) in ns) v[++n] = ns[l, c, r]
 		return median(v, n)
 	}
+	function exec_target(l, how,   ee, elo, ehi, ea, ef, flo, fhi, ok) {
+		ee = extra(l, "enforce"); elo = LO; ehi = HI
+		ea = extra(l, "audit")
+		ef = extra(l, "fapolicyd"); flo = LO; fhi = HI
+		if (ee == "none")
+			printf "- **Exec overhead (%s): not measured.**\n", how
+		else if (ef == "none")
+			printf "- **Exec overhead (%s) against fapolicyd: not compared (fapolicyd not measured);** embargo enforce adds %s per exec (%s to %s over the rounds), audit %s.\n", how, signed(ee), signed(elo), signed(ehi), signed(ea)
+		else {
+			ok = ef > 0 && ee <= ef / 2
+			printf "- **Exec overhead (%s) well below fapolicyd'"'"'s (at most half of its extra time per exec): %s**: embargo enforce adds %s per exec (%s to %s over the rounds; audit %s), fapolicyd %s (%s to %s); %s.\n", \
+				how, ok ? "met" : "MISSED", signed(ee), signed(elo), signed(ehi), signed(ea), signed(ef), signed(flo), signed(fhi), \
+				(ef > 0 ? sprintf("embargo'"'"'s extra time is %.0f%% of fapolicyd'"'"'s", 100 * ee / ef) : "fapolicyd added nothing measurable")
+		}
+	}
 	$1 == "info" {
 		parse()
 		for (k in F) if (k != "tier") info[k] = F[k]
@@ -139,6 +157,8 @@ report() {
 	END {
 		what["exec"] = "exec: posix_spawn (vfork+execve) + wait of a static one-syscall binary"
 		what["open"] = "open(O_RDONLY) + close of a small file"
+		what["exec-dyn"] = "exec: posix_spawn + wait of a dynamically linked `main() { return 0; }`, its ld.so and libc on the same tmpfs"
+		what["exec-1cpu"] = "exec, the same, with the loop and every thread of the enforcer on one CPU"
 		fa = "fapolicyd " (info["fapolicyd_version"] != "" ? info["fapolicyd_version"] : "")
 		printf "embargod tier `%s` without its start-up scan (marks: exec permission on the benchmark tmpfs; open permission only on inodes known to be prohibited, here none), policy of %s random digests (rules loaded: %s); %s with `deny perm=any all : sha256hash=<one of those digests>` and `allow perm=any all : all`, its package configuration otherwise (uid and gid root, trust from a file); kernel %s, %s CPUs; %d interleaved rounds. A ratio is the median of the per-round ratios to no enforcer, min-max over the rounds in brackets; \"fastest batches\" divides the fastest batch of each run instead of the median one.\n\n", \
 			info["embargod_tier"], info["digests"], info["rules"], fa, info["kernel"], info["cpus"], nrounds
@@ -164,20 +184,11 @@ report() {
 			printf "- **Opens of unlisted files cost nothing measurable (median ratio <= 1.05): %s** (embargo audit %.2fx, enforce %.2fx%s).\n", \
 				ok ? "met" : "MISSED", oa, oe, (of > 0 ? sprintf("; fapolicyd %.2fx", of) : "")
 		}
-		# Target 2: exec overhead well below fapolicyd (here: at most half of its extra time per exec).
-		ee = extra("exec", "enforce"); elo = LO; ehi = HI
-		ea = extra("exec", "audit")
-		ef = extra("exec", "fapolicyd"); flo = LO; fhi = HI
-		if (ee == "none")
-			printf "- **Exec overhead: not measured.**\n"
-		else if (ef == "none")
-			printf "- **Exec overhead against fapolicyd: not compared (fapolicyd not measured);** embargo enforce adds %s per exec (%s to %s over the rounds), audit %s.\n", signed(ee), signed(elo), signed(ehi), signed(ea)
-		else {
-			ok = ef > 0 && ee <= ef / 2
-			printf "- **Exec overhead well below fapolicyd'"'"'s (at most half of its extra time per exec): %s**: embargo enforce adds %s per exec (%s to %s over the rounds; audit %s), fapolicyd %s (%s to %s); %s.\n", \
-				ok ? "met" : "MISSED", signed(ee), signed(elo), signed(ehi), signed(ea), signed(ef), signed(flo), signed(fhi), \
-				(ef > 0 ? sprintf("embargo'"'"'s extra time is %.0f%% of fapolicyd'"'"'s", 100 * ee / ef) : "fapolicyd added nothing measurable")
-		}
+		# Target 2: exec overhead well below fapolicyd (here: at most half of its extra time per exec),
+		# as the scheduler places things, and with everything on one CPU.
+		exec_target("exec", "as the scheduler places the threads")
+		exec_target("exec-1cpu", "everything on one CPU")
+		exec_target("exec-dyn", "dynamically linked program")
 	}'
 }
 
@@ -223,6 +234,7 @@ EXPECT_TIER=fanotify
 ROUNDS=${BENCH_ROUNDS:-7}
 N_EXEC=${BENCH_FAN_EXEC:-5000}
 N_OPEN=${BENCH_FAN_OPEN:-50000}
+N_DYN=${BENCH_FAN_DYN:-1000}
 N_DIGESTS=${BENCH_DIGESTS:-100000}
 FA_TIMEOUT=120
 # shellcheck source=bench/common.sh
@@ -264,6 +276,15 @@ mount -t bpf bpf /sys/fs/bpf || fail "cannot mount a private bpffs on /sys/fs/bp
 
 write_policy "$N_DIGESTS" || fail "cannot write the policy"
 cp "$BIN/tiny" "$WORK/tiny" && printf 'small\n' >"$WORK/small" || fail "cannot write test files"
+# A dynamically linked program with its ld.so and libc on the tmpfs too (found through its interpreter
+# path and RUNPATH): what an enforcer sees of a real program's exec. embargod: the exec-opens of the
+# program and of ld.so; fapolicyd: those and every open (libc).
+dyn_ld=$(readelf -l /bin/true | sed -nE 's/.*interpreter: (.*)]$/\1/p')
+dyn_libc=$(ldd /bin/true | awk '/libc\.so/ { print $3 }')
+mkdir -p "$WORK/lib" && cp -L "$dyn_ld" "$dyn_libc" "$WORK/lib/" &&
+	printf 'int main(void) { return 0; }\n' >"$WORK/dyn.c" &&
+	cc -O2 -o "$WORK/dyn" "$WORK/dyn.c" -Wl,--dynamic-linker="$WORK/lib/${dyn_ld##*/}" -Wl,-rpath,"$WORK/lib" &&
+	ldd "$WORK/dyn" | grep -q "=> $WORK/lib/libc" || fail "cannot build the dynamically linked program"
 emit "info tier=$TIER kernel=$(uname -r) cpus=$(nproc) digests=$N_DIGESTS"
 
 # fapolicyd skipped: says why in the result lines and on stderr; the bench goes on without it.
@@ -338,8 +359,23 @@ start_fapolicyd() {
 	return 1
 }
 
-loops() { # CONFIG
-	run_loop "$1" exec "$N_EXEC" "$WORK/tiny" && run_loop "$1" open "$N_OPEN" "$WORK/small"
+# The exec loop again with the loop and every thread of the enforcer PID (if any) on CPU, the first CPU
+# this script may use: without the wake-up of another CPU, which costs tens of microseconds in this VM and
+# makes the unpinned exec figures depend on where the scheduler puts the enforcer's threads.
+CPU=$(taskset -cp $$ | sed -E 's/.*: *//; s/[-,].*//')
+one_cpu() { # CONFIG [PID]
+	if [ -n "${2:-}" ] && ! taskset -a -p -c "$CPU" "$2" >/dev/null; then
+		echo "bench: fanotify: cannot pin pid $2 to CPU $CPU" >&2
+		return 1
+	fi
+	(taskset -p -c "$CPU" "$BASHPID" >/dev/null && run_loop "$1" exec "$N_EXEC" "$WORK/tiny") |
+		sed 's/ loop=exec / loop=exec-1cpu /'
+}
+
+loops() { # CONFIG [PID: the enforcer]
+	run_loop "$1" exec "$N_EXEC" "$WORK/tiny" && run_loop "$1" open "$N_OPEN" "$WORK/small" &&
+		(run_loop "$1" exec "$N_DYN" "$WORK/dyn" | sed 's/ loop=exec / loop=exec-dyn /') &&
+		one_cpu "$1" "${2:-}"
 }
 
 setup_fapolicyd
@@ -364,7 +400,7 @@ while [ "$ROUND" -le "$ROUNDS" ]; do
 				"rules=$(echo "$st" | sed -nE 's/.*"rules":([0-9]+).*/\1/p')"
 			[ "$tier" = "$EXPECT_TIER" ] || fail "embargod runs tier '$tier', expected $EXPECT_TIER"
 			warm || fail "warm-up under embargod failed"
-			loops "$c" || fail "the loops under embargod --mode $c failed"
+			loops "$c" "$DPID" || fail "the loops under embargod --mode $c failed"
 			stop_embargod
 			;;
 		fapolicyd)
@@ -373,7 +409,7 @@ while [ "$ROUND" -le "$ROUNDS" ]; do
 				skip_fapolicyd "it did not start (see bench/fanotify.sh's log)"
 				continue
 			fi
-			if warm && loops fapolicyd; then
+			if warm && loops fapolicyd "$FAPID"; then
 				stop_fapolicyd
 			else
 				stop_fapolicyd
