@@ -107,7 +107,7 @@ out=$("$work/listed")
 st=$?
 check "$T/listed-runs-in-detect-tier" test "$st" = 0 -a "$out" = ran
 if wait_for 15 bash -c "journalctl --no-pager -o json EMBARGO_SHA256=$sha_a | grep -q ."; then
-	rec=$(journal EMBARGO_SHA256="$sha_a" | head -1)
+	rec=$(journal EMBARGO_SHA256="$sha_a" EMBARGO_HOOK=exec | head -1)
 	if jq -e --arg p "$work/listed" --arg f "$work/test.policy:3" '
 		.EMBARGO_ACTION == "audited" and .EMBARGO_HOOK == "exec" and .EMBARGO_TIER == "detect" and
 		.EMBARGO_VENDOR == "Listed Vendor" and .EMBARGO_RULE == $f and .EMBARGO_PATH == $p and

@@ -97,6 +97,8 @@ void events_sweep_dedup(struct daemon *d);
 /* Log a match found outside the ring buffer (fanotify); thread-safe. */
 void events_report(struct daemon *d, const struct embargo_event *ev, uint32_t rule_id, const char *path,
 		   const char *note);
+/* A prohibited file's name, for events about it that come without one (no bpf_d_path before 5.11). */
+void events_remember_path(uint64_t dev, uint64_t ino, uint32_t rule_id, const char *path);
 /* Log that n more matches of a file by children of ppid were counted, not reported one by one. */
 void events_report_repeated(struct daemon *d, uint8_t hook, uint64_t dev, uint64_t ino, uint32_t ppid,
 			    uint64_t n);

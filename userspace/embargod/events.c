@@ -82,6 +82,15 @@ static void report(struct daemon *d, const struct embargo_event *ev, uint32_t ru
 	pthread_mutex_unlock(&report_lock);
 }
 
+void events_remember_path(uint64_t dev, uint64_t ino, uint32_t rule_id, const char *path)
+{
+	struct embargo_event ev = { .dev = dev, .ino = ino };
+
+	pthread_mutex_lock(&report_lock);
+	remember_recent(&ev, rule_id, path);
+	pthread_mutex_unlock(&report_lock);
+}
+
 void events_report(struct daemon *d, const struct embargo_event *ev, uint32_t rule_id, const char *path,
 		   const char *note)
 {
@@ -216,7 +225,8 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 	if (fd < 0) {
 		/* The kernel holds the file as pending, not to report it twice: let it report it again. */
 		(void)bpf_map_delete_elem(bpf_verdicts_fd(d), &key);
-		log_warning("Cannot classify %s (pid %u, %s): %s; it is reported again at its next use",
+		/* Common for short-lived processes on the detect path: information, not a fault. */
+		log_info("Cannot classify %s (pid %u, %s): %s; it is reported again at its next use",
 			    ev->path[0] ? ev->path : "(no path)", ev->pid, ev->comm, strerror(-fd));
 		return;
 	}

@@ -87,6 +87,7 @@ static void on_file(void *ud, const struct embargo_scan_file *f)
 		v.vendor_mode = d->policy->vendors[f->rule->vendor].mode;
 		if (d->tier == EMBARGO_TIER_FANOTIFY)
 			fanotify_mark_path(d, f->path);
+		events_remember_path(key.dev, key.ino, v.rule_id, f->path);
 		log_found(d, EMBARGO_MSGID_FOUND, LOG_WARNING, f->rule, f->sha256, f->path, "", 0, NULL, NULL);
 	}
 	/* Never over a verdict the kernel made meanwhile: same stamp, same content, nothing to gain. */
