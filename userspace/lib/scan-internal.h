@@ -134,8 +134,11 @@ struct scan_hasher {
 
 int scan_hasher_init(struct scan_hasher *h);
 void scan_hasher_free(struct scan_hasher *h);
-/* SHA-256 of fd from offset 0 to its end; *bytes the length read. Stops with -ECANCELED on *cancel. */
-int scan_hash_fd(struct scan_hasher *h, int fd, uint8_t out[SHA256_LEN], uint64_t *bytes,
+/*
+ * SHA-256 of fd from offset 0 to its end (size: its size as fstat gave it, to spare the last read); *bytes
+ * the length read. Stops with -ECANCELED on *cancel.
+ */
+int scan_hash_fd(struct scan_hasher *h, int fd, uint64_t size, uint8_t out[SHA256_LEN], uint64_t *bytes,
 		 const volatile bool *cancel);
 
 static inline int64_t scan_ts_ns(const struct timespec *ts)

@@ -268,7 +268,7 @@ static int check_file(struct proc_scan *ps, int fd, const char *path, bool exe, 
 		e = known->e;
 	} else {
 		scan_cache_entry_init(&e, &st);
-		r = scan_hash_fd(&ps->h, fd, e.sha256, &bytes, ps->o->cancel);
+		r = scan_hash_fd(&ps->h, fd, e.size, e.sha256, &bytes, ps->o->cancel);
 		if (r == -ECANCELED)
 			return r;
 		if (r < 0) {

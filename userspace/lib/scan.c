@@ -27,10 +27,11 @@
 #define WAIT_NS (100 * 1000 * 1000L)		    /* how often a waiting walker reports and checks cancel */
 #define MAX_JOBS 256
 /*
- * Idle hashers are woken once this many files wait (or at once for a file to hash): probing a small file
- * takes less than waking a thread, which a wake-up per file would otherwise cost each time.
+ * Idle hashers are woken once this many files wait (or at once for a big file to hash): probing or hashing
+ * a small file takes less than waking a thread, which a wake-up per file would otherwise cost each time.
  */
 #define WAKE_BATCH 16
+#define WAKE_SIZE (256 * 1024) /* a file this big wakes a hasher at once */
 #define MOUNT_REREADS 8 /* a device not in mountinfo: read it again (a new mount) this many times at most */
 
 struct item {
@@ -249,7 +250,7 @@ static int queue_push(struct scan *s, int fd, const struct stat *st, const char 
 	slot->probe = probe;
 	slot->code = code;
 	q->count++;
-	if (q->n_idle && (!probe || q->count >= WAKE_BATCH))
+	if (q->n_idle && ((!probe && (uint64_t)st->st_size >= WAKE_SIZE) || q->count >= WAKE_BATCH))
 		pthread_cond_signal(&q->not_empty);
 	pthread_mutex_unlock(&q->lock);
 	return 0;
@@ -311,7 +312,7 @@ static void hash_item(struct scan *s, struct scan_hasher *h, const struct item *
 		code = true;
 	}
 	scan_cache_entry_init(&e, &it->st);
-	r = scan_hash_fd(h, it->fd, digest, &bytes, s->o->cancel);
+	r = scan_hash_fd(h, it->fd, e.size, digest, &bytes, s->o->cancel);
 	if (r == -ECANCELED)
 		return;
 	if (r < 0) {
@@ -943,7 +944,7 @@ static void size_budgets(struct scan *s, unsigned jobs)
 		limit = (size_t)rl.rlim_cur;
 	s->dir_budget = limit / 16 < 2 ? 2 : limit / 16 > 64 ? 64 : limit / 16;
 	/* Enough queued files to keep every hasher busy while the walker reads a directory. */
-	s->q.cap = (size_t)jobs * 16 < 32 ? 32 : (size_t)jobs * 16 > 256 ? 256 : (size_t)jobs * 16;
+	s->q.cap = (size_t)jobs * 64 < 64 ? 64 : (size_t)jobs * 64 > 256 ? 256 : (size_t)jobs * 64;
 	if (s->q.cap > limit / 4)
 		s->q.cap = limit / 4 < 4 ? 4 : limit / 4;
 }
