@@ -35,6 +35,8 @@ cc -O1 -shared -fPIC -o "$B/liblisted.so" tests/vm/liblisted.c
 cp "$B/listed" "$B/copy" && ln "$B/listed" "$B/hardlink" && cp "$B/listed" "$B/tmp-name" &&
 	mv "$B/tmp-name" "$B/renamed"
 cp "$B/unlisted" "$B/to-modify"
+# Listed and already running when embargod starts: a copy of sleep with one more byte (still runs).
+cp "$(command -v sleep)" "$B/sleeper" && printf 'S' >>"$B/sleeper"
 # A big executable: hashing it takes longer than a short decision deadline.
 cp "$B/unlisted" "$B/big" && truncate -s 1G "$B/big"
 sha_listed=$(sha256sum "$B/listed" | cut -d' ' -f1)
@@ -46,6 +48,7 @@ vendor "Listed Vendor"
 sha256 $sha_listed label "listed program"
 sha256 $sha_lib label "listed library"
 sha256 $sha_late label "listed, created late"
+sha256 $(sha256sum "$B/sleeper" | cut -d' ' -f1) label "listed, running before the start"
 P
 
 RUN=$work/run
@@ -66,7 +69,9 @@ run() {
 }
 in_log() { grep -qF -- "$1" "$LOG"; }
 
-if ! start; then
+timeout 120 "$B/sleeper" 100 &
+sleeper=$!
+if ! start --kill-running; then
 	fail "$T/start" "$(tail -5 "$LOG")"
 	exit 1
 fi
@@ -90,6 +95,17 @@ if wait_for 10 in_log "EMBARGO_ACTION=\"denied\" EMBARGO_MODE=\"enforce\" EMBARG
 	pass "$T/denial-logged"
 else
 	fail "$T/denial-logged" "$(tail -3 "$LOG")"
+fi
+
+# The running listed program was found by the start-up scan and killed (kill_running, enforce mode).
+# ($sleeper is timeout's PID; timeout exits 137 when its child is killed.)
+if wait_for 30 in_log "runs $B/sleeper: Listed Vendor"; then
+	wait "$sleeper" 2>/dev/null
+	st=$?
+	if [ $st -eq 137 ] && in_log "killed (kill_running)"; then pass "$T/kill-running"; else fail "$T/kill-running" "status $st: $(grep 'Prohibited code running' "$LOG")"; fi
+else
+	kill "$sleeper" 2>/dev/null
+	fail "$T/kill-running" "not reported: $(grep -i 'scan' "$LOG" | tail -3)"
 fi
 
 # The start-up scan found the listed library: dlopen, LD_PRELOAD and ld.so cannot open it.
