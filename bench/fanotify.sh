@@ -168,7 +168,7 @@ report() {
 		what["open"] = "open(O_RDONLY) + close of a small file"
 		what["exec-dyn"] = "exec: posix_spawn + wait of a dynamically linked `main() { return 0; }`, its ld.so and libc on the same tmpfs"
 		what["exec-1cpu"] = "exec, the same, with the loop and every thread of the enforcer on one CPU"
-		fa = "fapolicyd " (info["fapolicyd_version"] != "" ? info["fapolicyd_version"] : "")
+		fa = "fapolicyd" (info["fapolicyd_version"] != "" ? " " info["fapolicyd_version"] : "")
 		printf "embargod tier `%s` without its start-up scan (marks: exec permission on the benchmark tmpfs; open permission only on inodes known to be prohibited, here none), policy of %s random digests (rules loaded: %s); %s with `deny perm=any all : sha256hash=<one of those digests>` and `allow perm=any all : all`, its package configuration otherwise (uid and gid root, trust from a file); kernel %s, %s CPUs; %d interleaved rounds. A ratio is the median of the per-round ratios to no enforcer, min-max over the rounds in brackets; \"fastest batches\" divides the fastest batch of each run instead of the median one.\n\n", \
 			info["embargod_tier"], info["digests"], info["rules"], fa, info["kernel"], info["cpus"], nrounds
 		if (skipped != "")
