@@ -207,13 +207,17 @@ static void mark_inode(struct fan *f, int fd)
  * Opens of a prohibited file are refused to everyone but embargo itself: the daemon never opens by name
  * here, and embargoctl must still be able to inspect and scan it.
  */
-static bool is_embargo(const struct fan *f, uint32_t pid)
+static bool is_embargo(const struct fan *f, uint32_t pid, uint64_t mask)
 {
 	char exe[64];
 	struct stat st;
 
 	if (pid == (uint32_t)f->self)
 		return true;
+	/* Only the opens of prohibited inodes are ever refused: an exec needs no look at /proc (it is on
+	 * the path of every exec on the machine). */
+	if (!(mask & FAN_OPEN_PERM))
+		return false;
 	snprintf(exe, sizeof(exe), "/proc/%u/exe", pid);
 	return f->ctl_ino && stat(exe, &st) == 0 && st.st_ino == f->ctl_ino && st.st_dev == f->ctl_dev;
 }
@@ -393,7 +397,7 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 	pthread_mutex_unlock(&f->lock);
 
 	/* Our own opens (and anything we cannot even stat) are never held up. */
-	if (is_embargo(f, (uint32_t)m->pid) || fstat(m->fd, &tmp.st) < 0 || !S_ISREG(tmp.st.st_mode)) {
+	if (is_embargo(f, (uint32_t)m->pid, m->mask) || fstat(m->fd, &tmp.st) < 0 || !S_ISREG(tmp.st.st_mode)) {
 		pthread_mutex_lock(&f->lock);
 		respond(f, m->fd, true);
 		pthread_mutex_unlock(&f->lock);
