@@ -30,15 +30,14 @@ NFILES=${BENCH_SCAN_FILES:-1000000}
 TREE=${BENCH_SCAN_TREE:-/usr}
 read -r -a CODE <<<"${BENCH_SCAN_CODE:-/usr/bin /usr/lib/x86_64-linux-gnu}"
 DOC=docs/bench.md
-RAW=$OUT/scan.txt
-LOG=$OUT/scan.log
 MD=$OUT/scan.md
 t_start=$SECONDS
 
 mkdir -p "$OUT" || exit 1
-: >"$RAW"
-: >"$LOG"
-log() { echo "bench: scan: $*" >&2; }
+log() {
+	echo "bench: scan: $*" >&2
+	[ -z "${LOG:-}" ] || echo "bench: scan: $*" >>"$LOG"
+}
 fail() {
 	log "$*"
 	exit 1
@@ -48,7 +47,13 @@ command -v openssl >/dev/null || fail "no openssl"
 command -v jq >/dev/null || fail "no jq"
 
 WORK=$(mktemp -d /tmp/embargo-bench-scan.XXXXXX) || exit 1
+# Raw lines and log stay on the private tmpfs until the end: another `make bench` in the same tree
+# empties $OUT when it starts.
+RAW=$WORK/scan.txt
+LOG=$WORK/scan.log
 cleanup() {
+	cp "$RAW" "$OUT/scan.txt" 2>/dev/null
+	cp "$LOG" "$OUT/scan.log" 2>/dev/null
 	umount "$WORK/many" 2>/dev/null
 	umount "$WORK" 2>/dev/null
 	rmdir "$WORK" 2>/dev/null
@@ -58,6 +63,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 mount -t tmpfs -o mode=0755 embargo-bench-scan "$WORK" || fail "cannot mount a private tmpfs on $WORK"
 mkdir -p "$WORK/state"
+: >"$RAW"
+: >"$LOG"
 
 # A policy that lists nothing on the machine: every file is hashed and looked up, none matches.
 printf 'vendor "Bench"\nsha256 %064d label "nothing"\n' 0 >"$WORK/bench.policy"
@@ -266,7 +273,8 @@ awk -v tree="$TREE" -v code="${CODE[*]}" -v date="$(date -u '+%Y-%m-%d %H:%M UTC
 			s = ms[n, 1] / 1000
 			printf "| %s | %d | %.2f | %.0f | %.1f | %.1f |\n", what[i], files[n], s, (s > 0 ? files[n] / s : 0), rss[n] / 1024, anon[n] / 1024
 		}
-	}' "$RAW" >"$MD" || fail "report failed"
+	}' "$RAW" >"$WORK/scan.md" || fail "report failed"
+cp "$WORK/scan.md" "$MD" || fail "cannot write $MD"
 cat "$MD"
 
 if [ "${BENCH_NO_DOCS:-0}" != 1 ]; then

@@ -462,9 +462,9 @@ TEST(scan_cache_rescan)
 	CHECK_EQ_INT(st.files_hashed, 3);
 	CHECK_EQ_INT(s.matches, 2);
 
-	/* Nothing changed: no content read, the same matches. */
+	/* Nothing changed: no content read, the same matches, the cache kept as it is. */
 	REQUIRE(scan(p, at("tree"), cache, false, &s, &st) == 0);
-	CHECK(st.cache_loaded && st.cache_written);
+	CHECK(st.cache_loaded && !st.cache_written && st.cache_unchanged);
 	CHECK_EQ_INT(st.cache_entries, 6);
 	CHECK_EQ_INT(st.files_hashed, 0);
 	CHECK_EQ_INT(st.files_probed, 0);
@@ -480,6 +480,7 @@ TEST(scan_cache_rescan)
 	CHECK_EQ_INT(st.files_hashed, 2);
 	CHECK_EQ_INT(st.files_cached, 4);
 	CHECK_EQ_INT(s.matches, 3);
+	CHECK(st.cache_written && !st.cache_unchanged);
 
 	/* --all needs the digest of files only probed so far. */
 	REQUIRE(scan(p, at("tree"), cache, true, &s, &st) == 0);
@@ -489,8 +490,10 @@ TEST(scan_cache_rescan)
 	/* Files gone are dropped from the cache. */
 	REQUIRE(unlink(at("tree/a/b/c/copy.txt")) == 0);
 	REQUIRE(scan(p, at("tree"), cache, false, &s, &st) == 0);
+	CHECK(st.cache_written && st.files_hashed == 0);
 	REQUIRE(scan(p, at("tree"), cache, false, &s, &st) == 0);
 	CHECK_EQ_INT(st.cache_entries, 5);
+	CHECK(st.cache_unchanged);
 
 	/* A cancelled scan leaves the cache as it was. */
 	volatile bool cancel = true;

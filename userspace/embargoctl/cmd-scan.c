@@ -316,6 +316,7 @@ static void summary_json(const struct scanctl *sc, const struct embargo_scan_sta
 	json_key_u64(&w, "entries", st->cache_entries);
 	json_key_bool(&w, "rejected", st->cache_rejected);
 	json_key_bool(&w, "written", st->cache_written);
+	json_key_bool(&w, "unchanged", st->cache_unchanged);
 	json_end_object(&w);
 	if (processes) {
 		json_key_object(&w, "processes");
@@ -359,7 +360,9 @@ static void summary_text(const struct scanctl *sc, const struct embargo_scan_sta
 			st->cache_loaded     ? "used"
 			: st->cache_rejected ? "rejected, rebuilt"
 					     : "none yet",
-			st->cache_written ? ", rewritten" : ", not written");
+			st->cache_written     ? ", rewritten"
+			: st->cache_unchanged ? ", unchanged"
+					      : ", not written");
 	}
 	if (processes)
 		fprintf(stderr,

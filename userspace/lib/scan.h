@@ -93,6 +93,7 @@ struct embargo_scan_stats {
 	bool cache_loaded;	/* a valid cache was read */
 	bool cache_rejected;	/* a cache file was there but not used (on_error said why) */
 	bool cache_written;	/* the new cache replaced the old one */
+	bool cache_unchanged;	/* the scan found just what the cache held: it was kept as it is */
 	uint64_t cache_entries; /* entries read (loaded) */
 	/* Processes */
 	uint64_t processes;	  /* processes inspected */
