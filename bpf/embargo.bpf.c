@@ -411,6 +411,35 @@ int BPF_PROG(mmap_cache, struct file *file, unsigned long reqprot, unsigned long
 }
 
 /*
+ * Kernel modules loaded from a file (finit_module): decided like an exec, before the kernel reads them.
+ * The enum's value is taken from the running kernel (CO-RE), not assumed.
+ */
+static __always_inline bool is_module(enum kernel_read_file_id id)
+{
+	return id == bpf_core_enum_value(enum kernel_read_file_id, READING_MODULE);
+}
+
+SEC("lsm.s/kernel_read_file")
+int BPF_PROG(module_hash, struct file *file, enum kernel_read_file_id id, bool contents, int ret)
+{
+	if (ret)
+		return earlier(ret);
+	if (!file || !is_module(id))
+		return 0;
+	return verdict_errno(decide(file, EMBARGO_HOOK_MODULE, true, false, NULL));
+}
+
+SEC("lsm/kernel_read_file")
+int BPF_PROG(module_cache, struct file *file, enum kernel_read_file_id id, bool contents, int ret)
+{
+	if (ret)
+		return earlier(ret);
+	if (!file || !is_module(id))
+		return 0;
+	return verdict_errno(decide(file, EMBARGO_HOOK_MODULE, false, false, NULL));
+}
+
+/*
  * Every open on the machine passes here: opens that neither write nor exec return at once. A write-open
  * drops the cached verdict (the content may change); an exec-open of a known prohibited file is refused
  * here already, an unknown one is left to bprm_check_security, which runs next.

@@ -31,6 +31,7 @@ enum embargo_hook {
 	EMBARGO_HOOK_EXEC = 1, /* bprm_check_security, or sched_process_exec in the detection tier */
 	EMBARGO_HOOK_MMAP = 2, /* mmap_file with PROT_EXEC */
 	EMBARGO_HOOK_OPEN = 3, /* file_open for exec */
+	EMBARGO_HOOK_MODULE = 4, /* kernel_read_file of a kernel module (finit_module) */
 };
 
 enum embargo_action {

@@ -354,6 +354,49 @@ t_doctor_daemon() {
 	return 1
 }
 
+# Kernel modules through finit_module: an unlisted one loads (and is unloaded again), a listed one is
+# refused before the kernel reads it.
+t_module_unlisted_loads() {
+	[ -e $T/modules/nls_iso8859-1.ko ] || {
+		REASON="no test module in the initramfs"
+		return 1
+	}
+	out=$(timeout $STEP_TIMEOUT tfinit $T/modules/nls_iso8859-1.ko 2>&1)
+	[ "$out" = "finit_module: ok" ] || {
+		REASON="the unlisted module did not load: $out"
+		return 1
+	}
+	tfinit -r nls_iso8859_1 >/dev/null 2>&1
+	return 0
+}
+
+t_module_listed_denied() {
+	[ -n "$H_MOD" ] || {
+		REASON="no test module in the initramfs"
+		return 1
+	}
+	mark_log
+	i=0
+	while :; do
+		out=$(timeout $STEP_TIMEOUT tfinit $T/modules/nls_utf8.ko 2>&1)
+		[ "$out" = "finit_module: Operation not permitted (errno 1)" ] && break
+		# Tier lsm: a module never seen may load once while the daemon classifies it.
+		[ "$out" = "finit_module: ok" ] && tfinit -r nls_utf8 >/dev/null 2>&1
+		i=$((i + 1))
+		if [ "$EXPECT_TIER" = lsm-hash ] || [ $i -ge 50 ]; then
+			REASON="the listed module was not refused: $out"
+			return 1
+		fi
+		sleep 0.1
+	done
+	grep -q '^nls_utf8 ' /proc/modules && {
+		REASON="finit_module failed, yet nls_utf8 is loaded"
+		return 1
+	}
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="module"' "EMBARGO_SHA256=\"$H_MOD\"" \
+		"EMBARGO_RULE=\"$POL:$RULE_MOD\""
+}
+
 # ---------------------------------------------------------------------------------------------- main
 
 DAEMON_REQUIRED=0
@@ -366,19 +409,22 @@ else
 	H_LISTED=$(sha $T/listed)
 	H_LIB=$(sha $T/liblisted.so)
 	H_AUDITED=$(sha $T/audited)
+	H_MOD=$(sha $T/modules/nls_utf8.ko 2>/dev/null)
 	# Line numbers matter: events name the rule as file:line.
 	cat >"$POL" <<EOF
 # embargo VM test policy, generated in the guest
 vendor "Listed"
 sha256 $H_LISTED label "listed test program"
 sha256 $H_LIB label "liblisted.so"
+sha256 ${H_MOD:-0000000000000000000000000000000000000000000000000000000000000000} label "nls_utf8.ko"
 
 vendor "Audited" mode audit
 sha256 $H_AUDITED label "audited test program"
 EOF
 	RULE_LISTED=3
 	RULE_LIB=4
-	RULE_AUDITED=7
+	RULE_MOD=5
+	RULE_AUDITED=8
 fi
 
 if [ -n "$NO_DAEMON_WHY" ]; then
@@ -415,6 +461,8 @@ run_test modified-runs
 run_test restored-denied
 run_test rewritten-denied
 run_test interp-denied
+run_test module-unlisted-loads
+run_test module-listed-denied
 run_test runtime-audit
 # Back to enforce whatever runtime-audit did.
 [ -n "$DPID" ] && ctl mode enforce >/dev/null 2>&1

@@ -88,6 +88,8 @@ static void set_programs(struct embargo_bpf *skel, uint8_t tier)
 	bpf_program__set_autoload(skel->progs.mmap_hash, tier == EMBARGO_TIER_LSM_HASH);
 	bpf_program__set_autoload(skel->progs.exec_cache, tier == EMBARGO_TIER_LSM);
 	bpf_program__set_autoload(skel->progs.mmap_cache, tier == EMBARGO_TIER_LSM);
+	bpf_program__set_autoload(skel->progs.module_hash, tier == EMBARGO_TIER_LSM_HASH);
+	bpf_program__set_autoload(skel->progs.module_cache, tier == EMBARGO_TIER_LSM);
 	bpf_program__set_autoload(skel->progs.file_open, is_lsm(tier));
 	bpf_program__set_autoload(skel->progs.exec_detect, !is_lsm(tier));
 }

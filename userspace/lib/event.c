@@ -32,6 +32,8 @@ const char *embargo_hook_name(uint8_t hook)
 		return "mmap";
 	case EMBARGO_HOOK_OPEN:
 		return "open";
+	case EMBARGO_HOOK_MODULE:
+		return "module";
 	default:
 		return "unknown";
 	}
@@ -82,6 +84,8 @@ static const char *verb(uint8_t hook, uint8_t action)
 		return deny ? "Denied loading" : "Loaded (audit)";
 	case EMBARGO_HOOK_OPEN:
 		return deny ? "Denied opening" : "Opened (audit)";
+	case EMBARGO_HOOK_MODULE:
+		return deny ? "Denied loading the kernel module" : "Loaded the kernel module (audit)";
 	default:
 		return deny ? "Denied exec of" : "Executed (audit)";
 	}

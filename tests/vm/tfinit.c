@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tfinit PATH      finit_module(open(PATH), "", 0): prints "finit_module: ok" (exit 0) or
+ *                  "finit_module: <strerror> (errno N)" (exit 1).
+ * tfinit -r NAME   delete_module(NAME): unload it again.
+ * Through finit_module, the way modprobe loads a module from a file (what kernel_read_file sees);
+ * busybox insmod might read the file itself and use init_module.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	int fd;
+
+	if (argc == 3 && strcmp(argv[1], "-r") == 0) {
+		if (syscall(SYS_delete_module, argv[2], O_NONBLOCK) < 0) {
+			printf("delete_module: %s (errno %d)\n", strerror(errno), errno);
+			return 1;
+		}
+		printf("delete_module: ok\n");
+		return 0;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "usage: tfinit PATH | tfinit -r NAME\n");
+		return 2;
+	}
+	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		printf("open: %s (errno %d)\n", strerror(errno), errno);
+		return 1;
+	}
+	if (syscall(SYS_finit_module, fd, "", 0) < 0) {
+		printf("finit_module: %s (errno %d)\n", strerror(errno), errno);
+		return 1;
+	}
+	printf("finit_module: ok\n");
+	return 0;
+}
