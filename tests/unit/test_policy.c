@@ -179,17 +179,20 @@ static const struct bad_case bad_cases[] = {
      {"a.policy", "vendor X\nsha512 abc\n"},
      NULL,
      0,
-     "@/a.policy:2:1: expected one of: vendor, entity, sha256, sha256-list; found 'sha512'"},
+     "@/a.policy:2:1: expected one of: vendor, entity, sha256, sha256-list, component, signer-org, "
+     "signer-cn, signer-cert, package, package-maintainer, path, trust-anchor; found 'sha512'"},
     {"quoted keyword",
      {"a.policy", "\"vendor\" X\n"},
      NULL,
      0,
-     "@/a.policy:1:1: expected one of: vendor, entity, sha256, sha256-list; found \"vendor\""},
+     "@/a.policy:1:1: expected one of: vendor, entity, sha256, sha256-list, component, signer-org, "
+     "signer-cn, signer-cert, package, package-maintainer, path, trust-anchor; found \"vendor\""},
     {"keyword case",
      {"a.policy", "  Vendor X\n"},
      NULL,
      0,
-     "@/a.policy:1:3: expected one of: vendor, entity, sha256, sha256-list; found 'Vendor'"},
+     "@/a.policy:1:3: expected one of: vendor, entity, sha256, sha256-list, component, signer-org, "
+     "signer-cn, signer-cert, package, package-maintainer, path, trust-anchor; found 'Vendor'"},
     {"short digest",
      {"a.policy", "vendor X\nsha256 " H63 "\n"},
      NULL,
@@ -416,6 +419,156 @@ static const struct bad_case bad_cases[] = {
      NULL,
      0,
      "@/l.sha256:1:68: unexpected control character 0x1b in file name"},
+    {"signer-org without name",
+     {"a.policy", "vendor X\nsigner-org\n"},
+     NULL,
+     0,
+     "@/a.policy:2:11: expected an organization name after 'signer-org'"},
+    {"empty signer-org",
+     {"a.policy", "vendor X\nsigner-org \"\"\n"},
+     NULL,
+     0,
+     "@/a.policy:2:12: organization name is empty"},
+    {"signer-org not UTF-8",
+     {"a.policy", "vendor X\nsigner-org \"Kaspersky \xc0\xaf Lab\"\n"},
+     NULL,
+     0,
+     "@/a.policy:2:12: organization name is not valid UTF-8 (byte 0xc0 at position 11)"},
+    {"signer-org cut UTF-8 sequence",
+     {"a.policy", "vendor X\nsigner-cn Kaspersky\xe2\x80\n"},
+     NULL,
+     0,
+     "@/a.policy:2:11: common name is not valid UTF-8 (byte 0xe2 at position 10)"},
+    {"signer-org surrogate",
+     {"a.policy", "vendor X\nsigner-cn \"\xed\xa0\x80\"\n"},
+     NULL,
+     0,
+     "@/a.policy:2:11: common name is not valid UTF-8 (byte 0xed at position 1)"},
+    {"signer-org unknown option",
+     {"a.policy", "vendor X\nsigner-org \"AO Kaspersky Lab\" verifed\n"},
+     NULL,
+     0,
+     "@/a.policy:2:31: expected 'verified' or end of line, found 'verifed'"},
+    {"signer-org extra after verified",
+     {"a.policy", "vendor X\nsigner-org \"AO Kaspersky Lab\" verified x\n"},
+     NULL,
+     0,
+     "@/a.policy:2:40: expected end of line, found 'x'"},
+    {"signer-cn without name",
+     {"a.policy", "vendor X\nsigner-cn  # none\n"},
+     NULL,
+     0,
+     "@/a.policy:2:10: expected a common name after 'signer-cn'"},
+    {"signer-cert without digest",
+     {"a.policy", "vendor X\nsigner-cert\n"},
+     NULL,
+     0,
+     "@/a.policy:2:12: expected 64 hex digits after 'signer-cert'"},
+    {"signer-cert bad hex",
+     {"a.policy", "vendor X\nsigner-cert 3f:2a\n"},
+     NULL,
+     0,
+     "@/a.policy:2:13: expected 64 hex digits, found non-hex character ':' at position 3"},
+    {"signer-cert non-hex",
+     {"a.policy", "vendor X\nsigner-cert " H63 "x\n"},
+     NULL,
+     0,
+     "@/a.policy:2:13: expected 64 hex digits, found non-hex character 'x' at position 64"},
+    {"signer-cert unknown option",
+     {"a.policy", "vendor X\nsigner-cert " H1 " label x\n"},
+     NULL,
+     0,
+     "@/a.policy:2:78: expected 'verified' or end of line, found 'label'"},
+    {"verified without trust anchor",
+     {"a.policy", "vendor X\nsigner-org a\nsigner-cn \"b\" verified\n"},
+     NULL,
+     0,
+     "@/a.policy:3:11: 'verified' needs a trust-anchor in the policy, and there is none"},
+    {"package without name",
+     {"a.policy", "vendor X\npackage\n"},
+     NULL,
+     0,
+     "@/a.policy:2:8: expected a package name after 'package'"},
+    {"empty package",
+     {"a.policy", "vendor X\npackage \"\"\n"},
+     NULL,
+     0,
+     "@/a.policy:2:9: package name is empty"},
+    {"package with option",
+     {"a.policy", "vendor X\npackage kesl verified\n"},
+     NULL,
+     0,
+     "@/a.policy:2:14: expected end of line, found 'verified'"},
+    {"package-maintainer without value",
+     {"a.policy", "vendor X\npackage-maintainer\n"},
+     NULL,
+     0,
+     "@/a.policy:2:19: expected a maintainer after 'package-maintainer'"},
+    {"package-maintainer not UTF-8",
+     {"a.policy", "vendor X\npackage-maintainer \"*Kaspersk\xff*\"\n"},
+     NULL,
+     0,
+     "@/a.policy:2:20: maintainer is not valid UTF-8 (byte 0xff at position 10)"},
+    {"path without value",
+     {"a.policy", "vendor X\npath\n"},
+     NULL,
+     0,
+     "@/a.policy:2:5: expected an absolute path after 'path'"},
+    {"relative path",
+     {"a.policy", "vendor X\npath opt/kaspersky/\n"},
+     NULL,
+     0,
+     "@/a.policy:2:6: path must be absolute (start with '/')"},
+    {"path with dot-dot",
+     {"a.policy", "vendor X\npath /opt/kaspersky/../bin\n"},
+     NULL,
+     0,
+     "@/a.policy:2:6: path must not have '.', '..' or empty components"},
+    {"path with empty component",
+     {"a.policy", "vendor X\npath //opt/kaspersky\n"},
+     NULL,
+     0,
+     "@/a.policy:2:6: path must not have '.', '..' or empty components"},
+    {"path extra token",
+     {"a.policy", "vendor X\npath /opt/kaspersky/ /var/opt/kaspersky/\n"},
+     NULL,
+     0,
+     "@/a.policy:2:22: expected end of line, found '/var/opt/kaspersky/'"},
+    {"path before vendor",
+     {"a.policy", "path /opt/kaspersky/\n"},
+     NULL,
+     0,
+     "@/a.policy:1:1: expected 'vendor' before 'path'"},
+    {"component without kind",
+     {"a.policy", "vendor X\ncomponent\n"},
+     NULL,
+     0,
+     "@/a.policy:2:10: expected 'sha256' after 'component'"},
+    {"component wrong kind",
+     {"a.policy", "vendor X\ncomponent sha512 " H1 "\n"},
+     NULL,
+     0,
+     "@/a.policy:2:11: expected 'sha256', found 'sha512'"},
+    {"component bad digest",
+     {"a.policy", "vendor X\ncomponent sha256 " H63 "\n"},
+     NULL,
+     0,
+     "@/a.policy:2:18: expected 64 hex digits, found 63"},
+    {"trust-anchor without file",
+     {"a.policy", "vendor X\ntrust-anchor\n"},
+     NULL,
+     0,
+     "@/a.policy:2:13: expected a file name after 'trust-anchor'"},
+    {"missing trust-anchor",
+     {"a.policy", "vendor X\ntrust-anchor ca/root.pem\n"},
+     NULL,
+     -ENOENT,
+     "@/a.policy:2:14: cannot read trust anchor '@/ca/root.pem': No such file or directory"},
+    {"trust-anchor is a directory",
+     {"a.policy", "vendor X\ntrust-anchor ca\n", "ca/", ""},
+     NULL,
+     -EISDIR,
+     "@/a.policy:2:14: cannot read trust anchor '@/ca': Is a directory"},
     {"missing policy path",
      {NULL},
      "nope.policy",
@@ -998,6 +1151,96 @@ TEST(policy_empty)
 	z = load_text(""); /* a zero-byte file */
 	REQUIRE(z);
 	CHECK_EQ_INT(z->n_vendors, 0);
+}
+
+/* ---- identity rules --------------------------------------------------------------------------------- */
+
+TEST(policy_identity_rules)
+{
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
+	const struct embargo_ident_rule *r;
+	char loc[4096], want[4096];
+	uint8_t d[32];
+
+	put(test_tmpdir(), "ca/root.pem", "-----BEGIN CERTIFICATE-----\n", false);
+	p = load_text("vendor A\n"
+		      "signer-org  \"AO KASPERSKY Lab\"   # folded\n"
+		      "vendor B\n"
+		      "signer-cn \"ÉDITEUR Ωmega\" verified\n"
+		      "signer-cert " H2 "\n"
+		      "package KESL\n"
+		      "package-maintainer \"*Kaspersky*\"\n"
+		      "path /opt/kaspersky/\n"
+		      "path \"/opt/x/**/bin/*\"\n"
+		      "path /usr/bin/kesl-control\n"
+		      "signer-org \"Kaspersky*\"\n"
+		      "trust-anchor ca/root.pem\n"
+		      "component sha256 " H1 " label \"libkav.so\"\n"
+		      "sha256 " H2 "\n");
+	REQUIRE(p);
+	REQUIRE(p->n_ident_rules == 9);
+	r = &p->ident_rules[0];
+	CHECK_EQ_INT(r->kind, EMBARGO_IDENT_SIGNER_ORG);
+	CHECK_EQ_INT(r->vendor, 0);
+	CHECK_EQ_STR(r->text, "ao kaspersky lab");
+	CHECK_EQ_STR(r->written, "AO KASPERSKY Lab");
+	CHECK(!r->glob && !r->verified);
+	CHECK_EQ_INT(r->line, 2);
+	CHECK_EQ_INT(r->column, 13);
+	snprintf(want, sizeof(want), "%s:2", path_in("a.policy"));
+	CHECK_EQ_STR(embargo_ident_rule_location(p, r, loc, sizeof(loc)), want);
+	r = &p->ident_rules[1];
+	CHECK_EQ_INT(r->kind, EMBARGO_IDENT_SIGNER_CN);
+	CHECK_EQ_INT(r->vendor, 1);
+	CHECK_EQ_STR(r->text, "éditeur ωmega");
+	CHECK(r->verified);
+	r = &p->ident_rules[2];
+	CHECK_EQ_INT(r->kind, EMBARGO_IDENT_SIGNER_CERT);
+	digest(H2, d);
+	CHECK(memcmp(r->sha256, d, 32) == 0);
+	CHECK(r->text == NULL);
+	r = &p->ident_rules[3];
+	CHECK_EQ_INT(r->kind, EMBARGO_IDENT_PACKAGE);
+	CHECK_EQ_STR(r->text, "kesl");
+	r = &p->ident_rules[4];
+	CHECK_EQ_INT(r->kind, EMBARGO_IDENT_PACKAGE_MAINTAINER);
+	CHECK_EQ_STR(r->text, "*kaspersky*");
+	CHECK(r->glob);
+	r = &p->ident_rules[5];
+	CHECK_EQ_INT(r->kind, EMBARGO_IDENT_PATH);
+	CHECK_EQ_STR(r->text, "/opt/kaspersky/");
+	CHECK(r->prefix && !r->glob);
+	r = &p->ident_rules[6];
+	CHECK_EQ_STR(r->text, "/opt/x/**/bin/*");
+	CHECK(r->glob && !r->prefix);
+	r = &p->ident_rules[7];
+	CHECK_EQ_STR(r->text, "/usr/bin/kesl-control"); /* paths are not folded */
+	CHECK(!r->glob && !r->prefix);
+	CHECK(p->ident_rules[8].glob);
+	REQUIRE(p->n_trust_anchors == 1);
+	CHECK_EQ_STR(p->trust_anchors[0].path, path_in("ca/root.pem"));
+	CHECK_EQ_INT(p->trust_anchors[0].line, 12);
+	/* The component is a digest rule like any other, flagged; a plain digest is not. */
+	REQUIRE(p->n_rules == 2);
+	CHECK(lookup_hex(p, H1) && lookup_hex(p, H1)->component);
+	CHECK_EQ_STR(lookup_hex(p, H1)->label, "libkav.so");
+	CHECK(lookup_hex(p, H2) && !lookup_hex(p, H2)->component);
+	CHECK_EQ_INT(p->vendors[1].n_rules, 2);
+	CHECK_EQ_STR(embargo_ident_kind_name(EMBARGO_IDENT_PACKAGE_MAINTAINER), "package-maintainer");
+}
+
+TEST(policy_component_duplicates)
+{
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;
+
+	/* The first listing wins the vendor and label, but a component stays one whoever listed it first. */
+	p = load_text("vendor A\nsha256 " H1 " label first\nvendor B\ncomponent sha256 " H1 "\n");
+	REQUIRE(p);
+	REQUIRE(p->n_rules == 1);
+	CHECK(p->rules[0].component);
+	CHECK_EQ_INT(p->rules[0].vendor, 0);
+	CHECK_EQ_STR(p->rules[0].label, "first");
+	CHECK_EQ_INT(p->n_duplicates, 1);
 }
 
 TEST(policy_error_format)

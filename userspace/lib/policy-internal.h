@@ -33,6 +33,8 @@ struct loader {
 	size_t rules_cap;
 	size_t vendors_cap;
 	size_t sources_cap;
+	size_t ident_cap;
+	size_t anchors_cap;
 	uint32_t *vendor_index; /* open addressing over vendor names: vendor index + 1, 0 is empty */
 	size_t vendor_index_cap;
 };
@@ -62,6 +64,7 @@ static inline int policy_new_rule(struct loader *l, const char *file, uint32_t l
 			return r;
 	}
 	*ret = &l->p->rules[l->p->n_rules++];
+	(*ret)->component = 0;
 	return 0;
 }
 

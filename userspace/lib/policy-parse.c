@@ -4,10 +4,13 @@
  * are the only escapes); '#' outside a string starts a comment. Tokens are cut out of the line in place
  * (a quoted string is unescaped over itself), so parsing a line allocates nothing.
  */
+#include "fold.h"
 #include "policy-internal.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct token {
 	char *value; /* NUL-terminated, in the line buffer */
@@ -77,10 +80,10 @@ static int lex_string(struct lexer *x, struct token *t)
 			if (q[1] != '"' && q[1] != '\\') {
 				if (is_ctl((unsigned char)q[1]) || (unsigned char)q[1] >= 0x80)
 					return lex_fail(
-					    x, column_of(x, q),
-					    "invalid escape: backslash before byte 0x%02x (only \\\" and "
-					    "\\\\ are allowed)",
-					    (unsigned char)q[1]);
+						x, column_of(x, q),
+						"invalid escape: backslash before byte 0x%02x (only \\\" and "
+						"\\\\ are allowed)",
+						(unsigned char)q[1]);
 				return lex_fail(x, column_of(x, q),
 						"invalid escape '\\%c' (only \\\" and \\\\ are allowed)",
 						q[1]);
@@ -260,7 +263,7 @@ static struct embargo_vendor *vendor_add(struct loader *l)
 		l->vendor_index_cap = cap;
 	}
 	v = &p->vendors[p->n_vendors];
-	*v = (struct embargo_vendor){0};
+	*v = (struct embargo_vendor){ 0 };
 	v->entities = calloc(1, sizeof(char *));
 	if (!v->entities)
 		return NULL;
@@ -295,7 +298,7 @@ static int option_once(struct lexer *x, const struct token *opt, uint32_t *seen)
 static int parse_vendor(struct parser *ps, struct lexer *x, uint32_t line)
 {
 	struct loader *l = ps->l;
-	struct token name, opt, val, reason = {0};
+	struct token name, opt, val, reason = { 0 };
 	uint32_t mode_column = 0, reason_column = 0;
 	uint8_t mode = EMBARGO_MODE_INHERIT;
 	struct embargo_vendor *v;
@@ -390,10 +393,10 @@ static int parse_entity(struct parser *ps, struct lexer *x)
 	return 0;
 }
 
-/* sha256 HEX [label STRING] */
-static int parse_sha256(struct parser *ps, struct lexer *x)
+/* sha256 HEX [label STRING]; also the rest of `component sha256 HEX [label STRING]` */
+static int parse_sha256(struct parser *ps, struct lexer *x, bool component)
 {
-	struct token digest, opt, label = {0};
+	struct token digest, opt, label = { 0 };
 	struct embargo_rule *rule;
 	uint8_t sha[32];
 	char msg[128];
@@ -426,6 +429,7 @@ static int parse_sha256(struct parser *ps, struct lexer *x)
 	rule->source = ps->source;
 	rule->line = x->line;
 	rule->column = digest.column;
+	rule->component = component;
 	rule->label = NULL;
 	if (label.value) {
 		rule->label = arena_strndup(ps->l->p->arena, label.value, label.len);
@@ -435,31 +439,231 @@ static int parse_sha256(struct parser *ps, struct lexer *x)
 	return 0;
 }
 
+/* A file named in a policy file, relative to the directory of that file, in the arena. */
+static char *resolve(struct parser *ps, const struct token *name)
+{
+	const char *slash = strrchr(ps->file, '/');
+
+	if (name->value[0] == '/' || !slash)
+		return arena_strndup(ps->l->p->arena, name->value, name->len);
+	return arena_join(ps->l->p->arena, ps->file, (size_t)(slash - ps->file), name->value);
+}
+
 /* sha256-list PATH, relative to the directory of the policy file */
 static int parse_sha256_list(struct parser *ps, struct lexer *x)
 {
 	struct token name;
-	const char *slash;
 	char *path;
 	int r;
 
 	r = lex_one_arg(x, &name, "sha256-list", "a file name", "file name");
 	if (r < 0)
 		return r;
-	slash = strrchr(ps->file, '/');
-	if (name.value[0] == '/' || !slash)
-		path = arena_strndup(ps->l->p->arena, name.value, name.len);
-	else
-		path = arena_join(ps->l->p->arena, ps->file, (size_t)(slash - ps->file), name.value);
+	path = resolve(ps, &name);
 	if (!path)
 		return policy_oom(ps->l, ps->file);
 	return digest_list_load(ps->l, path, (uint32_t)ps->vendor, ps->file, x->line, name.column);
 }
 
+/* component sha256 HEX [label STRING] */
+static int parse_component(struct parser *ps, struct lexer *x)
+{
+	struct token kind;
+	char buf[64];
+	int r;
+
+	r = lex_need(x, &kind, "'sha256'", "component");
+	if (r < 0)
+		return r;
+	if (!is_keyword(&kind, "sha256"))
+		return lex_fail(x, kind.column, "expected 'sha256', found %s",
+				describe(&kind, buf, sizeof(buf)));
+	return parse_sha256(ps, x, true);
+}
+
+/* ---- identity rules ------------------------------------------------------------------------------- */
+
+static const struct ident_keyword {
+	const char *keyword;
+	uint8_t kind;
+	const char *what; /* expected after the keyword */
+	const char *noun; /* "<noun> is empty" */
+} ident_keywords[] = {
+	{ "signer-cert", EMBARGO_IDENT_SIGNER_CERT, "64 hex digits", "certificate digest" },
+	{ "signer-org", EMBARGO_IDENT_SIGNER_ORG, "an organization name", "organization name" },
+	{ "signer-cn", EMBARGO_IDENT_SIGNER_CN, "a common name", "common name" },
+	{ "package", EMBARGO_IDENT_PACKAGE, "a package name", "package name" },
+	{ "package-maintainer", EMBARGO_IDENT_PACKAGE_MAINTAINER, "a maintainer", "maintainer" },
+	{ "path", EMBARGO_IDENT_PATH, "an absolute path", "path" },
+};
+
+static struct embargo_ident_rule *ident_add(struct loader *l)
+{
+	struct embargo_policy *p = l->p;
+
+	if (p->n_ident_rules == l->ident_cap) {
+		size_t cap = l->ident_cap ? 2 * l->ident_cap : 16;
+		struct embargo_ident_rule *v = reallocarray(p->ident_rules, cap, sizeof(*v));
+
+		if (!v)
+			return NULL;
+		p->ident_rules = v;
+		l->ident_cap = cap;
+	}
+	p->ident_rules[p->n_ident_rules] = (struct embargo_ident_rule){ 0 };
+	return &p->ident_rules[p->n_ident_rules++];
+}
+
+/* Paths are matched against the canonical path of a file: a rule with '.', '..' or '//' never would. */
+static bool path_is_normal(const char *s)
+{
+	for (const char *c = s; *c; c++) {
+		size_t n;
+
+		if (*c != '/')
+			continue;
+		n = strcspn(c + 1, "/");
+		if ((n == 0 && c[1] == '/') || (n == 1 && c[1] == '.') ||
+		    (n == 2 && c[1] == '.' && c[2] == '.'))
+			return false;
+	}
+	return true;
+}
+
+/* The value of an identity rule: checked, folded for names, copied into the arena. */
+static int ident_text(struct parser *ps, struct lexer *x, const struct ident_keyword *k,
+		      const struct token *v, struct embargo_ident_rule *rule)
+{
+	struct arena *a = ps->l->p->arena;
+	_cleanup_free_ char *folded = NULL;
+	size_t bad = 0;
+	int r;
+
+	if (v->len == 0)
+		return lex_fail(x, v->column, "%s is empty", k->noun);
+	r = embargo_fold(v->value, v->len, &folded, &bad);
+	if (r == -EILSEQ)
+		return lex_fail(x, v->column, "%s is not valid UTF-8 (byte 0x%02x at position %zu)", k->noun,
+				(unsigned char)v->value[bad], bad + 1);
+	if (r == -ENOENT)
+		return policy_fail(ps->l, r, ps->file, x->line, v->column,
+				   "cannot fold case: the C.UTF-8 locale is not available");
+	if (r < 0)
+		return policy_oom(ps->l, ps->file);
+	if (k->kind == EMBARGO_IDENT_PATH) {
+		if (v->value[0] != '/')
+			return lex_fail(x, v->column, "path must be absolute (start with '/')");
+		if (!path_is_normal(v->value))
+			return lex_fail(x, v->column, "path must not have '.', '..' or empty components");
+		/* Linux file names are case-sensitive: a path is kept as written. */
+		rule->prefix = v->value[v->len - 1] == '/';
+	}
+	rule->written = arena_strndup(a, v->value, v->len);
+	rule->text = k->kind == EMBARGO_IDENT_PATH ? rule->written : arena_strndup(a, folded, strlen(folded));
+	if (!rule->written || !rule->text)
+		return policy_oom(ps->l, ps->file);
+	rule->glob = k->kind == EMBARGO_IDENT_PACKAGE_MAINTAINER || embargo_is_glob(rule->text);
+	return 0;
+}
+
+/*
+ * signer-cert HEX [verified] | signer-org NAME [verified] | signer-cn NAME [verified] | package NAME |
+ * package-maintainer GLOB | path PATH
+ */
+static int parse_ident(struct parser *ps, struct lexer *x, const struct ident_keyword *k)
+{
+	struct embargo_ident_rule *rule;
+	struct token v, opt;
+	bool signer = k->kind <= EMBARGO_IDENT_SIGNER_CN, verified = false;
+	uint8_t sha[32];
+	char msg[128];
+	int r;
+
+	r = lex_need(x, &v, k->what, k->keyword);
+	if (r < 0)
+		return r;
+	if (k->kind == EMBARGO_IDENT_SIGNER_CERT &&
+	    policy_parse_digest(v.value, v.len, sha, msg, sizeof(msg)) < 0)
+		return lex_fail(x, v.column, "%s", msg);
+	r = lex_next(x, &opt);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		if (!signer)
+			return lex_fail(x, opt.column, "expected end of line, found %s",
+					describe(&opt, msg, sizeof(msg)));
+		if (!is_keyword(&opt, "verified"))
+			return lex_fail(x, opt.column, "expected 'verified' or end of line, found %s",
+					describe(&opt, msg, sizeof(msg)));
+		verified = true;
+		r = lex_end(x);
+		if (r < 0)
+			return r;
+	}
+	rule = ident_add(ps->l);
+	if (!rule)
+		return policy_oom(ps->l, ps->file);
+	rule->kind = k->kind;
+	rule->verified = verified;
+	rule->vendor = (uint32_t)ps->vendor;
+	rule->source = ps->source;
+	rule->line = x->line;
+	rule->column = v.column;
+	if (k->kind == EMBARGO_IDENT_SIGNER_CERT) {
+		memcpy(rule->sha256, sha, sizeof(sha));
+		rule->written = arena_strndup(ps->l->p->arena, v.value, v.len);
+		return rule->written ? 0 : policy_oom(ps->l, ps->file);
+	}
+	return ident_text(ps, x, k, &v, rule);
+}
+
+/* trust-anchor PATH: a certificate file, relative to the directory of the policy file */
+static int parse_trust_anchor(struct parser *ps, struct lexer *x)
+{
+	struct loader *l = ps->l;
+	struct embargo_trust_anchor *a;
+	_cleanup_close_ int fd = -1;
+	struct token name;
+	struct stat st;
+	char *path, buf[128];
+	int r;
+
+	r = lex_one_arg(x, &name, "trust-anchor", "a file name", "file name");
+	if (r < 0)
+		return r;
+	path = resolve(ps, &name);
+	if (!path)
+		return policy_oom(l, ps->file);
+	/* Checked now, so that a typo fails the load instead of every `verified` rule silently. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return policy_fail(l, -errno, ps->file, x->line, name.column,
+				   "cannot read trust anchor '%s': %s", path,
+				   strerror_r(errno, buf, sizeof(buf)));
+	if (!S_ISREG(st.st_mode))
+		return policy_fail(l, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL, ps->file, x->line, name.column,
+				   "cannot read trust anchor '%s': %s", path,
+				   S_ISDIR(st.st_mode) ? "Is a directory" : "not a regular file");
+	if (l->p->n_trust_anchors == l->anchors_cap) {
+		size_t cap = l->anchors_cap ? 2 * l->anchors_cap : 4;
+
+		a = reallocarray(l->p->trust_anchors, cap, sizeof(*a));
+		if (!a)
+			return policy_oom(l, ps->file);
+		l->p->trust_anchors = a;
+		l->anchors_cap = cap;
+	}
+	l->p->trust_anchors[l->p->n_trust_anchors++] = (struct embargo_trust_anchor){
+		.path = path, .vendor = (uint32_t)ps->vendor, .source = ps->source, .line = x->line
+	};
+	return 0;
+}
+
 static int parse_line(struct parser *ps, char *line, size_t len, uint32_t lineno)
 {
 	struct lexer x = {
-	    .l = ps->l, .file = ps->file, .line = lineno, .start = line, .pos = line, .end = line + len};
+		.l = ps->l, .file = ps->file, .line = lineno, .start = line, .pos = line, .end = line + len
+	};
 	struct token kw;
 	char buf[64];
 	int r;
@@ -467,25 +671,42 @@ static int parse_line(struct parser *ps, char *line, size_t len, uint32_t lineno
 	r = lex_next(&x, &kw);
 	if (r <= 0)
 		return r;
+	static const char *const rules[] = { "entity", "sha256", "sha256-list", "component", "trust-anchor" };
+	const struct ident_keyword *ident = NULL;
+	bool known = false;
+
 	if (is_keyword(&kw, "vendor"))
 		return parse_vendor(ps, &x, lineno);
-	if (!is_keyword(&kw, "entity") && !is_keyword(&kw, "sha256") && !is_keyword(&kw, "sha256-list"))
-		return lex_fail(&x, kw.column,
-				"expected one of: vendor, entity, sha256, sha256-list; found %s",
-				describe(&kw, buf, sizeof(buf)));
+	for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
+		known = known || is_keyword(&kw, rules[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(ident_keywords); i++)
+		if (is_keyword(&kw, ident_keywords[i].keyword))
+			ident = &ident_keywords[i];
+	if (!known && !ident)
+		return lex_fail(
+			&x, kw.column,
+			"expected one of: vendor, entity, sha256, sha256-list, component, signer-org, "
+			"signer-cn, signer-cert, package, package-maintainer, path, trust-anchor; found %s",
+			describe(&kw, buf, sizeof(buf)));
 	if (ps->vendor < 0)
 		return lex_fail(&x, kw.column, "expected 'vendor' before '%s'", kw.value);
-	if (kw.value[0] == 'e')
+	if (ident)
+		return parse_ident(ps, &x, ident);
+	if (strcmp(kw.value, "entity") == 0)
 		return parse_entity(ps, &x);
-	if (kw.len == strlen("sha256"))
-		return parse_sha256(ps, &x);
+	if (strcmp(kw.value, "sha256") == 0)
+		return parse_sha256(ps, &x, false);
+	if (strcmp(kw.value, "component") == 0)
+		return parse_component(ps, &x);
+	if (strcmp(kw.value, "trust-anchor") == 0)
+		return parse_trust_anchor(ps, &x);
 	return parse_sha256_list(ps, &x);
 }
 
 int policy_parse_file(struct loader *l, const char *path)
 {
-	_cleanup_(line_reader_close) struct line_reader rd = {0};
-	struct parser ps = {.l = l, .file = path, .vendor = -1};
+	_cleanup_(line_reader_close) struct line_reader rd = { 0 };
+	struct parser ps = { .l = l, .file = path, .vendor = -1 };
 	char *line;
 	size_t len;
 	int r;

@@ -351,7 +351,7 @@ static int sort_rules(struct loader *l)
 		uint64_t head;
 
 		memcpy(&head, p->rules[i].sha256, sizeof(head));
-		keys[i] = (struct sort_key){.head = be64toh(head), .index = (uint32_t)i};
+		keys[i] = (struct sort_key){ .head = be64toh(head), .index = (uint32_t)i };
 		start[(keys[i].head >> 48) + 1]++;
 	}
 	for (size_t b = 1; b <= 65536; b++)
@@ -367,8 +367,12 @@ static int sort_rules(struct loader *l)
 		const struct embargo_rule *r = &p->rules[sorted[i].index];
 
 		if (m > 0 && sorted[i].head == sorted[i - 1].head &&
-		    memcmp(out[m - 1].sha256, r->sha256, 32) == 0)
+		    memcmp(out[m - 1].sha256, r->sha256, 32) == 0) {
+			/* Whoever wins, a digest named as a component anywhere stays one: its loaders are
+			 * the vendor's whichever line came first. */
+			out[m - 1].component |= r->component;
 			continue;
+		}
 		out[m++] = *r;
 	}
 	p->n_duplicates = n - m;
@@ -388,11 +392,29 @@ static int sort_rules(struct loader *l)
 	return 0;
 }
 
+/* `verified` asks for a signature that reaches a trust anchor: without any, it could never match. */
+static int check_verified(struct loader *l)
+{
+	const struct embargo_policy *p = l->p;
+
+	if (p->n_trust_anchors)
+		return 0;
+	for (size_t i = 0; i < p->n_ident_rules; i++) {
+		const struct embargo_ident_rule *r = &p->ident_rules[i];
+
+		if (r->verified)
+			return policy_fail(
+				l, -EINVAL, p->sources[r->source], r->line, r->column,
+				"'verified' needs a trust-anchor in the policy, and there is none");
+	}
+	return 0;
+}
+
 /* ---- API -------------------------------------------------------------------------------------------- */
 
 int embargo_policy_load(const char *path, struct embargo_policy **ret, struct embargo_policy_error *err)
 {
-	_cleanup_(loader_done) struct loader l = {.err = err};
+	_cleanup_(loader_done) struct loader l = { .err = err };
 	struct stat st;
 	char *file;
 	int r;
@@ -421,6 +443,9 @@ int embargo_policy_load(const char *path, struct embargo_policy **ret, struct em
 	}
 	if (r < 0)
 		return r;
+	r = check_verified(&l);
+	if (r < 0)
+		return r;
 	r = sort_rules(&l);
 	if (r < 0)
 		return r;
@@ -436,6 +461,8 @@ void embargo_policy_free(struct embargo_policy *p)
 		free(p->vendors[i].entities);
 	free(p->vendors);
 	free(p->rules);
+	free(p->ident_rules);
+	free(p->trust_anchors);
 	free(p->sources);
 	free(p->path);
 	arena_free(p->arena);
@@ -463,14 +490,43 @@ const struct embargo_rule *embargo_policy_lookup(const struct embargo_policy *p,
 	return NULL;
 }
 
+static const char *location(const struct embargo_policy *p, uint32_t source, uint32_t line, char *buf,
+			    size_t size)
+{
+	if (size > 0)
+		snprintf(buf, size, "%s:%u", source < p->n_sources ? p->sources[source] : "?", line);
+	return buf;
+}
+
 const char *embargo_rule_location(const struct embargo_policy *p, const struct embargo_rule *r, char *buf,
 				  size_t size)
 {
-	const char *file = r->source < p->n_sources ? p->sources[r->source] : "?";
+	return location(p, r->source, r->line, buf, size);
+}
 
-	if (size > 0)
-		snprintf(buf, size, "%s:%u", file, r->line);
-	return buf;
+const char *embargo_ident_rule_location(const struct embargo_policy *p, const struct embargo_ident_rule *r,
+					char *buf, size_t size)
+{
+	return location(p, r->source, r->line, buf, size);
+}
+
+const char *embargo_ident_kind_name(uint8_t kind)
+{
+	switch (kind) {
+	case EMBARGO_IDENT_SIGNER_CERT:
+		return "signer-cert";
+	case EMBARGO_IDENT_SIGNER_ORG:
+		return "signer-org";
+	case EMBARGO_IDENT_SIGNER_CN:
+		return "signer-cn";
+	case EMBARGO_IDENT_PACKAGE:
+		return "package";
+	case EMBARGO_IDENT_PACKAGE_MAINTAINER:
+		return "package-maintainer";
+	case EMBARGO_IDENT_PATH:
+		return "path";
+	}
+	return "unknown";
 }
 
 const char *embargo_policy_error_format(const struct embargo_policy_error *err, char *buf, size_t size)
@@ -501,7 +557,7 @@ const char *embargo_mode_name(uint8_t mode)
 
 int embargo_mode_from_string(const char *s, uint8_t *mode)
 {
-	static const uint8_t modes[] = {EMBARGO_MODE_INHERIT, EMBARGO_MODE_AUDIT, EMBARGO_MODE_ENFORCE};
+	static const uint8_t modes[] = { EMBARGO_MODE_INHERIT, EMBARGO_MODE_AUDIT, EMBARGO_MODE_ENFORCE };
 
 	if (!s)
 		return -EINVAL;

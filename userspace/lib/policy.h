@@ -7,6 +7,7 @@
 #ifndef EMBARGO_POLICY_H
 #define EMBARGO_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,8 +32,47 @@ struct embargo_rule {
 	uint32_t vendor; /* index into embargo_policy.vendors */
 	uint32_t source; /* file the digest is written in (the policy file or the list file) */
 	uint32_t line;	 /* line in that file */
-	uint32_t column;
+	/* Bit fields keep a rule at 56 bytes (a million-digest list): a column is at most 65,537. */
+	uint32_t column : 24;
+	/* Written `component sha256 ...` (by any listing of the digest, duplicates included): a library or
+	 * engine whose load identifies the loading program as the vendor's. The kernel denies it like any
+	 * digest; the daemon also reports the process that loaded it. */
+	uint32_t component : 1;
 	const char *label; /* from `label "..."` or the file name column of a sha256sum-style list; or NULL */
+};
+
+/* Rules that identify a file by what it is rather than by its digest (matched by match.h). */
+enum embargo_ident_kind {
+	EMBARGO_IDENT_SIGNER_CERT = 1,	  /* sha256 of a certificate's DER */
+	EMBARGO_IDENT_SIGNER_ORG,	  /* O= of a certificate */
+	EMBARGO_IDENT_SIGNER_CN,	  /* CN= of a certificate */
+	EMBARGO_IDENT_PACKAGE,		  /* name of an owning package */
+	EMBARGO_IDENT_PACKAGE_MAINTAINER, /* Maintainer/Packager or Vendor/Origin of an owning package */
+	EMBARGO_IDENT_PATH,		  /* the file's path */
+};
+
+struct embargo_ident_rule {
+	uint8_t kind;  /* enum embargo_ident_kind */
+	bool verified; /* `verified` given: only a signature in state VERIFIED matches */
+	bool glob;     /* text has '*' or '?' (package-maintainer: always) */
+	bool prefix;   /* path ending in '/': that directory and everything below it */
+	uint32_t vendor;
+	uint32_t source;
+	uint32_t line;
+	uint32_t column;
+	/* Names: case-folded (see fold.h); paths: as written (paths are case-sensitive); NULL for
+	 * signer-cert. */
+	const char *text;
+	const char *written; /* the value as written in the policy, for messages */
+	uint8_t sha256[32];  /* signer-cert */
+};
+
+/* `trust-anchor PATH`: a certificate (PEM or DER) a signature's chain must reach to be VERIFIED. */
+struct embargo_trust_anchor {
+	const char *path; /* resolved against the policy file's directory */
+	uint32_t vendor;
+	uint32_t source;
+	uint32_t line;
 };
 
 struct embargo_policy {
@@ -45,6 +85,10 @@ struct embargo_policy {
 	size_t n_sources;
 	/* The same digest listed again: the first listing wins (kept in n_duplicates, see `policy check`). */
 	size_t n_duplicates;
+	struct embargo_ident_rule *ident_rules; /* in read order */
+	size_t n_ident_rules;
+	struct embargo_trust_anchor *trust_anchors; /* in read order */
+	size_t n_trust_anchors;
 	void *arena; /* owns the strings; private */
 };
 
@@ -70,6 +114,12 @@ const struct embargo_rule *embargo_policy_lookup(const struct embargo_policy *p,
 /* "file:line" of a rule into buf; returns buf. */
 const char *embargo_rule_location(const struct embargo_policy *p, const struct embargo_rule *r, char *buf,
 				  size_t size);
+
+/* "file:line" of an identity rule into buf; returns buf. */
+const char *embargo_ident_rule_location(const struct embargo_policy *p, const struct embargo_ident_rule *r,
+					char *buf, size_t size);
+/* The keyword of a kind: "signer-org", ... */
+const char *embargo_ident_kind_name(uint8_t kind);
 
 /* "file:line:column: message" into buf; returns buf. */
 const char *embargo_policy_error_format(const struct embargo_policy_error *err, char *buf, size_t size);
