@@ -467,6 +467,7 @@ int cmd_scan(const struct ctl *ctl, int argc, char **argv)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	r = embargo_scan(policy, &o, &st);
+	clear_progress(&sc);
 	if (r >= 0 && processes)
 		rp = embargo_scan_processes(policy, &o, &st);
 	sigaction(SIGINT, &old_int, NULL);

@@ -227,7 +227,8 @@ static bool process_alive(struct proc_scan *ps)
 {
 	if (ps->pidfd < 0)
 		return true;
-	return syscall(SYS_pidfd_send_signal, ps->pidfd, 0, NULL, 0) == 0;
+	/* EPERM: alive, only not ours to signal. */
+	return syscall(SYS_pidfd_send_signal, ps->pidfd, 0, NULL, 0) == 0 || errno == EPERM;
 }
 
 static bool already_checked(struct proc_scan *ps, uint64_t dev, uint64_t ino)
