@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Which installed packages own a file: dpkg (its database read directly, indexed once) and rpm (the rpm
+ * program, when it is installed). The packages are struct embargo_package of identity.h.
+ */
+#ifndef EMBARGO_PKG_H
+#define EMBARGO_PKG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "identity.h"
+
+#define EMBARGO_DPKG_ADMINDIR "/var/lib/dpkg"
+#define EMBARGO_RPM_TIMEOUT_MS 5000
+
+/* Every path of every <admindir>/info/<package>.list, with Version, Maintainer and Origin from
+ * <admindir>/status. */
+struct embargo_pkg_db;
+
+/*
+ * Reads the dpkg database of admindir (NULL: /var/lib/dpkg) into memory: 0 and *ret, or -errno (-ENOENT
+ * when there is no dpkg database). The index does not follow later changes: reopen it after package
+ * installs (the modification time of <admindir>/info tells).
+ */
+int embargo_pkg_db_open(const char *admindir, struct embargo_pkg_db **ret);
+void embargo_pkg_db_free(struct embargo_pkg_db *db);
+static inline void embargo_pkg_db_freep(struct embargo_pkg_db **db)
+{
+	embargo_pkg_db_free(*db);
+}
+/* Number of paths indexed (a path listed by two packages counts twice). */
+size_t embargo_pkg_db_size(const struct embargo_pkg_db *db);
+
+/*
+ * Appends to (*pkgs, *n) the packages of db listing path. With a merged /usr, a file can be listed as
+ * /bin/x and found as /usr/bin/x (or the other way round): both are looked up. 0 or -ENOMEM.
+ */
+int embargo_pkg_db_lookup(const struct embargo_pkg_db *db, const char *path, struct embargo_package **pkgs,
+			  size_t *n);
+
+/*
+ * Appends to (*pkgs, *n) the rpm packages owning path, from `rpm -qf` (rpm: the program, NULL to find
+ * "rpm" in PATH), killed after timeout_ms (0: EMBARGO_RPM_TIMEOUT_MS). 0 (also when no package owns
+ * it), -ENOENT when rpm is not installed, -ETIMEDOUT, -EINVAL for a relative path, -errno.
+ */
+int embargo_pkg_rpm_lookup(const char *path, const char *rpm, unsigned timeout_ms,
+			   struct embargo_package **pkgs, size_t *n);
+
+struct embargo_pkg_opts {
+	const char *dpkg_admindir; /* NULL: /var/lib/dpkg */
+	struct embargo_pkg_db *db; /* an index to reuse; NULL: one is read for this call */
+	const char *rpm;	   /* NULL: "rpm" from PATH */
+	unsigned rpm_timeout_ms;   /* 0: EMBARGO_RPM_TIMEOUT_MS */
+	bool no_dpkg, no_rpm;
+};
+
+/*
+ * The packages owning path, dpkg's then rpm's: 0 and a malloc'ed array in *pkgs (NULL when *n is 0),
+ * free with embargo_packages_free(). A package manager that is not there (no dpkg database, no rpm
+ * program) is skipped; other errors are returned and nothing is kept. o may be NULL.
+ */
+int embargo_pkg_lookup(const char *path, const struct embargo_pkg_opts *o, struct embargo_package **pkgs,
+		       size_t *n);
+void embargo_packages_free(struct embargo_package *pkgs, size_t n);
+
+#endif
