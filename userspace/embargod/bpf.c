@@ -134,12 +134,6 @@ static void sum_stats(const struct embargo_bpf *skel, uint64_t out[EMBARGO_STAT_
 			out[i] += skel->bss->stats[s].v[i];
 }
 
-/* Kernel dev_t encoding of st_dev (MAJOR << 20 | MINOR), as the programs key the cache. */
-static uint64_t kernel_dev(dev_t dev)
-{
-	return ((uint64_t)major(dev) << 20) | minor(dev);
-}
-
 /*
  * Map a small file for execution and check that the kernel hashed it and cached it as clean: proof that
  * bpf_ima_file_hash works here and answers SHA-256, not merely that the program loaded.

@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "embargo.h"
@@ -59,6 +61,19 @@ struct daemon {
 	int ctl_fd;
 	bool stop;
 };
+
+/* The kernel's dev_t encoding of st_dev (MAJOR << 20 | MINOR): how the programs key their maps. */
+static inline uint64_t kernel_dev(dev_t dev)
+{
+	return ((uint64_t)major(dev) << 20) | minor(dev);
+}
+
+/*
+ * The verdict on content with digest sha under the running policy, stamped with st's ctime (taken
+ * before hashing, so a change since makes it stale) and the policy generation. Returns the rule, or NULL.
+ */
+const struct embargo_rule *daemon_verdict(const struct daemon *d, const uint8_t sha256[32], const struct stat *st,
+					  struct embargo_verdict *v);
 
 /* bpf.c */
 extern bool bpf_verbose; /* libbpf's and the verifier's messages to stderr */

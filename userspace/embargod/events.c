@@ -32,6 +32,25 @@ struct recent {
 static struct recent recent[RECENT];
 static unsigned recent_next;
 
+const struct embargo_rule *daemon_verdict(const struct daemon *d, const uint8_t sha256[32], const struct stat *st,
+					  struct embargo_verdict *v)
+{
+	const struct embargo_rule *rule = embargo_policy_lookup(d->policy, sha256);
+
+	*v = (struct embargo_verdict){
+		.ctime_sec = st->st_ctim.tv_sec,
+		.ctime_nsec = (uint32_t)st->st_ctim.tv_nsec,
+		.gen = d->gen,
+		.verdict = rule ? EMBARGO_VERDICT_MATCH : EMBARGO_VERDICT_CLEAN,
+	};
+	if (rule) {
+		v->rule_id = (uint32_t)(rule - d->policy->rules);
+		v->vendor_id = (uint16_t)rule->vendor;
+		v->vendor_mode = d->policy->vendors[rule->vendor].mode;
+	}
+	return rule;
+}
+
 const char *rule_location(const struct daemon *d, uint32_t rule_id, char *buf, size_t size)
 {
 	if (!d->policy || rule_id >= d->policy->n_rules)
@@ -237,18 +256,7 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 		return;
 	}
 	d->classified++;
-	rule = embargo_policy_lookup(d->policy, digest);
-
-	/* Stamped with the ctime seen before hashing: a change since then makes the verdict stale. */
-	v.ctime_sec = st.st_ctim.tv_sec;
-	v.ctime_nsec = (uint32_t)st.st_ctim.tv_nsec;
-	v.gen = d->gen;
-	v.verdict = rule ? EMBARGO_VERDICT_MATCH : EMBARGO_VERDICT_CLEAN;
-	if (rule) {
-		v.rule_id = (uint32_t)(rule - d->policy->rules);
-		v.vendor_id = (uint16_t)rule->vendor;
-		v.vendor_mode = d->policy->vendors[rule->vendor].mode;
-	}
+	rule = daemon_verdict(d, digest, &st, &v);
 	if (!(ev->flags & EMBARGO_EVF_WRITERS) &&
 	    bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_ANY) < 0)
 		log_warning("Cannot cache the verdict for %s: %m", path);

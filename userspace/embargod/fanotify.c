@@ -68,11 +68,6 @@ struct fan {
 	char marked_fs[FAN_MAX_PATHS * 4][PATH_MAX];
 };
 
-static uint64_t kernel_dev(dev_t dev)
-{
-	return ((uint64_t)major(dev) << 20) | minor(dev);
-}
-
 static uint8_t effective_mode(const struct daemon *d, uint8_t vendor_mode)
 {
 	return vendor_mode != EMBARGO_MODE_INHERIT ? vendor_mode : __atomic_load_n(&d->mode, __ATOMIC_RELAXED);
@@ -300,17 +295,7 @@ static void *worker(void *arg)
 			log_warning("fanotify: cannot hash a file (pid %u): %s; allowed", p->pid, strerror(-r));
 			v.verdict = EMBARGO_VERDICT_CLEAN;
 		} else {
-			rule = embargo_policy_lookup(d->policy, digest);
-			/* Stamped with the ctime seen before hashing: any change since makes it stale. */
-			v.ctime_sec = p->st.st_ctim.tv_sec;
-			v.ctime_nsec = (uint32_t)p->st.st_ctim.tv_nsec;
-			v.gen = d->gen;
-			v.verdict = rule ? EMBARGO_VERDICT_MATCH : EMBARGO_VERDICT_CLEAN;
-			if (rule) {
-				v.rule_id = (uint32_t)(rule - d->policy->rules);
-				v.vendor_id = (uint16_t)rule->vendor;
-				v.vendor_mode = d->policy->vendors[rule->vendor].mode;
-			}
+			rule = daemon_verdict(d, digest, &p->st, &v);
 			if (bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_ANY) < 0)
 				log_warning("fanotify: cannot cache a verdict: %m");
 			if (rule)

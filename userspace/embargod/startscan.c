@@ -28,11 +28,6 @@ struct startscan {
 	uint64_t running, killed;
 };
 
-static uint64_t kernel_dev(dev_t dev)
-{
-	return ((uint64_t)major(dev) << 20) | minor(dev);
-}
-
 static void log_found(struct daemon *d, const char *msgid, int prio, const struct embargo_rule *r,
 		      const uint8_t sha[SHA256_LEN], const char *path, const char *fmt_extra, uint32_t pid,
 		      const char *comm, const char *unit)
@@ -74,17 +69,9 @@ static void on_file(void *ud, const struct embargo_scan_file *f)
 	struct startscan *s = ud;
 	struct daemon *d = s->d;
 	struct embargo_inode_key key = { .dev = kernel_dev(f->st->st_dev), .ino = f->st->st_ino };
-	struct embargo_verdict v = {
-		.ctime_sec = f->st->st_ctim.tv_sec,
-		.ctime_nsec = (uint32_t)f->st->st_ctim.tv_nsec,
-		.gen = d->gen,
-		.verdict = f->rule ? EMBARGO_VERDICT_MATCH : EMBARGO_VERDICT_CLEAN,
-	};
+	struct embargo_verdict v;
 
-	if (f->rule) {
-		v.rule_id = (uint32_t)(f->rule - d->policy->rules);
-		v.vendor_id = (uint16_t)f->rule->vendor;
-		v.vendor_mode = d->policy->vendors[f->rule->vendor].mode;
+	if (daemon_verdict(d, f->sha256, f->st, &v)) {
 		if (d->tier == EMBARGO_TIER_FANOTIFY)
 			fanotify_mark_path(d, f->path);
 		events_remember_path(key.dev, key.ino, v.rule_id, f->path);
