@@ -1278,6 +1278,19 @@ TEST(policy_shipped)
 	CHECK_EQ_STR(v->entities[2], "Kaspersky Labs Limited");
 	CHECK_EQ_INT(p->n_rules, 0);
 	CHECK_EQ_INT(v->n_rules, 0);
+	/* Identity rules: 6 organisations, 3 common names, 3 packages, 1 maintainer glob, 2 paths. */
+	REQUIRE(p->n_ident_rules == 15);
+	CHECK_EQ_INT(p->ident_rules[0].kind, EMBARGO_IDENT_SIGNER_ORG);
+	CHECK_EQ_STR(p->ident_rules[0].text, "ao kaspersky lab");
+	CHECK_EQ_STR(p->ident_rules[5].text, "kaspersky lab, inc.");
+	CHECK_EQ_INT(p->ident_rules[8].kind, EMBARGO_IDENT_SIGNER_CN);
+	CHECK_EQ_STR(p->ident_rules[9].text, "kesl");
+	CHECK_EQ_INT(p->ident_rules[12].kind, EMBARGO_IDENT_PACKAGE_MAINTAINER);
+	CHECK_EQ_STR(p->ident_rules[13].text, "/opt/kaspersky/");
+	CHECK_EQ_STR(p->ident_rules[14].text, "/var/opt/kaspersky/");
+	for (size_t i = 0; i < p->n_ident_rules; i++)
+		CHECK(!p->ident_rules[i].verified && p->ident_rules[i].vendor == 0);
+	CHECK_EQ_INT(p->n_trust_anchors, 0);
 
 	/* And as installed: the directory. */
 	embargo_policy_free(p);
