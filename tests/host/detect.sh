@@ -159,4 +159,17 @@ st=$?
 dpid=
 check "$T/stops-on-sigterm" test ! -e "$work/run/control.sock"
 
+# 8. The mode set at runtime survives a restart (saved under the state directory); --mode would win.
+"$EMBARGOD" --policy "$work/test.policy" --log journal --runtime-dir "$work/run" --tier detect --no-scan \
+	--state-dir "$work/state" >"$work/embargod2.out" 2>&1 &
+dpid=$!
+if wait_for 30 "$EMBARGOCTL" --runtime-dir "$work/run" status; then
+	mode=$("$EMBARGOCTL" --runtime-dir "$work/run" status --json | jq -r .mode)
+	check "$T/mode-persists-across-restart" test "$mode" = audit
+else
+	fail "$T/mode-persists-across-restart" "did not restart: $(tail -3 "$work/embargod2.out")"
+fi
+stop_pid "$dpid"
+dpid=
+
 [ $failures -eq 0 ]

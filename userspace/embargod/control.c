@@ -196,6 +196,12 @@ static void dispatch(struct daemon *d, int fd, const struct ucred *cred, const c
 			return;
 		}
 		bpf_set_mode(d, mode);
+		/* Kept for the next start: an administrator's switch survives a restart or a reboot. */
+		r = state_save_mode(d, mode);
+		if (r < 0)
+			log_warning("Mode %s is in effect but could not be saved under %s: %s; a restart would use "
+				    "the configured mode",
+				    embargo_mode_name(mode), d->state_dir, strerror(-r));
 		tty_of(cred->pid, tty, sizeof(tty));
 		log_msg(LOG_NOTICE, EMBARGO_MSGID_MODE, "Mode changed from %s to %s by uid %u pid %d (%s)%s",
 			embargo_mode_name(old), embargo_mode_name(mode), cred->uid, (int)cred->pid,

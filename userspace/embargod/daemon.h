@@ -94,8 +94,15 @@ struct fan_stats {
 	size_t n_marked_fs;
 };
 void fanotify_stats(const struct daemon *d, struct fan_stats *st);
+/* The reader thread has turned round within FAN_HEARTBEAT_LIMIT_S. */
+#define FAN_HEARTBEAT_LIMIT_S 10
+bool fanotify_healthy(const struct daemon *d);
 /* A prohibited file found by a scan: refuse its opens from now on. */
 void fanotify_mark_path(struct daemon *d, const char *path);
+
+/* state.c: -ENOENT when nothing was saved, -EBADMSG when what was saved is not a mode */
+int state_load_mode(const struct daemon *d, uint8_t *mode);
+int state_save_mode(const struct daemon *d, uint8_t mode);
 
 /* startscan.c */
 int startscan_begin(struct daemon *d);

@@ -57,6 +57,7 @@ struct fan {
 	pthread_t workers[MAX_WORKERS];
 	unsigned n_workers;
 	bool reader_started;
+	uint64_t heartbeat_ns; /* last turn of the reader's loop */
 	pthread_mutex_t lock;
 	pthread_cond_t work;
 	bool stopping;
@@ -446,6 +447,11 @@ static void *reader(void *arg)
 	for (;;) {
 		struct pollfd pfd[2] = {{.fd = f->fd, .events = POLLIN}, {.fd = f->wake_fd, .events = POLLIN}};
 		int timeout = expire(f);
+
+		__atomic_store_n(&f->heartbeat_ns, now_ns(), __ATOMIC_RELAXED);
+		/* Wake at least every second, so that the heartbeat says this thread is alive. */
+		if (timeout < 0 || timeout > 1000)
+			timeout = 1000;
 		ssize_t len;
 
 		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
@@ -596,6 +602,7 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 		snprintf(why, whysize, "eventfd: %s", strerror(-r));
 		goto fail;
 	}
+	f->heartbeat_ns = now_ns();
 	/* Threads first: once a mark exists, execs wait for us. */
 	r = -pthread_create(&f->reader, NULL, reader, f);
 	if (r < 0) {
@@ -689,6 +696,13 @@ void fanotify_mark_path(struct daemon *d, const char *path)
 	pthread_mutex_unlock(&f->lock);
 	if (r < 0)
 		log_warning("fanotify: cannot watch the opens of %s: %s", path, strerror(-r));
+}
+
+bool fanotify_healthy(const struct daemon *d)
+{
+	uint64_t hb = __atomic_load_n(&d->fan->heartbeat_ns, __ATOMIC_RELAXED);
+
+	return now_ns() - hb < (uint64_t)FAN_HEARTBEAT_LIMIT_S * 1000000000ull;
 }
 
 const char *fanotify_marked_fs(const struct daemon *d, size_t i)

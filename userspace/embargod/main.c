@@ -78,6 +78,14 @@ static const struct option options[] = {
 };
 #define SHORT_OPTIONS "c:p:m:t:l:r:vh"
 
+/* What the command line said, beyond the configuration it overrides. */
+struct cli {
+	bool print_config;
+	bool scan_paths_given;
+	bool mode_given; /* --mode wins over a mode saved by `embargoctl mode` */
+	bool config_error;
+};
+
 static int set_str(char **field, const char *v)
 {
 	char *n = strdup(v);
@@ -110,8 +118,7 @@ static int usage_error(const char *opt, const char *expected, const char *got)
 }
 
 /* One option onto the configuration: the command line overrides the file. */
-static int apply_option(int c, const char *arg, struct embargo_config *cfg, int *level, bool *print_config,
-			bool *scan_paths_given)
+static int apply_option(int c, const char *arg, struct embargo_config *cfg, int *level, struct cli *cli)
 {
 	uint64_t v;
 
@@ -123,6 +130,7 @@ static int apply_option(int c, const char *arg, struct embargo_config *cfg, int 
 	case 'm':
 		if (embargo_mode_from_string(arg, &cfg->mode) < 0 || cfg->mode == EMBARGO_MODE_INHERIT)
 			return usage_error("--mode", "'audit' or 'enforce'", arg);
+		cli->mode_given = true;
 		return 0;
 	case 't':
 		if (embargo_config_tier_from_string(arg, &cfg->tier) < 0)
@@ -158,19 +166,19 @@ static int apply_option(int c, const char *arg, struct embargo_config *cfg, int 
 			return usage_error("--on-timeout", "'allow' or 'deny'", arg);
 		return 0;
 	case OPT_PRINT_CONFIG:
-		*print_config = true;
+		cli->print_config = true;
 		return 0;
 	case OPT_SCAN_PATH:
 		if (arg[0] != '/')
 			return usage_error("--scan-path", "an absolute path", arg);
-		if (!*scan_paths_given) {
+		if (!cli->scan_paths_given) {
 			/* The first one replaces the configured list rather than adding to "/". */
 			for (size_t i = 0; i < cfg->n_scan_paths; i++)
 				free(cfg->scan_paths[i]);
 			cfg->n_scan_paths = 0;
 			if (cfg->scan_paths)
 				cfg->scan_paths[0] = NULL;
-			*scan_paths_given = true;
+			cli->scan_paths_given = true;
 		}
 		cfg->scan_at_start = true;
 		return append_str(&cfg->scan_paths, &cfg->n_scan_paths, arg);
@@ -196,12 +204,10 @@ static int apply_option(int c, const char *arg, struct embargo_config *cfg, int 
 }
 
 /* The configuration file (named by --config, or the default one if it exists), then the options. */
-static int parse_args(int argc, char **argv, struct embargo_config *cfg, int *level, bool *print_config,
-		      bool *config_error)
+static int parse_args(int argc, char **argv, struct embargo_config *cfg, int *level, struct cli *cli)
 {
 	struct embargo_config_error err = {};
 	const char *config = NULL;
-	bool scan_paths_given = false;
 	char msg[5000];
 	int c, r;
 
@@ -214,12 +220,12 @@ static int parse_args(int argc, char **argv, struct embargo_config *cfg, int *le
 	if (r < 0) {
 		fprintf(stderr, "embargod: configuration rejected, not starting: %s\n",
 			embargo_config_error_format(&err, msg, sizeof(msg)));
-		*config_error = true;
+		cli->config_error = true;
 		return r;
 	}
 	optind = 0;
 	while ((c = getopt_long(argc, argv, SHORT_OPTIONS, options, NULL)) != -1) {
-		r = apply_option(c, optarg, cfg, level, print_config, &scan_paths_given);
+		r = apply_option(c, optarg, cfg, level, cli);
 		if (r < 0)
 			return r;
 	}
@@ -300,12 +306,33 @@ static void handled_signals(sigset_t *mask)
 	sigaddset(mask, SIGHUP);
 }
 
+/*
+ * The watchdog is fed from this loop, so a stalled loop stops feeding it; and only while the fanotify
+ * reader, which every exec on the machine may wait for, still turns round.
+ */
+static void feed_watchdog(const struct daemon *d)
+{
+	if (d->fan && !fanotify_healthy(d)) {
+		log_error("The fanotify reader has not turned round for over %d s: not feeding the watchdog",
+			  FAN_HEARTBEAT_LIMIT_S);
+		return;
+	}
+	(void)sd_notify(0, "WATCHDOG=1");
+}
+
 static int setup_fds(struct daemon *d, int *epfd, int *sigfd, int *tfd)
 {
 	struct itimerspec its = { .it_interval = { SWEEP_INTERVAL_S, 0 },
 				  .it_value = { SWEEP_INTERVAL_S, 0 } };
 	struct epoll_event ev = { .events = EPOLLIN };
+	uint64_t wd_usec = 0;
 	sigset_t mask;
+
+	/* Under a systemd watchdog the housekeeping tick feeds it, at least twice per period. */
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec / 2 < SWEEP_INTERVAL_S * 1000000ull) {
+		its.it_interval.tv_sec = its.it_value.tv_sec = (time_t)(wd_usec / 2 / 1000000);
+		its.it_interval.tv_nsec = its.it_value.tv_nsec = (long)(wd_usec / 2 % 1000000 * 1000);
+	}
 
 	handled_signals(&mask);
 	*sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -369,8 +396,10 @@ static int loop(struct daemon *d)
 			} else if (fd == tfd) {
 				uint64_t expirations;
 
-				if (read(tfd, &expirations, sizeof(expirations)) == sizeof(expirations))
+				if (read(tfd, &expirations, sizeof(expirations)) == sizeof(expirations)) {
 					events_sweep_dedup(d);
+					feed_watchdog(d);
+				}
 			} else if (fd == d->ctl_fd) {
 				control_handle(d);
 			} else {
@@ -408,21 +437,26 @@ int main(int argc, char **argv)
 	enum log_target target = LOG_TARGET_AUTO;
 	int level = LOG_INFO, r;
 	char msg[5000], *policy_abs = NULL;
-	bool print_config = false, config_error = false;
+	struct cli cli = {};
+	uint8_t saved_mode;
+	int saved_r;
 
 	r = embargo_config_defaults(&cfg);
 	if (r == 0)
-		r = parse_args(argc, argv, &cfg, &level, &print_config, &config_error);
+		r = parse_args(argc, argv, &cfg, &level, &cli);
 	if (r < 0) {
 		embargo_config_free(&cfg);
-		return config_error ? EX_CONFIG : EX_USAGE;
+		return cli.config_error ? EX_CONFIG : EX_USAGE;
 	}
-	if (print_config) {
+	if (cli.print_config) {
 		r = print_effective_config(&cfg);
 		embargo_config_free(&cfg);
 		return r < 0 ? EX_SOFTWARE : 0;
 	}
 	apply_config(&d, &cfg, &target);
+	saved_r = cli.mode_given ? -ENOENT : state_load_mode(&d, &saved_mode);
+	if (saved_r == 0)
+		d.mode = saved_mode;
 	if (geteuid() != 0) {
 		fprintf(stderr, "embargod: must run as root (loading BPF programs needs CAP_BPF and "
 				"CAP_SYS_ADMIN)\n");
@@ -458,6 +492,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.loaded_at = time(NULL);
+	if (saved_r == 0)
+		log_notice("Mode %s, as last set with embargoctl mode (%s/mode); the configuration says %s",
+			   embargo_mode_name(d.mode), d.state_dir, embargo_mode_name(cfg.mode));
+	else if (saved_r == -EBADMSG)
+		log_warning("Ignoring %s/mode: it does not hold 'audit' or 'enforce'", d.state_dir);
 	log_info("Policy %s parsed in %.3f s: %zu vendors, %zu digests (%zu duplicates ignored)",
 		 d.policy->path, (double)(now_ns() - t0) / 1e9, d.policy->n_vendors, d.policy->n_rules,
 		 d.policy->n_duplicates);
