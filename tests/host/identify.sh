@@ -49,7 +49,9 @@ make_material() {
 		command -v $t >/dev/null || { echo "missing tool: $t" >&2; return 1; }
 	done
 	[ -x "$SIGN_FILE" ] || { echo "missing tool: $SIGN_FILE" >&2; return 1; }
+	# A small module of the kernels the VM tests download, else of the running kernel.
 	m=$(ls /var/cache/embargo/kernels/*/modules/*.ko 2>/dev/null | head -1)
+	[ -n "$m" ] || m=$(find /lib/modules/"$(uname -r)" -name 'nls_utf8.ko*' 2>/dev/null | head -1)
 	mkdir -p "$d" && cd "$d" || return 1
 	(
 		set -e
@@ -76,7 +78,11 @@ make_material() {
 		cp /bin/true ima.elf
 		evmctl ima_sign --sigfile --key vendor.key -a sha256 ima.elf >/dev/null 2>&1
 		if [ -n "$m" ]; then
-			cp "$m" unsigned.ko
+			case $m in
+			*.xz) xz -dc "$m" > unsigned.ko ;;
+			*.zst) zstd -qdc "$m" > unsigned.ko ;;
+			*) cp "$m" unsigned.ko ;;
+			esac
 			chmod u+w unsigned.ko
 			# Rewriting the ELF drops the appended signature the distribution put there.
 			strip --strip-debug unsigned.ko

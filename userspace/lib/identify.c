@@ -513,6 +513,21 @@ static int embedded_content(PKCS7 *p7, const uint8_t **ret, size_t *ret_len)
 	return 1;
 }
 
+/*
+ * With signed attributes, the contentType attribute must name the content signed (RFC 2315 9.2):
+ * PKCS7_verify() does not check it, so a signature over SpcIndirectDataContent could pass for another type.
+ */
+static bool content_type_matches(PKCS7 *p7, PKCS7_SIGNER_INFO *si)
+{
+	ASN1_TYPE *ct;
+
+	if (sk_X509_ATTRIBUTE_num(si->auth_attr) <= 0)
+		return true;
+	ct = PKCS7_get_signed_attribute(si, NID_pkcs9_contentType);
+	return ct && ct->type == V_ASN1_OBJECT && p7->d.sign->contents &&
+	       OBJ_cmp(ct->value.object, p7->d.sign->contents->type) == 0;
+}
+
 int ident_pkcs7(const struct ident_ctx *c, uint8_t kind, const uint8_t *der, size_t len,
 		const uint8_t *content, size_t content_len, unsigned nesting, struct embargo_identity *id)
 {
@@ -565,7 +580,10 @@ int ident_pkcs7(const struct ident_ctx *c, uint8_t kind, const uint8_t *der, siz
 		for (int j = 0; r == 0 && j < sk_X509_num(certs); j++)
 			if (sk_X509_value(certs, j) != signer)
 				r = ident_chain_push(&s, sk_X509_value(certs, j));
-		if (r == 0)
+		if (r == 0 && sig_ok && !content_type_matches(p7, si))
+			r = ident_chain_verdict(c, signer, certs, false,
+						"content type attribute does not match the content", &s);
+		else if (r == 0)
 			r = ident_chain_verdict(c, signer, certs, sig_ok, err, &s);
 		if (r == 0)
 			r = ident_add_sig(id, &s);
