@@ -124,6 +124,7 @@ install uninstall: CONFDIR ?= /etc/embargo
 install uninstall: UNITDIR ?= $(if $(filter /usr,$(PREFIX)),$(or $(shell pkg-config \
 	--variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system),$(PREFIX)/lib/systemd/system)
 install uninstall: COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+install uninstall: CATALOGDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/systemd/catalog,$(PREFIX)/lib/systemd/catalog)
 install: all
 	install -D -m 0755 $(BUILD)/embargod $(DESTDIR)$(SBINDIR)/embargod
 	install -D -m 0755 $(BUILD)/embargoctl $(DESTDIR)$(SBINDIR)/embargoctl
@@ -144,6 +145,9 @@ install: all
 	install -D -m 0644 docs/embargo.conf.5 $(DESTDIR)$(MANDIR)/man5/embargo.conf.5
 	install -D -m 0644 docs/embargo.policy.5 $(DESTDIR)$(MANDIR)/man5/embargo.policy.5
 	install -D -m 0644 completions/embargoctl.bash $(DESTDIR)$(COMPLETIONDIR)/embargoctl
+	install -D -m 0644 etc/embargo.catalog $(DESTDIR)$(CATALOGDIR)/embargo.catalog
+	@# journalctl -x explains embargo's entries once the catalog database is rebuilt.
+	if [ -z "$(DESTDIR)" ]; then journalctl --update-catalog 2>/dev/null || true; fi
 
 # Removes what install put in place except the configuration and the policy under /etc/embargo, which
 # may hold the administrator's changes (as a package removal keeps its configuration files).
@@ -153,7 +157,7 @@ uninstall:
 	rm -f $(DESTDIR)$(UNITDIR)/embargo.service
 	rm -f $(DESTDIR)$(MANDIR)/man8/embargod.8 $(DESTDIR)$(MANDIR)/man8/embargoctl.8
 	rm -f $(DESTDIR)$(MANDIR)/man5/embargo.conf.5 $(DESTDIR)$(MANDIR)/man5/embargo.policy.5
-	rm -f $(DESTDIR)$(COMPLETIONDIR)/embargoctl
+	rm -f $(DESTDIR)$(COMPLETIONDIR)/embargoctl $(DESTDIR)$(CATALOGDIR)/embargo.catalog
 	@echo "uninstall: kept $(DESTDIR)$(CONFDIR) (configuration and policy)"
 
 format:

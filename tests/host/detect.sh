@@ -35,6 +35,11 @@ jpid=$!
 wait_for 10 test -S /run/systemd/journal/socket || { fail "$T/journald" "no journal socket"; exit 1; }
 
 journal() { journalctl --no-pager -o json "$@" 2>/dev/null; }
+# The message catalog, installed where journalctl looks (a tmpfs over it, in this namespace only).
+mount -t tmpfs tmpfs /usr/lib/systemd/catalog 2>/dev/null || mkdir -p /usr/lib/systemd/catalog
+mkdir -p /var/lib/systemd/catalog && mount -t tmpfs tmpfs /var/lib/systemd/catalog
+cp etc/embargo.catalog /usr/lib/systemd/catalog/embargo.catalog
+journalctl --update-catalog
 # Careful: `jq -e` exits 0 on empty input, so conditions on the journal end in `grep -q .`.
 
 # Test material: a listed program, an unlisted one, and a second listed one used as an ordering
@@ -121,6 +126,13 @@ if wait_for 15 bash -c "journalctl --no-pager -o json EMBARGO_SHA256=$sha_a | gr
 	fi
 else
 	fail "$T/listed-reported-in-journal" "no journal entry for $sha_a"
+fi
+
+# journalctl -x explains the entry from the catalog.
+if journalctl --no-pager -x EMBARGO_SHA256="$sha_a" EMBARGO_HOOK=exec 2>/dev/null | grep -q "let prohibited code run in audit mode\|classified prohibited code after it had run"; then
+	pass "$T/catalog-explains"
+else
+	fail "$T/catalog-explains" "$(journalctl --no-pager -x EMBARGO_SHA256="$sha_a" | head -5)"
 fi
 
 # 4. An unlisted binary is not reported (barrier: listed-b after it).
