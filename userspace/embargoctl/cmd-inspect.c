@@ -1,30 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * embargoctl inspect FILE... [--json] [--policy PATH]: the SHA-256 and size of each file, and whether the
- * running daemon (or the policy at PATH) prohibits it.
+ * embargoctl inspect FILE... [--json] [--policy PATH] [--ima-keyring FILE]... [--dpkg-admindir DIR]
+ * Everything embargo learns about each file (digest, size, format, build id, every signature with the
+ * certificates it carries, the packages that own it) and the policy's verdict on it: which rule, of which
+ * kind, and why.
+ *
+ * The policy is the one at --policy PATH, else the one the running daemon was started on (the path in its
+ * status, loaded here as the daemon loaded it: the same trick as `scan`). When the daemon names no path,
+ * only the digest can be looked up (in the daemon) and identity rules are not checked; the output says so.
+ * FILE is opened following symlinks (a CLI argument is the user's to name); the canonical path of the
+ * opened file is what `path` and package rules are matched against.
  */
 #include "embargoctl.h"
 
+#include "identify.h"
+#include "identity.h"
 #include "json.h"
+#include "match.h"
+#include "pkg.h"
 #include "policy.h"
 #include "sha256.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <string.h>
+#include <time.h>
 
 struct inspect {
 	const struct ctl *ctl;
 	bool json;
-	struct embargo_policy *policy; /* NULL: ask the daemon */
+	const struct embargo_policy *policy; /* NULL: ask the daemon about the digest only */
+	uint8_t global_mode;		     /* the daemon's; EMBARGO_MODE_INHERIT when not known */
+	bool detect_only;		     /* the daemon's tier stops nothing */
+	struct embargo_identify_opts id_opts;
+	struct embargo_pkg_opts pkg_opts;
 };
 
-/* What is known of one file. Strings point into the policy or the daemon's parsed reply. */
+/* The verdict on one file. Strings point into the policy, the match or the daemon's parsed reply. */
 struct verdict {
 	bool match;
+	bool identity_checked; /* identity rules were looked at (a policy was at hand) */
 	const char *vendor;
 	const char *rule; /* "file:line" */
+	const char *kind; /* "sha256", "component", "signer-org", ... */
+	const char *why;
 	const char *label;
 	const char *vendor_mode;    /* inherit, audit, enforce */
 	const char *effective_mode; /* NULL: follows a global mode not known here */
@@ -34,6 +56,16 @@ struct verdict {
 static const char *file_strerror(int r)
 {
 	return r == -EBADFD ? "not a regular file" : strerror(-r);
+}
+
+static const char *utc_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "%" PRId64, t);
+	return buf;
 }
 
 static int print_json_line(struct json_writer *w)
@@ -72,27 +104,41 @@ static int report_error(const struct inspect *in, const char *path, const char *
 	return CTL_EXIT_ERROR;
 }
 
-static void verdict_from_policy(const struct embargo_policy *p, const uint8_t digest[SHA256_LEN],
-				char *rule_buf, size_t rule_size, struct verdict *v)
+static void set_action(const struct inspect *in, uint8_t vendor_mode, struct verdict *v)
 {
-	const struct embargo_rule *rule = embargo_policy_lookup(p, digest);
-	const struct embargo_vendor *vendor;
+	uint8_t eff = vendor_mode != EMBARGO_MODE_INHERIT ? vendor_mode : in->global_mode;
 
-	*v = (struct verdict){.match = rule != NULL};
-	if (!rule)
+	v->vendor_mode = embargo_mode_name(vendor_mode);
+	if (eff == EMBARGO_MODE_INHERIT)
 		return;
-	vendor = &p->vendors[rule->vendor];
+	v->effective_mode = embargo_mode_name(eff);
+	v->action = eff == EMBARGO_MODE_ENFORCE && !in->detect_only ? "denied" : "audited";
+}
+
+/* The policy's verdict: 0, or -errno from embargo_policy_match(). */
+static int verdict_from_policy(const struct inspect *in, const struct embargo_identity *id,
+			       struct embargo_match *m, struct verdict *v)
+{
+	const struct embargo_vendor *vendor;
+	int r;
+
+	*v = (struct verdict){ .identity_checked = true };
+	r = embargo_policy_match(in->policy, id, m);
+	if (r <= 0)
+		return r;
+	vendor = &in->policy->vendors[m->vendor];
+	v->match = true;
 	v->vendor = vendor->name;
-	v->rule = embargo_rule_location(p, rule, rule_buf, rule_size);
-	v->label = rule->label;
-	v->vendor_mode = embargo_mode_name(vendor->mode);
-	if (vendor->mode == EMBARGO_MODE_ENFORCE) {
-		v->effective_mode = "enforce";
-		v->action = "denied";
-	} else if (vendor->mode == EMBARGO_MODE_AUDIT) {
-		v->effective_mode = "audit";
-		v->action = "audited";
+	v->rule = m->location;
+	v->why = m->why;
+	if (m->kind == EMBARGO_MATCH_DIGEST) {
+		v->kind = m->component ? "component" : "sha256";
+		v->label = m->rule ? m->rule->label : NULL;
+	} else {
+		v->kind = embargo_ident_kind_name(m->kind);
 	}
+	set_action(in, vendor->mode, v);
+	return 0;
 }
 
 /* The daemon's reply to "lookup <hex>" into *v; *reply keeps the strings. */
@@ -113,27 +159,112 @@ static int verdict_from_reply(const char *body, struct json_value **reply, struc
 	v->vendor_mode = json_get_string(j, "vendor_mode");
 	v->effective_mode = json_get_string(j, "effective_mode");
 	v->action = json_get_string(j, "action");
+	if (v->match)
+		v->kind = "sha256";
 	*reply = TAKE_PTR(j);
 	return 0;
 }
 
-static void print_human(const char *path, const char *hex, uint64_t size, const struct verdict *v)
+/* ---- text ---- */
+
+static void print_field(const char *name, const char *value)
 {
-	ctl_print_safe(stdout, path);
-	printf("\n  sha256:  %s\n  size:    %" PRIu64 "\n  verdict: ", hex, size);
-	if (!v->match) {
-		puts("not listed");
-		return;
+	printf("%s", name);
+	ctl_print_safe(stdout, value ? value : "-");
+	putchar('\n');
+}
+
+/* "O=..., CN=..." of a certificate's subject or issuer. */
+static void print_dn(const char *o, const char *cn)
+{
+	if (o) {
+		fputs("O=", stdout);
+		ctl_print_safe(stdout, o);
 	}
-	fputs("prohibited (vendor ", stdout);
-	ctl_print_safe(stdout, v->vendor ? v->vendor : "?");
-	fputs(", rule ", stdout);
-	ctl_print_safe(stdout, v->rule ? v->rule : "?");
-	if (v->label && *v->label) {
+	if (o && cn)
 		fputs(", ", stdout);
-		ctl_print_safe(stdout, v->label);
+	if (cn) {
+		fputs("CN=", stdout);
+		ctl_print_safe(stdout, cn);
 	}
-	fputs(") \u2014 ", stdout);
+	if (!o && !cn)
+		fputs("-", stdout);
+	putchar('\n');
+}
+
+/*
+ * A module signer that sign-file did not embed and that no trust anchor or keyring holds is known by its
+ * issuer and serial only: its digest and validity are then zero, and shown as not known.
+ */
+static bool cert_digest_known(const struct embargo_cert *c)
+{
+	static const uint8_t zero[SHA256_LEN];
+
+	return memcmp(c->sha256, zero, SHA256_LEN) != 0;
+}
+
+static bool cert_validity_known(const struct embargo_cert *c)
+{
+	return c->not_before != 0 || c->not_after != 0;
+}
+
+static void print_cert(const struct embargo_cert *c, size_t i)
+{
+	char hex[SHA256_HEX_LEN + 1], from[64], to[64];
+
+	printf("    certificate %zu%s\n      subject:  ", i + 1, i == 0 ? " (signer)" : "");
+	print_dn(c->subject_o, c->subject_cn);
+	fputs("      issuer:   ", stdout);
+	print_dn(c->issuer_o, c->issuer_cn);
+	print_field("      serial:   ", c->serial);
+	hex_encode(c->sha256, SHA256_LEN, hex);
+	printf("      sha256:   %s\n", cert_digest_known(c) ? hex : "- (certificate not carried nor found)");
+	if (cert_validity_known(c))
+		printf("      valid:    %s to %s\n", utc_time(c->not_before, from, sizeof(from)),
+		       utc_time(c->not_after, to, sizeof(to)));
+	else
+		puts("      valid:    -");
+}
+
+static void print_signature(const struct embargo_signature *s, size_t i)
+{
+	char keyid[9];
+
+	printf("  signature %zu: %s, %s", i + 1, embargo_sig_kind_name(s->kind),
+	       embargo_sig_state_name(s->state));
+	if (s->detail) {
+		fputs(" (", stdout);
+		ctl_print_safe(stdout, s->detail);
+		putchar(')');
+	}
+	putchar('\n');
+	print_field("    digest:   ", s->digest_algorithm);
+	printf("    nesting:  %u\n", s->nesting);
+	if (s->has_keyid) {
+		hex_encode(s->keyid, sizeof(s->keyid), keyid);
+		printf("    key id:   %s\n", keyid);
+	}
+	if (s->n_chain == 0)
+		puts("    certificates: none carried or found");
+	for (size_t c = 0; c < s->n_chain; c++)
+		print_cert(&s->chain[c], c);
+}
+
+static void print_package(const struct embargo_package *p, size_t i)
+{
+	printf("  package %zu: ", i + 1);
+	ctl_print_safe(stdout, p->manager ? p->manager : "?");
+	putchar(' ');
+	ctl_print_safe(stdout, p->name ? p->name : "?");
+	putchar('\n');
+	print_field("    version:     ", p->version);
+	print_field("    maintainer:  ", p->maintainer);
+	print_field("    vendor:      ", p->vendor);
+	print_field("    signing key: ", p->signing_key);
+}
+
+static void print_action(const struct verdict *v)
+{
 	if (v->action && strcmp(v->action, "denied") == 0) {
 		puts("would be denied");
 	} else if (v->action && strcmp(v->action, "audited") == 0) {
@@ -150,23 +281,132 @@ static void print_human(const char *path, const char *hex, uint64_t size, const 
 	}
 }
 
-static int print_verdict(const struct inspect *in, const char *path, const char *hex, uint64_t size,
-			 const struct verdict *v)
+static void print_human(const char *path, const char *hex, const struct embargo_identity *id,
+			const struct verdict *v)
+{
+	ctl_print_safe(stdout, path);
+	putchar('\n');
+	if (id->path && strcmp(id->path, path) != 0)
+		print_field("  resolved:  ", id->path);
+	printf("  sha256:    %s\n  size:      %" PRIu64 "\n", hex, id->size);
+	print_field("  format:    ", id->format);
+	print_field("  build-id:  ", id->build_id);
+	if (id->n_sigs == 0)
+		puts("  signatures: none");
+	for (size_t i = 0; i < id->n_sigs; i++)
+		print_signature(&id->sigs[i], i);
+	if (id->n_pkgs == 0)
+		puts("  packages:  none");
+	for (size_t i = 0; i < id->n_pkgs; i++)
+		print_package(&id->pkgs[i], i);
+	fputs("  verdict:   ", stdout);
+	if (!v->match) {
+		puts(v->identity_checked
+			     ? "not listed"
+			     : "not listed by digest (identity rules not checked: no policy path; "
+			       "give --policy PATH)");
+		return;
+	}
+	fputs("prohibited: vendor ", stdout);
+	ctl_print_safe(stdout, v->vendor ? v->vendor : "?");
+	fputs(", rule ", stdout);
+	ctl_print_safe(stdout, v->rule ? v->rule : "?");
+	fputs(" (", stdout);
+	ctl_print_safe(stdout, v->kind ? v->kind : "sha256");
+	if (v->why) {
+		fputs(": ", stdout);
+		ctl_print_safe(stdout, v->why);
+	} else if (v->label && *v->label) {
+		fputs(": ", stdout);
+		ctl_print_safe(stdout, v->label);
+	}
+	fputs(") \u2014 ", stdout);
+	print_action(v);
+}
+
+/* ---- JSON ---- */
+
+static void json_cert(struct json_writer *w, const struct embargo_cert *c)
+{
+	char hex[SHA256_HEX_LEN + 1], t[64];
+
+	hex_encode(c->sha256, SHA256_LEN, hex);
+	json_begin_object(w);
+	json_key_string(w, "subject_o", c->subject_o);
+	json_key_string(w, "subject_cn", c->subject_cn);
+	json_key_string(w, "issuer_o", c->issuer_o);
+	json_key_string(w, "issuer_cn", c->issuer_cn);
+	json_key_string(w, "serial", c->serial);
+	json_key_string(w, "sha256", cert_digest_known(c) ? hex : NULL);
+	json_key_string(w, "not_before",
+			cert_validity_known(c) ? utc_time(c->not_before, t, sizeof(t)) : NULL);
+	json_key_string(w, "not_after", cert_validity_known(c) ? utc_time(c->not_after, t, sizeof(t)) : NULL);
+	json_end_object(w);
+}
+
+static void json_signature(struct json_writer *w, const struct embargo_signature *s)
+{
+	char keyid[9];
+
+	json_begin_object(w);
+	json_key_string(w, "kind", embargo_sig_kind_name(s->kind));
+	json_key_string(w, "state", embargo_sig_state_name(s->state));
+	json_key_string(w, "detail", s->detail);
+	json_key_string(w, "digest_algorithm", s->digest_algorithm);
+	json_key_u64(w, "nesting", s->nesting);
+	if (s->has_keyid) {
+		hex_encode(s->keyid, sizeof(s->keyid), keyid);
+		json_key_string(w, "keyid", keyid);
+	} else {
+		json_key_null(w, "keyid");
+	}
+	json_key_array(w, "chain");
+	for (size_t c = 0; c < s->n_chain; c++)
+		json_cert(w, &s->chain[c]);
+	json_end_array(w);
+	json_end_object(w);
+}
+
+static void json_package(struct json_writer *w, const struct embargo_package *p)
+{
+	json_begin_object(w);
+	json_key_string(w, "manager", p->manager);
+	json_key_string(w, "name", p->name);
+	json_key_string(w, "version", p->version);
+	json_key_string(w, "maintainer", p->maintainer);
+	json_key_string(w, "vendor", p->vendor);
+	json_key_string(w, "signing_key", p->signing_key);
+	json_end_object(w);
+}
+
+static int print_json(const struct inspect *in, const char *path, const char *hex,
+		      const struct embargo_identity *id, const struct verdict *v)
 {
 	struct json_writer w = JSON_WRITER_INIT;
 
-	if (!in->json) {
-		print_human(path, hex, size, v);
-		return CTL_EXIT_OK;
-	}
 	json_begin_object(&w);
 	json_key_string(&w, "path", path);
+	json_key_string(&w, "resolved_path", id->path);
 	json_key_string(&w, "sha256", hex);
-	json_key_u64(&w, "size", size);
+	json_key_u64(&w, "size", id->size);
+	json_key_string(&w, "format", id->format);
+	json_key_string(&w, "build_id", id->build_id);
+	json_key_array(&w, "signatures");
+	for (size_t i = 0; i < id->n_sigs; i++)
+		json_signature(&w, &id->sigs[i]);
+	json_end_array(&w);
+	json_key_array(&w, "packages");
+	for (size_t i = 0; i < id->n_pkgs; i++)
+		json_package(&w, &id->pkgs[i]);
+	json_end_array(&w);
+	json_key_string(&w, "policy", in->policy ? in->policy->path : NULL);
+	json_key_bool(&w, "identity_rules_checked", v->identity_checked);
 	json_key_bool(&w, "match", v->match);
 	if (v->match) {
 		json_key_string(&w, "vendor", v->vendor);
 		json_key_string(&w, "rule", v->rule);
+		json_key_string(&w, "kind", v->kind);
+		json_key_string(&w, "why", v->why);
 		json_key_string(&w, "label", v->label);
 		json_key_string(&w, "vendor_mode", v->vendor_mode);
 		json_key_string(&w, "effective_mode", v->effective_mode);
@@ -176,63 +416,200 @@ static int print_verdict(const struct inspect *in, const char *path, const char 
 	return print_json_line(&w);
 }
 
+/* ---- one file ---- */
+
+/* The canonical path of what fd is open on (symlinks resolved), else of path. */
+static int canonical_path(int fd, const char *path, char **ret)
+{
+	char proc[64], buf[PATH_MAX];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, buf, sizeof(buf) - 1);
+	if (n > 0 && buf[0] == '/') {
+		buf[n] = '\0';
+		*ret = strdup(buf);
+	} else {
+		*ret = realpath(path, NULL);
+		if (!*ret && errno != ENOMEM)
+			*ret = strdup(path);
+	}
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* The daemon's verdict on the digest: CTL_EXIT_OK with *v, or the status to return for this file. */
+static int ask_daemon(const struct inspect *in, const char *path, const char *hex, uint64_t size,
+		      struct json_value **reply, struct verdict *v)
+{
+	_cleanup_free_ char *body = NULL;
+	char request[sizeof("lookup ") + SHA256_HEX_LEN], msg[1024];
+	int r, status;
+
+	snprintf(request, sizeof(request), "lookup %s", hex);
+	r = ctl_call(in->ctl, request, &body);
+	if (r < 0) {
+		status = ctl_call_status(r, body);
+		if (status == CTL_EXIT_NO_DAEMON) {
+			ctl_call_failed(in->ctl, "inspect", r, body);
+			fputs("embargoctl: inspect: use --policy PATH to check files without the daemon\n",
+			      stderr);
+			return status;
+		}
+		return report_error(in, path, hex, size,
+				    ctl_call_strerror(in->ctl, r, body, msg, sizeof(msg)));
+	}
+	if (verdict_from_reply(body, reply, v) < 0)
+		return report_error(in, path, hex, size, "embargod's reply to the lookup is not understood");
+	return CTL_EXIT_OK;
+}
+
 /* One file: CTL_EXIT_OK or CTL_EXIT_PROHIBITED, CTL_EXIT_ERROR for this file, CTL_EXIT_NO_DAEMON to stop. */
 static int inspect_one(const struct inspect *in, const char *path)
 {
+	_cleanup_(embargo_identity_free) struct embargo_identity id = {};
 	_cleanup_(json_value_freep) struct json_value *reply = NULL;
-	_cleanup_free_ char *body = NULL;
-	uint8_t digest[SHA256_LEN];
-	char hex[SHA256_HEX_LEN + 1], request[sizeof("lookup ") + SHA256_HEX_LEN], rule_buf[4200], msg[1024];
+	_cleanup_close_ int fd = -1;
+	struct embargo_match m;
+	char hex[SHA256_HEX_LEN + 1], msg[1024];
 	struct verdict v;
-	uint64_t size = 0;
+	bool incomplete = false;
 	int r, status;
 
-	r = embargo_sha256_path(path, digest, &size);
+	/* Follows symlinks; O_NONBLOCK: a FIFO named by mistake does not hang the open. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return report_error(in, path, NULL, 0, file_strerror(-errno));
+	r = embargo_sha256_fd(fd, id.sha256, &id.size);
 	if (r < 0)
 		return report_error(in, path, NULL, 0, file_strerror(r));
-	hex_encode(digest, SHA256_LEN, hex);
+	hex_encode(id.sha256, SHA256_LEN, hex);
+	r = canonical_path(fd, path, &id.path);
+	if (r < 0)
+		return report_error(in, path, hex, id.size, strerror(-r));
+
+	r = embargo_identify_fd(fd, &in->id_opts, &id);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "cannot read its signatures: %s", strerror(-r));
+		return report_error(in, path, hex, id.size, msg);
+	}
+	r = embargo_pkg_lookup(id.path, &in->pkg_opts, &id.pkgs, &id.n_pkgs);
+	if (r < 0) {
+		/* The rest is still shown; the exit status says the answer is incomplete. */
+		fputs("embargoctl: inspect: ", stderr);
+		ctl_print_safe(stderr, path);
+		fprintf(stderr, ": cannot find the packages owning it: %s\n", strerror(-r));
+		incomplete = true;
+	}
 
 	if (in->policy) {
-		verdict_from_policy(in->policy, digest, rule_buf, sizeof(rule_buf), &v);
-	} else {
-		snprintf(request, sizeof(request), "lookup %s", hex);
-		r = ctl_call(in->ctl, request, &body);
+		r = verdict_from_policy(in, &id, &m, &v);
 		if (r < 0) {
-			status = ctl_call_status(r, body);
-			if (status == CTL_EXIT_NO_DAEMON) {
-				ctl_call_failed(in->ctl, "inspect", r, body);
-				fputs("embargoctl: inspect: use --policy PATH to check files without the "
-				      "daemon\n",
-				      stderr);
-				return status;
-			}
-			return report_error(in, path, hex, size,
-					    ctl_call_strerror(in->ctl, r, body, msg, sizeof(msg)));
+			snprintf(msg, sizeof(msg), "cannot match it against the policy: %s",
+				 r == -ENOENT ? "the C.UTF-8 locale is missing" : strerror(-r));
+			return report_error(in, path, hex, id.size, msg);
 		}
-		if (verdict_from_reply(body, &reply, &v) < 0)
-			return report_error(in, path, hex, size,
-					    "embargod's reply to the lookup is not understood");
+	} else {
+		status = ask_daemon(in, path, hex, id.size, &reply, &v);
+		if (status != CTL_EXIT_OK)
+			return status;
 	}
-	status = print_verdict(in, path, hex, size, &v);
-	if (status != CTL_EXIT_OK)
-		return status;
+	status = CTL_EXIT_OK;
+	if (in->json)
+		status = print_json(in, path, hex, &id, &v);
+	else
+		print_human(path, hex, &id, &v);
+	if (status != CTL_EXIT_OK || incomplete)
+		return CTL_EXIT_ERROR;
 	return v.match ? CTL_EXIT_PROHIBITED : CTL_EXIT_OK;
+}
+
+/* ---- the policy ---- */
+
+/* --policy PATH; else the policy the running daemon was started on, with its mode and tier. CTL_EXIT_OK
+ * with in->policy, or with none when the daemon names no usable path (digests are then asked for);
+ * otherwise the exit status. */
+static int load_policy(struct inspect *in, const char *path, struct embargo_policy **ret)
+{
+	_cleanup_(json_value_freep) struct json_value *status = NULL;
+	_cleanup_free_ char *body = NULL, *resolved = NULL;
+	struct embargo_policy_error err = {};
+	char buf[sizeof(err.file) + sizeof(err.message) + 64];
+	const struct json_value *pol;
+	uint64_t pid = 0;
+	bool enforcing = true;
+	int r;
+
+	in->global_mode = EMBARGO_MODE_INHERIT;
+	if (!path) {
+		r = ctl_call(in->ctl, "status", &body);
+		if (r < 0) {
+			r = ctl_call_failed(in->ctl, "inspect", r, body);
+			fputs("embargoctl: inspect: use --policy PATH to check files without the daemon\n",
+			      stderr);
+			return r;
+		}
+		if (json_parse(body, strlen(body), &status) < 0)
+			return ctl_error("inspect", "embargod's status is not understood");
+		(void)embargo_mode_from_string(json_get_string(status, "mode") ?: "", &in->global_mode);
+		in->detect_only = json_get_bool(status, "enforcing", &enforcing) == 0 && !enforcing;
+		pol = json_get(status, "policy");
+		path = pol ? json_get_string(pol, "path") : NULL;
+		if (!path) {
+			fputs("embargoctl: inspect: embargod's status names no policy path: only digests are "
+			      "looked up; give --policy PATH to check identity rules\n",
+			      stderr);
+			return CTL_EXIT_OK;
+		}
+		/* A relative path is the daemon's, from its working directory. */
+		if (path[0] != '/' && json_get_u64(status, "pid", &pid) == 0 &&
+		    asprintf(&resolved, "/proc/%" PRIu64 "/cwd/%s", pid, path) >= 0)
+			path = resolved;
+		r = embargo_policy_load(path, ret, &err);
+		if (r < 0) {
+			fputs("embargoctl: inspect: cannot load embargod's policy (only digests are looked "
+			      "up; "
+			      "give --policy PATH to check identity rules): ",
+			      stderr);
+			ctl_print_safe(stderr, embargo_policy_error_format(&err, buf, sizeof(buf)));
+			fputc('\n', stderr);
+			return CTL_EXIT_OK;
+		}
+		in->policy = *ret;
+		return CTL_EXIT_OK;
+	}
+	r = embargo_policy_load(path, ret, &err);
+	if (r < 0) {
+		fputs("embargoctl: inspect: ", stderr);
+		ctl_print_safe(stderr, embargo_policy_error_format(&err, buf, sizeof(buf)));
+		fputc('\n', stderr);
+		return CTL_EXIT_ERROR;
+	}
+	in->policy = *ret;
+	return CTL_EXIT_OK;
 }
 
 int cmd_inspect(const struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"policy", required_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
+		{ "json", no_argument, NULL, 'j' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "ima-keyring", required_argument, NULL, 'k' },
+		{ "dpkg-admindir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
 	};
 	_cleanup_(embargo_policy_freep) struct embargo_policy *policy = NULL;
-	struct inspect in = {.ctl = ctl};
-	const char *policy_path = NULL;
+	_cleanup_(embargo_pkg_db_freep) struct embargo_pkg_db *db = NULL;
+	_cleanup_free_ const char **keyring = calloc((size_t)argc + 1, sizeof(*keyring));
+	_cleanup_free_ const char **anchors = NULL;
+	struct inspect in = { .ctl = ctl };
+	const char *policy_path = NULL, *admindir = NULL;
 	bool prohibited = false, failed = false;
+	size_t n_keyring = 0;
 	int c, r;
 
+	if (!keyring)
+		return ctl_error("inspect", "%s", strerror(ENOMEM));
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -240,6 +617,14 @@ int cmd_inspect(const struct ctl *ctl, int argc, char **argv)
 			break;
 		case 'p':
 			policy_path = optarg;
+			break;
+		case 'k':
+			keyring[n_keyring++] = optarg;
+			break;
+		case 'd':
+			if (!*optarg)
+				return ctl_usage_error("inspect", "--dpkg-admindir needs a directory");
+			admindir = optarg;
 			break;
 		case 'h':
 			ctl_usage(stdout);
@@ -251,17 +636,33 @@ int cmd_inspect(const struct ctl *ctl, int argc, char **argv)
 	if (optind >= argc)
 		return ctl_usage_error("inspect", "no file given");
 
-	if (policy_path) {
-		struct embargo_policy_error err = {};
-		char buf[sizeof(err.file) + sizeof(err.message) + 64];
-
-		r = embargo_policy_load(policy_path, &policy, &err);
-		if (r < 0) {
-			fprintf(stderr, "%s\n", embargo_policy_error_format(&err, buf, sizeof(buf)));
-			return CTL_EXIT_ERROR;
-		}
-		in.policy = policy;
+	r = load_policy(&in, policy_path, &policy);
+	if (r != CTL_EXIT_OK)
+		return r;
+	if (in.policy && in.policy->n_trust_anchors > 0) {
+		anchors = calloc(in.policy->n_trust_anchors, sizeof(*anchors));
+		if (!anchors)
+			return ctl_error("inspect", "%s", strerror(ENOMEM));
+		for (size_t i = 0; i < in.policy->n_trust_anchors; i++)
+			anchors[i] = in.policy->trust_anchors[i].path;
+		in.id_opts.trust_anchors = anchors;
+		in.id_opts.n_trust_anchors = in.policy->n_trust_anchors;
 	}
+	in.id_opts.ima_keyring = keyring;
+	in.id_opts.n_ima_keyring = n_keyring;
+
+	/* The dpkg database is indexed once for every file. */
+	r = embargo_pkg_db_open(admindir, &db);
+	if (r == -ENOENT && !admindir) {
+		in.pkg_opts.no_dpkg = true;
+	} else if (r < 0) {
+		fputs("embargoctl: inspect: cannot read the dpkg database ", stderr);
+		ctl_print_safe(stderr, admindir ? admindir : EMBARGO_DPKG_ADMINDIR);
+		fprintf(stderr, ": %s\n", strerror(-r));
+		return CTL_EXIT_ERROR;
+	}
+	in.pkg_opts.dpkg_admindir = admindir;
+	in.pkg_opts.db = db;
 
 	for (int i = optind; i < argc; i++) {
 		r = inspect_one(&in, argv[i]);
