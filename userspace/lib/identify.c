@@ -8,6 +8,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -433,16 +434,26 @@ static X509 *find_signer(const struct ident_ctx *c, STACK_OF(X509) * certs, PKCS
 static bool pkcs7_signature_ok(const struct ident_ctx *c, PKCS7 *p7, const uint8_t *content, size_t len,
 			       char *err, size_t errlen)
 {
-	BIO *bio = NULL;
+	BIO *bio, *mem;
 	int ok;
 
-	if (content) {
-		bio = BIO_new_mem_buf(content, (int)len);
-		if (!bio) {
-			snprintf(err, errlen, "out of memory");
-			return false;
-		}
+	if (len > INT_MAX) {
+		snprintf(err, errlen, "content too large");
+		return false;
 	}
+	/*
+	 * Behind a null filter: PKCS7_verify() copies a memory BIO into one of its own, which OpenSSL 3.0
+	 * leaks when PKCS7_dataInit() then fails (on a malformed signature, so at will of the file).
+	 */
+	bio = BIO_new(BIO_f_null());
+	mem = BIO_new_mem_buf(content, (int)len);
+	if (!bio || !mem) {
+		BIO_free(bio);
+		BIO_free(mem);
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	BIO_push(bio, mem);
 	/* The chain is checked apart (any purpose, our anchors): here only the signature. */
 	ok = PKCS7_verify(p7, c->known, NULL, bio, NULL, PKCS7_NOVERIFY | PKCS7_BINARY);
 	if (ok != 1) {
@@ -450,7 +461,7 @@ static bool pkcs7_signature_ok(const struct ident_ctx *c, PKCS7 *p7, const uint8
 		const char *why = e ? ERR_reason_error_string(e) : NULL;
 		snprintf(err, errlen, "%s", why ?: "bad signature");
 	}
-	BIO_free(bio);
+	BIO_free_all(bio);
 	ERR_clear_error();
 	return ok == 1;
 }
@@ -487,21 +498,30 @@ static int nested(const struct ident_ctx *c, uint8_t kind, PKCS7_SIGNER_INFO *si
 }
 
 /*
- * Authenticode signs SpcIndirectDataContent, an "other" content type: its messageDigest covers the value's
- * contents without the outer SEQUENCE tag and length, which is what PKCS7_verify() must be handed.
+ * The content a SignedData carries, handed to PKCS7_verify() as a BIO of ours: left to find it itself,
+ * OpenSSL 3.0 leaks its own BIO when verification fails. Authenticode signs SpcIndirectDataContent, an
+ * "other" content type whose messageDigest covers the value without its outer SEQUENCE tag and length.
  */
 static int embedded_content(PKCS7 *p7, const uint8_t **ret, size_t *ret_len)
 {
+	static const uint8_t none[1];
 	PKCS7 *inner = p7->d.sign->contents;
 	const unsigned char *q;
 	long olen = 0;
 	int tag, cls;
 
-	*ret = NULL;
+	*ret = none;
 	*ret_len = 0;
-	if (!inner || !PKCS7_type_is_other(inner))
-		return 0; /* plain data: PKCS7_verify() finds it itself */
-	if (!inner->d.other || inner->d.other->type != V_ASN1_SEQUENCE)
+	if (!inner)
+		return -EBADMSG;
+	if (PKCS7_type_is_data(inner)) {
+		if (inner->d.data) {
+			*ret = inner->d.data->data ?: none;
+			*ret_len = (size_t)inner->d.data->length;
+		}
+		return 0;
+	}
+	if (!PKCS7_type_is_other(inner) || !inner->d.other || inner->d.other->type != V_ASN1_SEQUENCE)
 		return -EBADMSG;
 	q = inner->d.other->value.sequence->data;
 	if (ASN1_get_object(&q, &olen, &tag, &cls, inner->d.other->value.sequence->length) & 0x80) {
@@ -510,7 +530,7 @@ static int embedded_content(PKCS7 *p7, const uint8_t **ret, size_t *ret_len)
 	}
 	*ret = q;
 	*ret_len = (size_t)olen;
-	return 1;
+	return 0;
 }
 
 /*
@@ -558,7 +578,8 @@ int ident_pkcs7(const struct ident_ctx *c, uint8_t kind, const uint8_t *der, siz
 	if (!content) {
 		r = embedded_content(p7, &content, &content_len);
 		if (r < 0) {
-			r = ident_add_malformed(id, kind, nesting, "signed content is not a SEQUENCE");
+			r = ident_add_malformed(id, kind, nesting,
+						"signed content is neither data nor a SEQUENCE");
 			goto out;
 		}
 	}
