@@ -40,6 +40,12 @@ const volatile __u32 tier = EMBARGO_TIER_DETECT;
  * finds the file through /proc/PID).
  */
 const volatile bool have_d_path = true;
+/*
+ * The policy has identity rules (signer, package, path): a file the kernel hashed and found unlisted is
+ * still handed to embargod, once per change stamp, to be identified; if it matches, its digest joins the
+ * deny set for every later use.
+ */
+const volatile bool classify_misses = false;
 
 /* Flipped at runtime by embargod through the mmap'ed data section: no reload, no gap. */
 volatile __u32 global_mode = EMBARGO_MODE_ENFORCE;
@@ -340,6 +346,15 @@ static __always_inline int decide(struct file *file, __u32 hook, bool can_hash, 
 	ref = bpf_map_lookup_elem(&digests, digest);
 	if (!ref) {
 		remember(&s, EMBARGO_VERDICT_CLEAN, NULL);
+		if (classify_misses) {
+			struct embargo_event *e = event_new(&s, EMBARGO_EV_UNKNOWN, from_argv, argv_name);
+
+			if (e) {
+				__builtin_memcpy(e->sha256, digest, EMBARGO_SHA256_LEN);
+				e->flags |= EMBARGO_EVF_KERNEL_HASH;
+				bpf_ringbuf_submit(e, 0);
+			}
+		}
 		return 0;
 	}
 	remember(&s, EMBARGO_VERDICT_MATCH, ref);

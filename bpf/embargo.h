@@ -70,6 +70,9 @@ enum embargo_tier {
 #define EMBARGO_EVF_PATH_ARGV (1u << 2)	  /* path is the name given to execve (detection tier) */
 #define EMBARGO_EVF_WRITERS (1u << 3)	  /* the file was open for writing: verdict not cached */
 
+/* A rule id with this bit names an identity rule (signer, package, path) whose file's digest was learned. */
+#define EMBARGO_RULE_IDENT (1u << 31)
+
 /* Key of the per-inode verdict cache. dev is the kernel's s_dev encoding (MAJOR << 20 | MINOR). */
 struct embargo_inode_key {
 	__u64 dev;

@@ -58,6 +58,16 @@ t_open_of_known_refused() {
 	return 1
 }
 
+# An identity rule is decided before the answer in this tier: refused on the very first exec, and a
+# copy of it elsewhere (its digest learned) too.
+t_identity_path_first_exec() {
+	mkdir -p /tmp/pathvendor
+	cp $T/unlisted /tmp/pathvendor/engine && printf 'P' >>/tmp/pathvendor/engine
+	cp /tmp/pathvendor/engine /tmp/engine-copy
+	expect_denied /tmp/pathvendor/engine || return 1
+	expect_denied /tmp/engine-copy
+}
+
 t_runtime_audit() {
 	ctl mode audit >/dev/null || {
 		REASON="embargoctl mode audit failed"
@@ -120,6 +130,9 @@ else
 # embargo VM fanotify test policy, generated in the guest
 vendor "Listed"
 sha256 $H_LISTED label "listed test program"
+
+vendor "Pathvendor"
+path /tmp/pathvendor/
 EOF
 	cp $T/listed /tmp/copy-listed && cp $T/listed /tmp/hl &&
 		ln /tmp/hl /tmp/hardlink-listed && cp $T/listed /tmp/to-rename && mv /tmp/to-rename /tmp/renamed-listed
@@ -142,6 +155,7 @@ run_test exec-hardlink-denied
 run_test exec-renamed-denied
 run_test unlisted-runs
 run_test open-of-known-refused
+run_test identity-path-first-exec
 run_test runtime-audit
 run_test runtime-enforce
 run_test sigkill-no-hang

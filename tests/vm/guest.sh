@@ -354,6 +354,30 @@ t_doctor_daemon() {
 	return 1
 }
 
+# An identity rule (path): the file is not listed by digest; embargod identifies it (at its first use in
+# the lsm-hash tier, which the kernel allows and hands over) and learns its digest, so that from then on
+# the kernel refuses it, and a copy of it elsewhere on its very first exec.
+t_identity_path_learned() {
+	mkdir -p /tmp/pathvendor
+	cp $T/unlisted /tmp/pathvendor/engine && printf 'P' >>/tmp/pathvendor/engine
+	mark_log
+	i=0
+	while :; do
+		prog_run /tmp/pathvendor/engine
+		[ $RC -eq 200 ] && break
+		i=$((i + 1))
+		[ $i -ge 50 ] && {
+			REASON="the file under the path rule was never refused: exit $RC, $(flat "$OUT")"
+			return 1
+		}
+		sleep 0.1
+	done
+	[ $i -gt 0 ] && note "identity-path-learned: refused after $i allowed run(s) (identified after its first use)"
+	wait_log "Identified /tmp/pathvendor/engine as Pathvendor's" || return 1
+	cp /tmp/pathvendor/engine /tmp/copy-of-engine
+	expect_denied /tmp/copy-of-engine
+}
+
 # Kernel modules through finit_module: an unlisted one loads (and is unloaded again), a listed one is
 # refused before the kernel reads it.
 t_module_unlisted_loads() {
@@ -420,6 +444,9 @@ sha256 ${H_MOD:-0000000000000000000000000000000000000000000000000000000000000000
 
 vendor "Audited" mode audit
 sha256 $H_AUDITED label "audited test program"
+
+vendor "Pathvendor"
+path /tmp/pathvendor/
 EOF
 	RULE_LISTED=3
 	RULE_LIB=4
@@ -463,6 +490,7 @@ run_test rewritten-denied
 run_test interp-denied
 run_test module-unlisted-loads
 run_test module-listed-denied
+run_test identity-path-learned
 run_test runtime-audit
 # Back to enforce whatever runtime-audit did.
 [ -n "$DPID" ] && ctl mode enforce >/dev/null 2>&1

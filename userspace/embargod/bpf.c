@@ -25,6 +25,7 @@
 #include "embargo.skel.h"
 
 #define VERDICT_CACHE_ENTRIES 65536
+#define LEARNED_DIGESTS 65536
 #define EMBARGO_BPFFS "/sys/fs/bpf"
 #define EMBARGO_PIN_DIR EMBARGO_BPFFS "/embargo"
 #define EMBARGO_PIN_BACKSTOP EMBARGO_PIN_DIR "/exec-backstop"
@@ -214,9 +215,12 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, char *why, size
 	skel->data->policy_gen = d->gen;
 	bpf_map__set_max_entries(skel->maps.verdicts, VERDICT_CACHE_ENTRIES);
 	/* Only the hashing tier looks digests up in the kernel. */
-	bpf_map__set_max_entries(skel->maps.digests, tier == EMBARGO_TIER_LSM_HASH && d->policy->n_rules
-							 ? (__u32)d->policy->n_rules
-							 : 1);
+	/* Room for the digests identity rules teach at run time, in the tier that looks them up. */
+	bpf_map__set_max_entries(skel->maps.digests,
+				 tier == EMBARGO_TIER_LSM_HASH
+					 ? (__u32)(d->policy->n_rules + (d->policy->n_ident_rules ? LEARNED_DIGESTS : 0) ?: 1)
+					 : 1);
+	skel->rodata->classify_misses = d->policy->n_ident_rules > 0;
 
 	r = embargo_bpf__load(skel);
 	if (r < 0) {

@@ -16,6 +16,7 @@ struct embargo_bpf;
 struct ring_buffer;
 struct fan;
 struct startscan;
+struct ident;
 
 #define FAN_MAX_PATHS 32
 
@@ -54,6 +55,7 @@ struct daemon {
 	bool pinned;    /* the exec backstop's link is pinned in bpffs */
 	struct fan *fan;
 	struct startscan *scan;
+	struct ident *ident; /* identity rules in the policy: signers, packages, paths */
 	struct embargo_bpf *skel;
 	struct ring_buffer *rb;
 	uint64_t events_bad; /* ring buffer records we could not parse */
@@ -70,10 +72,11 @@ static inline uint64_t kernel_dev(dev_t dev)
 
 /*
  * The verdict on content with digest sha under the running policy, stamped with st's ctime (taken
- * before hashing, so a change since makes it stale) and the policy generation. Returns the rule, or NULL.
+ * before hashing, so a change since makes it stale) and the policy generation: digest rules and learned
+ * digests. Returns whether it matched.
  */
-const struct embargo_rule *daemon_verdict(const struct daemon *d, const uint8_t sha256[32], const struct stat *st,
-					  struct embargo_verdict *v);
+bool daemon_verdict(const struct daemon *d, const uint8_t sha256[32], const struct stat *st,
+		    struct embargo_verdict *v);
 
 /* bpf.c */
 extern bool bpf_verbose; /* libbpf's and the verifier's messages to stderr */
@@ -103,6 +106,20 @@ void fanotify_mark_path(struct daemon *d, const char *path);
 /* state.c: -ENOENT when nothing was saved, -EBADMSG when what was saved is not a mode */
 int state_load_mode(const struct daemon *d, uint8_t *mode);
 int state_save_mode(const struct daemon *d, uint8_t mode);
+
+/* identity.c */
+int ident_start(struct daemon *d);
+void ident_stop(struct daemon *d);
+/* A digest learned from an identity rule. */
+bool ident_learned(const struct daemon *d, const uint8_t sha256[32], struct embargo_rule_ref *ref);
+/* The file (fd may be -1, path may be NULL) matches an identity rule: its digest is learned, *ident set. */
+bool ident_check(struct daemon *d, int fd, const char *path, const uint8_t sha256[32], uint32_t *ident);
+/*
+ * daemon_verdict(), then, if nothing matched and the policy has identity rules, who the file is: signer
+ * (read through fd), package and path. Returns whether the file matched.
+ */
+bool daemon_identify(struct daemon *d, int fd, const char *path, const uint8_t sha256[32], const struct stat *st,
+		     struct embargo_verdict *v);
 
 /* startscan.c */
 int startscan_begin(struct daemon *d);

@@ -32,27 +32,70 @@ struct recent {
 static struct recent recent[RECENT];
 static unsigned recent_next;
 
-const struct embargo_rule *daemon_verdict(const struct daemon *d, const uint8_t sha256[32], const struct stat *st,
-					  struct embargo_verdict *v)
+static void verdict_match(struct embargo_verdict *v, const struct embargo_rule_ref *ref)
+{
+	v->verdict = EMBARGO_VERDICT_MATCH;
+	v->rule_id = ref->rule_id;
+	v->vendor_id = ref->vendor_id;
+	v->vendor_mode = ref->vendor_mode;
+}
+
+bool daemon_verdict(const struct daemon *d, const uint8_t sha256[32], const struct stat *st,
+		    struct embargo_verdict *v)
 {
 	const struct embargo_rule *rule = embargo_policy_lookup(d->policy, sha256);
+	struct embargo_rule_ref ref;
 
 	*v = (struct embargo_verdict){
 		.ctime_sec = st->st_ctim.tv_sec,
 		.ctime_nsec = (uint32_t)st->st_ctim.tv_nsec,
 		.gen = d->gen,
-		.verdict = rule ? EMBARGO_VERDICT_MATCH : EMBARGO_VERDICT_CLEAN,
+		.verdict = EMBARGO_VERDICT_CLEAN,
 	};
 	if (rule) {
-		v->rule_id = (uint32_t)(rule - d->policy->rules);
-		v->vendor_id = (uint16_t)rule->vendor;
-		v->vendor_mode = d->policy->vendors[rule->vendor].mode;
+		ref = (struct embargo_rule_ref){ .rule_id = (uint32_t)(rule - d->policy->rules),
+						 .vendor_id = (uint16_t)rule->vendor,
+						 .vendor_mode = d->policy->vendors[rule->vendor].mode };
+		verdict_match(v, &ref);
+	} else if (ident_learned(d, sha256, &ref)) {
+		verdict_match(v, &ref);
 	}
-	return rule;
+	return v->verdict == EMBARGO_VERDICT_MATCH;
+}
+
+bool daemon_identify(struct daemon *d, int fd, const char *path, const uint8_t sha256[32], const struct stat *st,
+		     struct embargo_verdict *v)
+{
+	struct embargo_rule_ref ref;
+	uint32_t ident;
+
+	if (daemon_verdict(d, sha256, st, v))
+		return true;
+	if (!d->ident || !ident_check(d, fd, path, sha256, &ident))
+		return false;
+	ref = (struct embargo_rule_ref){ .rule_id = EMBARGO_RULE_IDENT | ident,
+					 .vendor_id = (uint16_t)d->policy->ident_rules[ident].vendor,
+					 .vendor_mode = d->policy->vendors[d->policy->ident_rules[ident].vendor].mode };
+	verdict_match(v, &ref);
+	return true;
+}
+
+/* The identity rule named by a rule id with EMBARGO_RULE_IDENT, or NULL. */
+static const struct embargo_ident_rule *ident_rule(const struct daemon *d, uint32_t rule_id)
+{
+	uint32_t i = rule_id & ~EMBARGO_RULE_IDENT;
+
+	if (!d->policy || !(rule_id & EMBARGO_RULE_IDENT) || i >= d->policy->n_ident_rules)
+		return NULL;
+	return &d->policy->ident_rules[i];
 }
 
 const char *rule_location(const struct daemon *d, uint32_t rule_id, char *buf, size_t size)
 {
+	const struct embargo_ident_rule *ir = ident_rule(d, rule_id);
+
+	if (ir)
+		return embargo_ident_rule_location(d->policy, ir, buf, size);
 	if (!d->policy || rule_id >= d->policy->n_rules)
 		return snprintf(buf, size, "?"), buf;
 	return embargo_rule_location(d->policy, &d->policy->rules[rule_id], buf, size);
@@ -122,7 +165,9 @@ static void report_locked(struct daemon *d, const struct embargo_event *ev, uint
 	struct embargo_record rec = {};
 	struct embargo_event_context ctx = {.path = path, .note = note};
 	char rule[4200], hex[SHA256_HEX_LEN + 1], parent_exe[PATH_MAX], resolved[PATH_MAX];
+	const struct embargo_ident_rule *ir = ident_rule(d, rule_id);
 	const struct embargo_rule *r = NULL;
+	char label[600];
 
 	if (d->policy && rule_id < d->policy->n_rules)
 		r = &d->policy->rules[rule_id];
@@ -132,6 +177,16 @@ static void report_locked(struct daemon *d, const struct embargo_event *ev, uint
 		ctx.rule = rule_location(d, rule_id, rule, sizeof(rule));
 		hex_encode(r->sha256, SHA256_LEN, hex);
 		ctx.sha256_hex = hex;
+	} else if (ir) {
+		/* Identified by what it is; its digest, where the kernel computed it, is in the event. */
+		ctx.vendor = d->policy->vendors[ir->vendor].name;
+		snprintf(label, sizeof(label), "%s %s", embargo_ident_kind_name(ir->kind), ir->written);
+		ctx.label = label;
+		ctx.rule = rule_location(d, rule_id, rule, sizeof(rule));
+		if (ev->flags & EMBARGO_EVF_KERNEL_HASH) {
+			hex_encode(ev->sha256, SHA256_LEN, hex);
+			ctx.sha256_hex = hex;
+		}
 	}
 	read_exe(ev->ppid, parent_exe, sizeof(parent_exe));
 	ctx.parent_exe = parent_exe;
@@ -234,7 +289,7 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 {
 	struct embargo_inode_key key = {.dev = ev->dev, .ino = ev->ino};
 	struct embargo_verdict v = {};
-	const struct embargo_rule *rule;
+	bool matched;
 	uint8_t digest[SHA256_LEN];
 	char path[EMBARGO_PATH_LEN];
 	struct stat st;
@@ -249,27 +304,34 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 			    ev->path[0] ? ev->path : "(no path)", ev->pid, ev->comm, strerror(-fd));
 		return;
 	}
-	r = embargo_sha256_fd(fd, digest, NULL);
-	if (r < 0) {
-		(void)bpf_map_delete_elem(bpf_verdicts_fd(d), &key);
-		log_warning("Cannot hash %s: %s; it is reported again at its next use", path, strerror(-r));
-		return;
+	/* The hashing tier hands over files it found clean, with their digest, for identity rules. */
+	if (ev->flags & EMBARGO_EVF_KERNEL_HASH) {
+		memcpy(digest, ev->sha256, SHA256_LEN);
+	} else {
+		r = embargo_sha256_fd(fd, digest, NULL);
+		if (r < 0) {
+			(void)bpf_map_delete_elem(bpf_verdicts_fd(d), &key);
+			log_warning("Cannot hash %s: %s; it is reported again at its next use", path, strerror(-r));
+			return;
+		}
 	}
 	d->classified++;
-	rule = daemon_verdict(d, digest, &st, &v);
-	if (!(ev->flags & EMBARGO_EVF_WRITERS) &&
+	matched = daemon_identify(d, fd, path, digest, &st, &v);
+	if (!(ev->flags & EMBARGO_EVF_WRITERS) && (matched || !(ev->flags & EMBARGO_EVF_KERNEL_HASH)) &&
 	    bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_ANY) < 0)
 		log_warning("Cannot cache the verdict for %s: %m", path);
-	if (!rule)
+	if (!matched)
 		return;
 
 	struct embargo_event m = *ev;
 	m.mode = v.vendor_mode != EMBARGO_MODE_INHERIT ? v.vendor_mode : d->mode;
 	m.vendor_id = v.vendor_id;
 	report(d, &m, v.rule_id, EMBARGO_ACTION_AUDITED, path,
-	       ev->tier == EMBARGO_TIER_DETECT
-		   ? "detection-only tier: reported, not prevented"
-		   : "ran before it was classified (no in-kernel hashing in this tier); denied from now on");
+	       ev->tier == EMBARGO_TIER_DETECT	   ? "detection-only tier: reported, not prevented"
+	       : (ev->flags & EMBARGO_EVF_KERNEL_HASH) ? "identified by an identity rule after it had run; its digest is "
+							 "denied from now on"
+							 : "ran before it was classified (no in-kernel hashing in this "
+							   "tier); denied from now on");
 }
 
 static int on_event(void *ctx, void *data, size_t size)

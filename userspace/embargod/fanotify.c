@@ -277,7 +277,7 @@ static void *worker(void *arg)
 		struct pending *p = &f->slots[f->queue[f->q_head]];
 		struct embargo_verdict v = {};
 		struct embargo_inode_key key;
-		const struct embargo_rule *rule;
+		bool rule;
 		uint8_t digest[SHA256_LEN];
 		bool allow, report_it, late;
 		int r;
@@ -296,7 +296,13 @@ static void *worker(void *arg)
 			log_warning("fanotify: cannot hash a file (pid %u): %s; allowed", p->pid, strerror(-r));
 			v.verdict = EMBARGO_VERDICT_CLEAN;
 		} else {
-			rule = daemon_verdict(d, digest, &p->st, &v);
+			char link[64], name[PATH_MAX];
+			ssize_t n;
+
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", p->fd);
+			n = readlink(link, name, sizeof(name) - 1);
+			name[n < 0 ? 0 : n] = '\0';
+			rule = daemon_identify(d, p->fd, name[0] ? name : NULL, digest, &p->st, &v);
 			if (bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_ANY) < 0)
 				log_warning("fanotify: cannot cache a verdict: %m");
 			if (rule)

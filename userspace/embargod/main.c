@@ -508,6 +508,12 @@ int main(int argc, char **argv)
 		r = EX_UNAVAILABLE;
 		goto out;
 	}
+	r = ident_start(&d);
+	if (r < 0) {
+		log_error("Cannot prepare the identity rules: %s", strerror(-r));
+		r = EX_OSERR;
+		goto out;
+	}
 	r = events_start(&d);
 	if (r < 0) {
 		log_error("Cannot read the kernel's event ring buffer: %s", strerror(-r));
@@ -537,6 +543,7 @@ out:
 	control_stop(&d);
 	events_stop(&d);
 	bpf_stop(&d);
+	ident_stop(&d);
 	embargo_policy_free(d.policy);
 	free(policy_abs);
 	log_stop();

@@ -13,6 +13,7 @@
 #include "util.h"
 
 #include <bpf/bpf.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -70,12 +71,20 @@ static void on_file(void *ud, const struct embargo_scan_file *f)
 	struct daemon *d = s->d;
 	struct embargo_inode_key key = { .dev = kernel_dev(f->st->st_dev), .ino = f->st->st_ino };
 	struct embargo_verdict v;
+	bool matched = daemon_verdict(d, f->sha256, f->st, &v);
 
-	if (daemon_verdict(d, f->sha256, f->st, &v)) {
+	if (!matched && d->ident) {
+		/* Identity rules: read through our own descriptor (never refused to us in the fanotify tier). */
+		_cleanup_close_ int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+		matched = daemon_identify(d, fd, f->path, f->sha256, f->st, &v);
+	}
+	if (matched) {
 		if (d->tier == EMBARGO_TIER_FANOTIFY)
 			fanotify_mark_path(d, f->path);
 		events_remember_path(key.dev, key.ino, v.rule_id, f->path);
-		log_found(d, EMBARGO_MSGID_FOUND, LOG_WARNING, f->rule, f->sha256, f->path, "", 0, NULL, NULL);
+		if (f->rule)
+			log_found(d, EMBARGO_MSGID_FOUND, LOG_WARNING, f->rule, f->sha256, f->path, "", 0, NULL, NULL);
 	}
 	/* Never over a verdict the kernel made meanwhile: same stamp, same content, nothing to gain. */
 	(void)bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_NOEXIST);

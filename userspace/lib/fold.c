@@ -85,8 +85,6 @@ static int fold(const char *s, size_t len, bool strict, char **ret, size_t *bad)
 	char *out, *o;
 
 	pthread_once(&utf8_once, utf8_locale_init);
-	if (!utf8_locale)
-		return -ENOENT;
 	/* A lower-case form can be longer in UTF-8 than the upper-case one (U+023A is 2 bytes, U+2C65 3). */
 	out = malloc(2 * len + 1);
 	if (!out)
@@ -106,7 +104,15 @@ static int fold(const char *s, size_t len, bool strict, char **ret, size_t *bad)
 			*o++ = s[i++];
 			continue;
 		}
-		o += utf8_encode((uint32_t)towlower_l((wint_t)cp, utf8_locale), o);
+		/*
+		 * Without the C.UTF-8 locale's data (a minimal system or an initramfs) only ASCII letters fold:
+		 * loading a policy must never fail for it, and a non-ASCII capital then matches as written.
+		 */
+		if (utf8_locale)
+			cp = (uint32_t)towlower_l((wint_t)cp, utf8_locale);
+		else if (cp >= 'A' && cp <= 'Z')
+			cp += 'a' - 'A';
+		o += utf8_encode(cp, o);
 		i += n;
 	}
 	*o = '\0';

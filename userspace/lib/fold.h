@@ -15,8 +15,8 @@
 /*
  * s[0..len) folded, as a malloc'ed NUL-terminated string in *ret. -EILSEQ when s is not valid UTF-8
  * (overlong forms, surrogates, code points above U+10FFFF and stray bytes are all invalid), with the
- * byte offset of the first bad byte in *bad (when bad is not NULL); -ENOMEM; -ENOENT when the C.UTF-8
- * locale is missing.
+ * byte offset of the first bad byte in *bad (when bad is not NULL); -ENOMEM. Without the C.UTF-8 locale's
+ * data only ASCII letters are folded.
  */
 int embargo_fold(const char *s, size_t len, char **ret, size_t *bad);
 

@@ -31,7 +31,7 @@ struct embargo_match {
  * The first rule that identifies the file, in this order: digest rules, then signer-cert, signer-org and
  * signer-cn, package, package-maintainer, path; within a kind, in the order of the policy.
  * Returns 1 with *m filled, 0 when nothing matches, or -errno (-EINVAL for a NULL argument, -ENOMEM,
- * -ENOENT when the C.UTF-8 locale is missing).
+ * never -ENOENT: without the C.UTF-8 locale's data only ASCII letters fold).
  */
 int embargo_policy_match(const struct embargo_policy *p, const struct embargo_identity *id,
 			 struct embargo_match *m);
