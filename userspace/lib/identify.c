@@ -43,6 +43,7 @@
 #define MAX_CERT_FILE (1U << 20)
 /* The worker's answer is a few certificates' names: anything near this is not one. */
 #define MAX_REPLY (16U << 20)
+/* Address space the worker may add to what it inherits: the file (max_bytes) and the parsers. */
 #define WORKER_AS_LIMIT (512ULL << 20)
 /* The fd the worker writes its reply to once confined. */
 #define REPLY_FD 3
@@ -928,9 +929,36 @@ static int confine_seccomp(void)
 	return 0;
 }
 
+/*
+ * The address space the worker starts with: it inherits the caller's (a daemon's thread stacks and BPF
+ * maps), which an absolute RLIMIT_AS would leave no room above. 0 when unknown.
+ */
+static uint64_t current_vsz(void)
+{
+	_cleanup_close_ int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	char buf[64], *sp;
+	uint64_t pages;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	sp = strchr(buf, ' ');
+	if (sp)
+		*sp = '\0';
+	if (parse_u64(buf, UINT64_MAX / 4096, &pages) < 0)
+		return 0;
+	return pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
 static int confine(int reply_fd, unsigned timeout_ms)
 {
-	struct rlimit as = { WORKER_AS_LIMIT, WORKER_AS_LIMIT };
+	/* Measured before the fds go: it opens /proc. */
+	rlim_t as_limit = current_vsz() + WORKER_AS_LIMIT;
+	struct rlimit as = { as_limit, as_limit };
 	rlim_t cpu = timeout_ms / 1000 + 1;
 	struct rlimit cpul = { cpu, cpu };
 	struct rlimit nofile = { REPLY_FD + 1, REPLY_FD + 1 };
