@@ -14,7 +14,8 @@ for tool in jq openssl dpkg dpkg-deb; do
 done
 [ -x "$EMBARGOCTL" ] || { fail "$T/embargoctl-built" "$EMBARGOCTL is missing (make all)"; exit 1; }
 work=$(mktemp -d /tmp/embargo-inspect.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+fpid=
+trap 'stop_pid "$fpid"; rm -rf "$work"' EXIT
 work=$(realpath "$work")
 m=$work/m
 if ! tests/host/identify.sh --material "$m" >"$work/material.log" 2>&1; then
@@ -140,5 +141,50 @@ ins "$m/unsigned.elf"
 check "$T/no-daemon-exit-69" test "$st" = 69
 ins --policy "$pol" --dpkg-admindir "$work/nowhere" "$m/unsigned.elf"
 check "$T/bad-admindir-exit-2" test "$st" = 2
+
+# Without --policy: the policy the daemon names in its status, with the daemon's mode. A stand-in daemon
+# (the control protocol of userspace/lib/control.h) answers status and lookup; embargod itself needs BPF.
+fake_daemon() { # fake_daemon DIR POLICY-PATH-OR-EMPTY: serves until killed (exec: $! is python's pid)
+	exec python3 - "$@" <<'PY'
+import json, os, socket, sys
+d, pol = sys.argv[1], sys.argv[2]
+os.makedirs(d, exist_ok=True)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(os.path.join(d, "control.sock"))
+s.listen(8)
+status = {"version": 1, "pid": os.getpid(), "mode": "enforce", "tier": "fanotify", "enforcing": True,
+          "policy": {"path": pol} if pol else {}}
+while True:
+    c, _ = s.accept()
+    req = c.recv(65536).rstrip(b"\0").decode()
+    body = json.dumps(status) if req == "status" else json.dumps({"match": False}) if req.startswith("lookup ") else None
+    c.send(("0\n" + body).encode() if body else b"22\nunknown request")
+    c.close()
+PY
+}
+if command -v python3 >/dev/null; then
+	fake_daemon "$work/run" "$pol" &
+	fpid=$!
+	wait_for 5 test -S "$work/run/control.sock"
+	out=$("$EMBARGOCTL" --runtime-dir "$work/run" inspect --dpkg-admindir "$admin" "$m/nested.exe" 2>"$work/err")
+	st=$?
+	check "$T/daemon-policy-exit-1" test "$st" = 1
+	check "$T/daemon-policy-signer-rule-and-mode" grep -qF \
+		"rule $pol:$(line signer-org) (signer-org: signed by O=AO Kaspersky Lab (authenticode, verified)) — would be denied" \
+		<<<"$out"
+	stop_pid "$fpid"
+	rm -rf "$work/run"
+	fake_daemon "$work/run" "" &
+	fpid=$!
+	wait_for 5 test -S "$work/run/control.sock"
+	out=$("$EMBARGOCTL" --runtime-dir "$work/run" inspect --dpkg-admindir "$admin" "$m/nested.exe" 2>"$work/err")
+	st=$?
+	check "$T/daemon-no-policy-digest-only-exit-0" test "$st" = 0
+	check "$T/daemon-no-policy-says-identity-not-checked" grep -q 'identity rules not checked' <<<"$out"
+	check "$T/daemon-no-policy-warns" grep -q 'names no policy path' "$work/err"
+	stop_pid "$fpid"
+else
+	echo "SKIP: $T/daemon: python3 is not installed (stand-in daemon)"
+fi
 
 [ $failures -eq 0 ]

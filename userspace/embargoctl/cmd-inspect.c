@@ -525,64 +525,75 @@ static int inspect_one(const struct inspect *in, const char *path)
 
 /* ---- the policy ---- */
 
-/* --policy PATH; else the policy the running daemon was started on, with its mode and tier. CTL_EXIT_OK
- * with in->policy, or with none when the daemon names no usable path (digests are then asked for);
- * otherwise the exit status. */
+/*
+ * What the running daemon says of itself: its global mode and tier into *in, and in *path the policy it
+ * was started on (NULL when it names none), owned by *status or *resolved. CTL_EXIT_OK or the exit status.
+ */
+static int daemon_policy_path(struct inspect *in, struct json_value **status, char **resolved,
+			      const char **path)
+{
+	_cleanup_free_ char *body = NULL;
+	const struct json_value *pol;
+	bool enforcing = true;
+	uint64_t pid = 0;
+	int r;
+
+	r = ctl_call(in->ctl, "status", &body);
+	if (r < 0) {
+		r = ctl_call_failed(in->ctl, "inspect", r, body);
+		fputs("embargoctl: inspect: use --policy PATH to check files without the daemon\n", stderr);
+		return r;
+	}
+	if (json_parse(body, strlen(body), status) < 0)
+		return ctl_error("inspect", "embargod's status is not understood");
+	(void)embargo_mode_from_string(json_get_string(*status, "mode") ?: "", &in->global_mode);
+	in->detect_only = json_get_bool(*status, "enforcing", &enforcing) == 0 && !enforcing;
+	pol = json_get(*status, "policy");
+	*path = pol ? json_get_string(pol, "path") : NULL;
+	/* A relative path is the daemon's, from its working directory. */
+	if (*path && (*path)[0] != '/' && json_get_u64(*status, "pid", &pid) == 0 &&
+	    asprintf(resolved, "/proc/%" PRIu64 "/cwd/%s", pid, *path) >= 0)
+		*path = *resolved;
+	return CTL_EXIT_OK;
+}
+
+/*
+ * --policy PATH, else the policy the running daemon was started on (loaded here from its path, as `scan`
+ * does). CTL_EXIT_OK with in->policy set, or unset when the daemon's cannot be had (digests are then asked
+ * of the daemon, and identity rules are not checked); otherwise the exit status.
+ */
 static int load_policy(struct inspect *in, const char *path, struct embargo_policy **ret)
 {
 	_cleanup_(json_value_freep) struct json_value *status = NULL;
-	_cleanup_free_ char *body = NULL, *resolved = NULL;
+	_cleanup_free_ char *resolved = NULL;
 	struct embargo_policy_error err = {};
 	char buf[sizeof(err.file) + sizeof(err.message) + 64];
-	const struct json_value *pol;
-	uint64_t pid = 0;
-	bool enforcing = true;
+	bool from_daemon = !path;
 	int r;
 
 	in->global_mode = EMBARGO_MODE_INHERIT;
-	if (!path) {
-		r = ctl_call(in->ctl, "status", &body);
-		if (r < 0) {
-			r = ctl_call_failed(in->ctl, "inspect", r, body);
-			fputs("embargoctl: inspect: use --policy PATH to check files without the daemon\n",
-			      stderr);
+	if (from_daemon) {
+		r = daemon_policy_path(in, &status, &resolved, &path);
+		if (r != CTL_EXIT_OK)
 			return r;
-		}
-		if (json_parse(body, strlen(body), &status) < 0)
-			return ctl_error("inspect", "embargod's status is not understood");
-		(void)embargo_mode_from_string(json_get_string(status, "mode") ?: "", &in->global_mode);
-		in->detect_only = json_get_bool(status, "enforcing", &enforcing) == 0 && !enforcing;
-		pol = json_get(status, "policy");
-		path = pol ? json_get_string(pol, "path") : NULL;
 		if (!path) {
 			fputs("embargoctl: inspect: embargod's status names no policy path: only digests are "
 			      "looked up; give --policy PATH to check identity rules\n",
 			      stderr);
 			return CTL_EXIT_OK;
 		}
-		/* A relative path is the daemon's, from its working directory. */
-		if (path[0] != '/' && json_get_u64(status, "pid", &pid) == 0 &&
-		    asprintf(&resolved, "/proc/%" PRIu64 "/cwd/%s", pid, path) >= 0)
-			path = resolved;
-		r = embargo_policy_load(path, ret, &err);
-		if (r < 0) {
-			fputs("embargoctl: inspect: cannot load embargod's policy (only digests are looked "
-			      "up; "
-			      "give --policy PATH to check identity rules): ",
-			      stderr);
-			ctl_print_safe(stderr, embargo_policy_error_format(&err, buf, sizeof(buf)));
-			fputc('\n', stderr);
-			return CTL_EXIT_OK;
-		}
-		in->policy = *ret;
-		return CTL_EXIT_OK;
 	}
 	r = embargo_policy_load(path, ret, &err);
 	if (r < 0) {
 		fputs("embargoctl: inspect: ", stderr);
+		if (from_daemon)
+			fputs("cannot load embargod's policy (only digests are looked up; give --policy PATH "
+			      "to "
+			      "check identity rules): ",
+			      stderr);
 		ctl_print_safe(stderr, embargo_policy_error_format(&err, buf, sizeof(buf)));
 		fputc('\n', stderr);
-		return CTL_EXIT_ERROR;
+		return from_daemon ? CTL_EXIT_OK : CTL_EXIT_ERROR;
 	}
 	in->policy = *ret;
 	return CTL_EXIT_OK;
