@@ -162,27 +162,27 @@ while True:
     c.close()
 PY
 }
-if command -v python3 >/dev/null; then
-	fake_daemon "$work/run" "$pol" &
+# with_daemon POLICY-PATH-OR-EMPTY FILE: inspect FILE without --policy against a stand-in daemon.
+with_daemon() {
+	rm -rf "$work/run"
+	fake_daemon "$work/run" "$1" &
 	fpid=$!
 	wait_for 5 test -S "$work/run/control.sock"
-	out=$("$EMBARGOCTL" --runtime-dir "$work/run" inspect --dpkg-admindir "$admin" "$m/nested.exe" 2>"$work/err")
+	out=$("$EMBARGOCTL" --runtime-dir "$work/run" inspect --dpkg-admindir "$admin" "$2" 2>"$work/err")
 	st=$?
+	stop_pid "$fpid"
+	fpid=
+}
+if command -v python3 >/dev/null; then
+	with_daemon "$pol" "$m/nested.exe"
 	check "$T/daemon-policy-exit-1" test "$st" = 1
 	check "$T/daemon-policy-signer-rule-and-mode" grep -qF \
 		"rule $pol:$(line signer-org) (signer-org: signed by O=AO Kaspersky Lab (authenticode, verified)) — would be denied" \
 		<<<"$out"
-	stop_pid "$fpid"
-	rm -rf "$work/run"
-	fake_daemon "$work/run" "" &
-	fpid=$!
-	wait_for 5 test -S "$work/run/control.sock"
-	out=$("$EMBARGOCTL" --runtime-dir "$work/run" inspect --dpkg-admindir "$admin" "$m/nested.exe" 2>"$work/err")
-	st=$?
+	with_daemon "" "$m/nested.exe"
 	check "$T/daemon-no-policy-digest-only-exit-0" test "$st" = 0
 	check "$T/daemon-no-policy-says-identity-not-checked" grep -q 'identity rules not checked' <<<"$out"
 	check "$T/daemon-no-policy-warns" grep -q 'names no policy path' "$work/err"
-	stop_pid "$fpid"
 else
 	echo "SKIP: $T/daemon: python3 is not installed (stand-in daemon)"
 fi
