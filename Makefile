@@ -31,7 +31,7 @@ CFLAGS     ?= -O2 -g
 # snprintf truncation is deliberate wherever it can happen (messages into fixed buffers).
 CFLAGS     += $(WARN) -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing -fstack-protector-strong \
               -D_FORTIFY_SOURCE=2 -Ibpf -Iuserspace/lib -I$(BUILD)
-LDLIBS     := -lbpf -lelf -lz -lcrypto -lsystemd -lpthread
+LDLIBS     := -lbpf -lelf -lz -lcrypto -lsystemd -lseccomp -lpthread
 # BPF_PROG() declares ctx and every hook argument, used or not.
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function -Wno-unused-parameter \
               -I$(BUILD) -Ibpf

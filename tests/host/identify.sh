@@ -155,7 +155,7 @@ C
 drv=$tmp/driver
 if ! cc -O1 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -DEMBARGO_IDENTIFY_TEST_HOOKS -Iuserspace/lib \
 	-o "$drv" "$tmp/driver.c" userspace/lib/identify.c userspace/lib/ident-*.c "$BUILD/libembargo.a" \
-	-lelf -lcrypto 2>"$tmp/cc.log"; then
+	-lelf -lcrypto -lseccomp 2>"$tmp/cc.log"; then
 	fail "identify: test driver builds" "$(head -5 "$tmp/cc.log")"
 	exit 1
 fi

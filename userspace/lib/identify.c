@@ -9,14 +9,11 @@
 
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <poll.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -873,60 +870,31 @@ static int read_identity(const char *text, size_t len, struct embargo_identity *
 
 /* ---- the confined worker ---- */
 
-#if defined(__x86_64__)
-#define SECCOMP_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define SECCOMP_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#else
-#error "identify.c: no seccomp architecture for this target"
-#endif
-
-#define SC_ALLOW(nr)                                                                                         \
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
-
 /*
- * The allow-list: writing the reply (to REPLY_FD only), memory for malloc and OpenSSL, futex (libc
- * locks), clocks (certificate validity), getrandom (OpenSSL), leaving. Everything else kills the worker.
- * A classic BPF program through prctl(): libembargo does not link libseccomp.
+ * The allow-list, through libseccomp (which also handles the architecture check and x32): writes to the
+ * reply descriptor, memory management, and leaving. Anything else kills the worker.
  */
 static int confine_seccomp(void)
 {
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_AUDIT_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-#ifdef __x86_64__
-		/* x32 system calls share the numbers with a high bit: none is allowed. */
-		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-#endif
-		/* write(REPLY_FD, ...) only. */
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 0, 4),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, REPLY_FD, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		SC_ALLOW(__NR_exit_group),
-		SC_ALLOW(__NR_exit),
-		SC_ALLOW(__NR_brk),
-		SC_ALLOW(__NR_mmap),
-		SC_ALLOW(__NR_munmap),
-		SC_ALLOW(__NR_mremap),
-		SC_ALLOW(__NR_madvise),
-		SC_ALLOW(__NR_futex),
-		SC_ALLOW(__NR_rt_sigreturn),
-		SC_ALLOW(__NR_clock_gettime),
-		SC_ALLOW(__NR_getrandom),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	static const int allowed[] = {
+		SCMP_SYS(exit_group), SCMP_SYS(exit),	 SCMP_SYS(brk),		  SCMP_SYS(mmap),
+		SCMP_SYS(munmap),     SCMP_SYS(mremap),	 SCMP_SYS(madvise),	  SCMP_SYS(futex),
+		SCMP_SYS(rt_sigreturn), SCMP_SYS(clock_gettime), SCMP_SYS(getrandom),
 	};
-	struct sock_fprog prog = { .len = ARRAY_SIZE(f), .filter = f };
+	const struct scmp_arg_cmp reply_fd = { .arg = 0, .op = SCMP_CMP_EQ, .datum_a = REPLY_FD, .datum_b = 0 };
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int r;
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
-		return -errno;
-	return 0;
+	if (!ctx)
+		return -ENOMEM;
+	r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, &reply_fd);
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(allowed); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	/* seccomp_load sets no_new_privs itself (SCMP_FLTATR_CTL_NNP defaults on). */
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r;
 }
 
 /*
