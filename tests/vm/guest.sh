@@ -128,8 +128,10 @@ t_dlopen_denied() {
 		REASON="tdlopen exit $rc: $(flat "$out")"
 		return 1
 	}
+	# A component (white-label): the program that loads it is reported as the vendor's.
 	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="mmap"' "EMBARGO_PATH=\"$T/liblisted.so\"" \
-		"EMBARGO_SHA256=\"$H_LIB\"" "EMBARGO_RULE=\"$POL:$RULE_LIB\"" || return 1
+		"EMBARGO_SHA256=\"$H_LIB\"" "EMBARGO_RULE=\"$POL:$RULE_LIB\"" \
+		'EMBARGO_NOTE="component of Listed: the loading program' || return 1
 	out=$(timeout $STEP_TIMEOUT trun $T/tdlopen --mmap-exec $T/liblisted.so 2>&1)
 	[ "$out" = "mmap: Operation not permitted (errno 1)" ] || {
 		REASON="mmap(PROT_EXEC) of liblisted.so: $(flat "$out")"
@@ -441,7 +443,7 @@ else
 # embargo VM test policy, generated in the guest
 vendor "Listed"
 sha256 $H_LISTED label "listed test program"
-sha256 $H_LIB label "liblisted.so"
+component sha256 $H_LIB label "liblisted.so"
 sha256 ${H_MOD:-0000000000000000000000000000000000000000000000000000000000000000} label "nls_utf8.ko"
 
 vendor "Audited" mode audit

@@ -177,6 +177,12 @@ static void report_locked(struct daemon *d, const struct embargo_event *ev, uint
 		ctx.rule = rule_location(d, rule_id, rule, sizeof(rule));
 		hex_encode(r->sha256, SHA256_LEN, hex);
 		ctx.sha256_hex = hex;
+		/* White-label: the vendor's engine inside another product makes that product the vendor's. */
+		if (r->component && !note) {
+			snprintf(label, sizeof(label), "component of %s: the loading program (pid %u, %s) is %s's code",
+				 ctx.vendor, ev->pid, ev->comm, ctx.vendor);
+			ctx.note = label;
+		}
 	} else if (ir) {
 		/* Identified by what it is; its digest, where the kernel computed it, is in the event. */
 		ctx.vendor = d->policy->vendors[ir->vendor].name;
