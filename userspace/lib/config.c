@@ -719,17 +719,11 @@ static int read_file(const char *path, char **ret, size_t *ret_len)
 	buf = malloc(CONFIG_MAX_SIZE + 2);
 	if (!buf)
 		return -ENOMEM;
-	while (len <= CONFIG_MAX_SIZE) {
-		ssize_t n = read(fd, buf + len, CONFIG_MAX_SIZE + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	/* One byte more than allowed: reading it tells a file that is too big. */
+	ssize_t n = read_all(fd, buf, CONFIG_MAX_SIZE + 1);
+	if (n < 0)
+		return (int)n;
+	len = (size_t)n;
 	if (len > CONFIG_MAX_SIZE)
 		return -EFBIG;
 	buf[len] = '\0';

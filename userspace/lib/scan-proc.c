@@ -128,17 +128,10 @@ static ssize_t read_small(struct proc_scan *ps, const char *name, char *buf, siz
 
 	if (fd < 0)
 		return -errno;
-	while (len + 1 < size) {
-		ssize_t n = read(fd, buf + len, size - 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	ssize_t n = read_all(fd, buf, size - 1);
+	if (n < 0)
+		return (int)n;
+	len = (size_t)n;
 	buf[len] = '\0';
 	return (ssize_t)len;
 }

@@ -80,6 +80,26 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+ssize_t read_all(int fd, void *buf, size_t size)
+{
+	char *p = buf;
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = read(fd, p + done, size - done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

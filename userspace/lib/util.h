@@ -66,5 +66,7 @@ uint64_t now_ns(void);
 
 /* write(2) until done or a real error; -errno. */
 int write_all(int fd, const void *buf, size_t len);
+/* read(2) until end of file or size bytes: the count read, or -errno. */
+ssize_t read_all(int fd, void *buf, size_t size);
 
 #endif
