@@ -382,6 +382,35 @@ t_identity_path_learned() {
 	expect_denied_first /tmp/copy-of-engine
 }
 
+# A kernel module identified by its signer (re-signed with a throw-away key whose certificate says
+# O=AO Kaspersky Lab): no digest of it is listed. The start-up scan identifies it (module signature,
+# parsed in the confined worker) and its digest joins the deny set before anyone loads it.
+t_module_signer_denied() {
+	[ -e $T/sig/resigned.ko ] || {
+		REASON="no re-signed module in the initramfs (see tools/vmtest's log)"
+		return 1
+	}
+	i=0
+	# Logged by the start-up scan, before any mark_log of the tests: the whole log.
+	until grep -qF "Identified $T/sig/resigned.ko as Signer's: signed by O=AO Kaspersky Lab" "$LOG"; do
+		i=$((i + 1))
+		[ $i -ge $((STEP_TIMEOUT * 10)) ] && {
+			REASON="the start-up scan did not identify the re-signed module by its signer"
+			note "$(grep -i 'resigned\|scan' "$LOG" | tail -n 5)"
+			return 1
+		}
+		sleep 0.1
+	done
+	mark_log
+	out=$(timeout $STEP_TIMEOUT tfinit $T/sig/resigned.ko 2>&1)
+	[ "$out" = "finit_module: Operation not permitted (errno 1)" ] || {
+		[ "$out" = "finit_module: ok" ] && tfinit -r nls_iso8859_1 >/dev/null 2>&1
+		REASON="the module signed by the vendor's key was not refused: $out"
+		return 1
+	}
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="module"' 'EMBARGO_VENDOR="Signer"' 'EMBARGO_LABEL="signer-org'
+}
+
 # Kernel modules through finit_module: an unlisted one loads (and is unloaded again), a listed one is
 # refused before the kernel reads it.
 t_module_unlisted_loads() {
@@ -451,6 +480,11 @@ sha256 $H_AUDITED label "audited test program"
 
 vendor "Pathvendor"
 path /tmp/pathvendor/
+
+vendor "Signer"
+signer-org "AO Kaspersky Lab"
+trust-anchor $T/sig/ca.pem
+trust-anchor $T/sig/vendor.pem
 EOF
 	RULE_LISTED=3
 	RULE_LIB=4
@@ -495,6 +529,7 @@ run_test interp-denied
 run_test module-unlisted-loads
 run_test module-listed-denied
 run_test identity-path-learned
+run_test module-signer-denied
 run_test runtime-audit
 # Back to enforce whatever runtime-audit did.
 [ -n "$DPID" ] && ctl mode enforce >/dev/null 2>&1
