@@ -76,7 +76,9 @@ ctl doctor extra >/dev/null 2>&1
 check "$T/extra-argument-64" test $? = 64
 
 # 4. With embargod in the detection tier: its tier, why, its load attempts and its mechanisms.
-"$EMBARGOD" --tier detect --runtime-dir "$work/run" --log stderr --policy policies >"$work/embargod.log" 2>&1 &
+# No start-up scan and a private state directory: nothing of the machine is walked or written.
+"$EMBARGOD" --tier detect --runtime-dir "$work/run" --log stderr --policy policies --no-scan --state-dir "$work/state" \
+	>"$work/embargod.log" 2>&1 &
 dpid=$!
 if ! wait_for 30 ctl status; then
 	fail "$T/daemon-start" "embargod did not become ready: $(tail -5 "$work/embargod.log")"

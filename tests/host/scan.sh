@@ -199,7 +199,9 @@ fi
 if [ -x "$EMBARGOD" ]; then
 	nscan=
 	"$EMBARGOD" --help 2>&1 | grep -q -- --no-scan && nscan=--no-scan
-	timeout 120 "$EMBARGOD" --policy "$work/test.policy" --log stderr --runtime-dir "$work/run" $nscan >"$work/embargod.log" 2>&1 &
+	# --tier detect: auto would pick fanotify here and mark the machine's own filesystems (never in a test).
+	timeout 120 "$EMBARGOD" --policy "$work/test.policy" --log stderr --runtime-dir "$work/run" --tier detect \
+		--state-dir "$work/state" $nscan >"$work/embargod.log" 2>&1 &
 	dpid=$!
 	if wait_for 30 "$EMBARGOCTL" --runtime-dir "$work/run" status; then
 		timeout 120 "$EMBARGOCTL" --runtime-dir "$work/run" scan "$work/tree" --no-cache --no-processes >"$work/d1" 2>"$work/d1.err"
