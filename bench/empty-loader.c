@@ -96,7 +96,7 @@ static int run(const char *path, bool lsm, uint64_t lifetime_s)
 	printf("ready: %u programs attached, statistics on\n", n);
 	fflush(stdout);
 	do
-		sig = sigtimedwait(&mask, NULL, &(struct timespec){.tv_sec = (time_t)lifetime_s});
+		sig = sigtimedwait(&mask, NULL, &(struct timespec){ .tv_sec = (time_t)lifetime_s });
 	while (sig < 0 && errno == EINTR);
 	if (sig < 0)
 		fprintf(stderr, "empty-loader: not stopped within %llu s: exiting\n",

@@ -81,7 +81,7 @@ struct {
 static __always_inline int floor_lookup(struct file *file)
 {
 	struct inode *inode = file->f_inode;
-	struct floor_key key = {.dev = inode->i_sb->s_dev, .ino = inode->i_ino};
+	struct floor_key key = { .dev = inode->i_sb->s_dev, .ino = inode->i_ino };
 	__u64 one = 1;
 
 	if (!bpf_map_lookup_elem(&floor_cache, &key))

@@ -42,12 +42,12 @@
 
 enum op { OP_EXEC, OP_OPEN, OP_MMAP };
 
-static const char *const op_names[] = {[OP_EXEC] = "exec", [OP_OPEN] = "open", [OP_MMAP] = "mmap"};
+static const char *const op_names[] = { [OP_EXEC] = "exec", [OP_OPEN] = "open", [OP_MMAP] = "mmap" };
 
 static int run_exec(const char *path)
 {
-	char *const argv[] = {(char *)path, NULL};
-	char *const envp[] = {NULL};
+	char *const argv[] = { (char *)path, NULL };
+	char *const envp[] = { NULL };
 	pid_t pid;
 	int status, r;
 
@@ -306,8 +306,8 @@ int main(int argc, char **argv)
 		enum op op;
 		bool each;
 	} loops[] = {
-	    {"exec", OP_EXEC, false}, {"exec-each", OP_EXEC, true}, {"open", OP_OPEN, false},
-	    {"mmap", OP_MMAP, false}, {"mmap-each", OP_MMAP, true},
+		{ "exec", OP_EXEC, false }, { "exec-each", OP_EXEC, true }, { "open", OP_OPEN, false },
+		{ "mmap", OP_MMAP, false }, { "mmap-each", OP_MMAP, true },
 	};
 	uint64_t n;
 	int r;

@@ -475,8 +475,8 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	if (fmode & FMODE_WRITE) {
 		struct inode *inode = file->f_inode;
 		struct embargo_inode_key key = {
-		    .dev = inode->i_sb->s_dev,
-		    .ino = inode->i_ino,
+			.dev = inode->i_sb->s_dev,
+			.ino = inode->i_ino,
 		};
 
 		if (bpf_map_delete_elem(&verdicts, &key) == 0)
@@ -503,7 +503,8 @@ int BPF_PROG(file_open, struct file *file, int ret)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(exec_detect, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	if (decide(bprm->file, EMBARGO_HOOK_EXEC, false, true, bprm->filename) && tier == EMBARGO_TIER_FANOTIFY)
+	if (decide(bprm->file, EMBARGO_HOOK_EXEC, false, true, bprm->filename) &&
+	    tier == EMBARGO_TIER_FANOTIFY)
 		bpf_send_signal(SIGKILL);
 	return 0;
 }

@@ -28,9 +28,9 @@ enum embargo_mode {
 
 /* The kernel path that asked. */
 enum embargo_hook {
-	EMBARGO_HOOK_EXEC = 1, /* bprm_check_security, or sched_process_exec in the detection tier */
-	EMBARGO_HOOK_MMAP = 2, /* mmap_file with PROT_EXEC */
-	EMBARGO_HOOK_OPEN = 3, /* file_open for exec */
+	EMBARGO_HOOK_EXEC = 1,	 /* bprm_check_security, or sched_process_exec in the detection tier */
+	EMBARGO_HOOK_MMAP = 2,	 /* mmap_file with PROT_EXEC */
+	EMBARGO_HOOK_OPEN = 3,	 /* file_open for exec */
 	EMBARGO_HOOK_MODULE = 4, /* kernel_read_file of a kernel module (finit_module) */
 };
 
@@ -178,8 +178,8 @@ struct stat_slot {
 #define EMBARGO_STAT_NAMES                                                                                   \
 	{                                                                                                    \
 		"cache_hits", "cache_misses", "kernel_hashes", "denied", "audited", "unknown",               \
-		    "deduplicated", "ringbuf_drops", "hash_errors", "path_errors", "map_errors",             \
-		    "invalidations",                                                                         \
+			"deduplicated", "ringbuf_drops", "hash_errors", "path_errors", "map_errors",         \
+			"invalidations",                                                                     \
 	}
 
 _Static_assert(sizeof(struct embargo_inode_key) == 16, "embargo_inode_key layout");

@@ -24,7 +24,7 @@ const char *test_tmpdir(void);
 
 #define TEST(n)                                                                                              \
 	static void test_##n(void);                                                                          \
-	static struct test_case test_case_##n = {.name = #n, .fn = test_##n};                                \
+	static struct test_case test_case_##n = { .name = #n, .fn = test_##n };                              \
 	__attribute__((constructor)) static void test_register_##n(void)                                     \
 	{                                                                                                    \
 		test_register(&test_case_##n);                                                               \

@@ -49,7 +49,7 @@ static void *serve_one(void *arg)
 		s->reply_r = send(fd, s->reply, strlen(s->reply), MSG_NOSIGNAL) < 0 ? -errno : 0;
 		break;
 	case SERVE_SILENT:
-		pfd = (struct pollfd){.fd = fd, .events = POLLIN};
+		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
 		(void)poll(&pfd, 1, 5000);
 		break;
 	case SERVE_CLOSE:
@@ -135,7 +135,7 @@ TEST(control_path)
 TEST(control_round_trip)
 {
 	const char *dir = dir_in_tmp("run/embargo");
-	struct server s = {.how = SERVE_REPLY, .reply = "{\"mode\":\"enforce\"}"};
+	struct server s = { .how = SERVE_REPLY, .reply = "{\"mode\":\"enforce\"}" };
 	_cleanup_free_ char *body = NULL;
 	char path[256];
 	struct stat st;
@@ -162,20 +162,20 @@ TEST(control_round_trip)
 
 	/* An error reply: the daemon's errno and message. */
 	free(TAKE_PTR(body));
-	s = (struct server){.how = SERVE_REPLY, .err = EINVAL, .reply = "unknown request 'frob'"};
+	s = (struct server){ .how = SERVE_REPLY, .err = EINVAL, .reply = "unknown request 'frob'" };
 	CHECK_EQ_INT(call_once(&s, dir, "frob", 5000, &body), -EINVAL);
 	CHECK_EQ_STR(body, "unknown request 'frob'");
 	free(s.req);
 
 	/* An empty success body, and an error given as a negative errno. */
 	free(TAKE_PTR(body));
-	s = (struct server){.how = SERVE_REPLY, .err = 0, .reply = NULL};
+	s = (struct server){ .how = SERVE_REPLY, .err = 0, .reply = NULL };
 	CHECK_EQ_INT(call_once(&s, dir, "mode audit", 5000, &body), 0);
 	CHECK_EQ_STR(s.req, "mode audit");
 	CHECK_EQ_STR(body, "");
 	free(s.req);
 	free(TAKE_PTR(body));
-	s = (struct server){.how = SERVE_REPLY, .err = -EBADMSG, .reply = "x"};
+	s = (struct server){ .how = SERVE_REPLY, .err = -EBADMSG, .reply = "x" };
 	CHECK_EQ_INT(call_once(&s, dir, "lookup 00", 5000, &body), -EBADMSG);
 	CHECK_EQ_STR(body, "x");
 	free(s.req);
@@ -186,7 +186,7 @@ TEST(control_large_reply)
 	const char *dir = dir_in_tmp("run");
 	size_t n = EMBARGO_CONTROL_MAX - 2; /* "0\n" and the body fill the largest datagram */
 	_cleanup_free_ char *big = malloc(n + 2), *body = NULL;
-	struct server s = {.how = SERVE_REPLY};
+	struct server s = { .how = SERVE_REPLY };
 
 	REQUIRE(big);
 	for (size_t i = 0; i < n; i++)
@@ -204,7 +204,7 @@ TEST(control_large_reply)
 	/* One byte more does not fit: the server is told, the client sees the connection end. */
 	big[n] = 'x';
 	big[n + 1] = '\0';
-	s = (struct server){.how = SERVE_REPLY, .reply = big};
+	s = (struct server){ .how = SERVE_REPLY, .reply = big };
 	CHECK_EQ_INT(call_once(&s, dir, "status", 5000, &body), -ECONNRESET);
 	CHECK_EQ_INT(s.reply_r, -EMSGSIZE);
 	CHECK(body == NULL);
@@ -215,7 +215,7 @@ TEST(control_no_daemon)
 {
 	const char *dir = dir_in_tmp("run");
 	char *body = (char *)"untouched";
-	struct server s = {.how = SERVE_REPLY, .reply = "ok"};
+	struct server s = { .how = SERVE_REPLY, .reply = "ok" };
 	char path[256];
 	int fd, fd2;
 
@@ -286,7 +286,7 @@ TEST(control_bad_requests)
 TEST(control_timeout)
 {
 	const char *dir = dir_in_tmp("run");
-	struct server s = {.how = SERVE_SILENT};
+	struct server s = { .how = SERVE_SILENT };
 	char *body = NULL;
 	uint64_t start = now_ns(), ms;
 
@@ -301,12 +301,12 @@ TEST(control_timeout)
 
 TEST(control_malformed_replies)
 {
-	static const char *bad[] = {"garbage", "0", "x\n{}", "-1\nno", "99999\nno", "\nno"};
+	static const char *bad[] = { "garbage", "0", "x\n{}", "-1\nno", "99999\nno", "\nno" };
 	const char *dir = dir_in_tmp("run");
 	char *body = NULL;
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		struct server s = {.how = SERVE_RAW, .reply = bad[i]};
+		struct server s = { .how = SERVE_RAW, .reply = bad[i] };
 
 		CHECK_EQ_INT(call_once(&s, dir, "status", 5000, &body), -EBADMSG);
 		CHECK(body == NULL);
@@ -314,7 +314,7 @@ TEST(control_malformed_replies)
 	}
 
 	/* The daemon hangs up without a word. */
-	struct server s = {.how = SERVE_CLOSE};
+	struct server s = { .how = SERVE_CLOSE };
 	CHECK_EQ_INT(call_once(&s, dir, "status", 5000, &body), -ECONNRESET);
 	CHECK(body == NULL);
 	free(s.req);
@@ -323,7 +323,7 @@ TEST(control_malformed_replies)
 /* A raw client for what embargo_control_call() never sends. */
 static int raw_connect(const char *dir)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
 
 	if (embargo_control_path(dir, sa.sun_path, sizeof(sa.sun_path)) < 0)

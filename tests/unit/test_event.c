@@ -71,11 +71,11 @@ TEST(event_record_has_every_field)
 {
 	struct embargo_event ev = sample();
 	struct embargo_event_context ctx = {
-	    .vendor = "Kaspersky",
-	    .rule = "/etc/embargo/policy.d/kaspersky.policy:12",
-	    .label = "engine",
-	    .sha256_hex = "00ff",
-	    .parent_exe = "/usr/lib/systemd/systemd",
+		.vendor = "Kaspersky",
+		.rule = "/etc/embargo/policy.d/kaspersky.policy:12",
+		.label = "engine",
+		.sha256_hex = "00ff",
+		.parent_exe = "/usr/lib/systemd/systemd",
 	};
 	struct embargo_record rec = {};
 
@@ -106,7 +106,7 @@ TEST(event_record_has_every_field)
 TEST(event_record_audit_and_repeats)
 {
 	struct embargo_event ev = sample();
-	struct embargo_event_context ctx = {.vendor = "V", .note = "detection-only tier"};
+	struct embargo_event_context ctx = { .vendor = "V", .note = "detection-only tier" };
 	struct embargo_record rec = {};
 
 	ev.hook = EMBARGO_HOOK_EXEC;

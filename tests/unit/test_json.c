@@ -80,24 +80,24 @@ TEST(json_writer_escapes)
 		size_t n;
 		const char *out;
 	} cases[] = {
-	    {"plain", 5, "\"plain\""},
-	    {"", 0, "\"\""},
-	    {"q\"b\\s/", 6, "\"q\\\"b\\\\s/\""},
-	    {"\b\f\n\r\t", 5, "\"\\b\\f\\n\\r\\t\""},
-	    {"\x01\x1f\x7f", 3, "\"\\u0001\\u001f\\u007f\""},
-	    {"a\0b", 3, "\"a\\u0000b\""},
-	    /* Well-formed UTF-8 stays as is. */
-	    {"\xd0\x9b\xd0\xb0\xd0\xb1", 6, "\"\xd0\x9b\xd0\xb0\xd0\xb1\""},
-	    {"\xe2\x80\x94 \xf0\x9f\x98\x80", 8, "\"\xe2\x80\x94 \xf0\x9f\x98\x80\""},
-	    /* Anything else byte by byte. */
-	    {"caf\xe9", 4, "\"caf\\u00e9\""},
-	    {"\xff\xfe", 2, "\"\\u00ff\\u00fe\""},
-	    {"\x80", 1, "\"\\u0080\""},
-	    {"\xc0\xaf", 2, "\"\\u00c0\\u00af\""},			 /* overlong '/' */
-	    {"\xed\xa0\x80", 3, "\"\\u00ed\\u00a0\\u0080\""},		 /* encoded surrogate */
-	    {"\xf4\x90\x80\x80", 4, "\"\\u00f4\\u0090\\u0080\\u0080\""}, /* above U+10FFFF */
-	    {"\xe2\x80", 2, "\"\\u00e2\\u0080\""},			 /* truncated */
-	    {"\xe2\x80x", 3, "\"\\u00e2\\u0080x\""},
+		{ "plain", 5, "\"plain\"" },
+		{ "", 0, "\"\"" },
+		{ "q\"b\\s/", 6, "\"q\\\"b\\\\s/\"" },
+		{ "\b\f\n\r\t", 5, "\"\\b\\f\\n\\r\\t\"" },
+		{ "\x01\x1f\x7f", 3, "\"\\u0001\\u001f\\u007f\"" },
+		{ "a\0b", 3, "\"a\\u0000b\"" },
+		/* Well-formed UTF-8 stays as is. */
+		{ "\xd0\x9b\xd0\xb0\xd0\xb1", 6, "\"\xd0\x9b\xd0\xb0\xd0\xb1\"" },
+		{ "\xe2\x80\x94 \xf0\x9f\x98\x80", 8, "\"\xe2\x80\x94 \xf0\x9f\x98\x80\"" },
+		/* Anything else byte by byte. */
+		{ "caf\xe9", 4, "\"caf\\u00e9\"" },
+		{ "\xff\xfe", 2, "\"\\u00ff\\u00fe\"" },
+		{ "\x80", 1, "\"\\u0080\"" },
+		{ "\xc0\xaf", 2, "\"\\u00c0\\u00af\"" },		       /* overlong '/' */
+		{ "\xed\xa0\x80", 3, "\"\\u00ed\\u00a0\\u0080\"" },	       /* encoded surrogate */
+		{ "\xf4\x90\x80\x80", 4, "\"\\u00f4\\u0090\\u0080\\u0080\"" }, /* above U+10FFFF */
+		{ "\xe2\x80", 2, "\"\\u00e2\\u0080\"" },		       /* truncated */
+		{ "\xe2\x80x", 3, "\"\\u00e2\\u0080x\"" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -173,14 +173,17 @@ TEST(json_writer_misuse)
 TEST(json_parse_status_shape)
 {
 	static const char doc[] =
-	    "{\"version\":1,\"pid\":123,\"mode\":\"enforce\",\"tier\":\"lsm-hash\",\"tier_reason\":\"bpf_"
-	    "ima\","
-	    "\"first_exec_window\":false,\"policy\":{\"path\":\"/etc/"
-	    "embargo\",\"generation\":1,\"vendors\":1,"
-	    "\"rules\":10,\"duplicates\":0,\"loaded_at\":\"2026-11-22T15:00:00Z\"},\"vendors\":[{\"name\":"
-	    "\"Kaspersky\",\"mode\":\"inherit\",\"effective_mode\":\"enforce\",\"digests\":10,\"entities\":["
-	    "\"AO Kaspersky Lab\"]}],\"counters\":{\"decisions\":18446744073709551615},\"probe\":[{\"check\":"
-	    "\"btf\",\"ok\":true,\"detail\":\"\"}]}";
+		"{\"version\":1,\"pid\":123,\"mode\":\"enforce\",\"tier\":\"lsm-hash\",\"tier_reason\":\"bpf_"
+		"ima\","
+		"\"first_exec_window\":false,\"policy\":{\"path\":\"/etc/"
+		"embargo\",\"generation\":1,\"vendors\":1,"
+		"\"rules\":10,\"duplicates\":0,\"loaded_at\":\"2026-11-22T15:00:00Z\"},\"vendors\":[{"
+		"\"name\":"
+		"\"Kaspersky\",\"mode\":\"inherit\",\"effective_mode\":\"enforce\",\"digests\":10,"
+		"\"entities\":["
+		"\"AO Kaspersky "
+		"Lab\"]}],\"counters\":{\"decisions\":18446744073709551615},\"probe\":[{\"check\":"
+		"\"btf\",\"ok\":true,\"detail\":\"\"}]}";
 	_cleanup_(json_value_freep) struct json_value *v = NULL;
 	const struct json_value *vendors, *probe;
 	uint64_t u = 0;
@@ -218,8 +221,8 @@ TEST(json_parse_status_shape)
 TEST(json_parse_strings_and_numbers)
 {
 	static const char doc[] =
-	    " [ \"a\\\"\\\\\\/\\b\\f\\n\\r\\t\", \"\\u00e9\\u20AC\\ud83d\\ude00\", \"x\\u0000y\","
-	    " \"\xd0\x9b\", -0, 0.5, 1e3, -12.5E-2, 18446744073709551616, true, false, null ] ";
+		" [ \"a\\\"\\\\\\/\\b\\f\\n\\r\\t\", \"\\u00e9\\u20AC\\ud83d\\ude00\", \"x\\u0000y\","
+		" \"\xd0\x9b\", -0, 0.5, 1e3, -12.5E-2, 18446744073709551616, true, false, null ] ";
 	_cleanup_(json_value_freep) struct json_value *v = NULL;
 	const struct json_member *m;
 	uint64_t u;
@@ -246,45 +249,45 @@ TEST(json_parse_strings_and_numbers)
 TEST(json_parse_rejects)
 {
 	static const char *bad[] = {
-	    "",
-	    " ",
-	    "{",
-	    "}",
-	    "[1,]",
-	    "[,1]",
-	    "{\"a\":1,}",
-	    "{\"a\" 1}",
-	    "{1:2}",
-	    "{\"a\":1 \"b\":2}",
-	    "[1 2]",
-	    "01",
-	    "1.",
-	    ".5",
-	    "1e",
-	    "+1",
-	    "-",
-	    "0x10",
-	    "tru",
-	    "truex",
-	    "nul",
-	    "True",
-	    "\"abc",
-	    "\"abc\\\"",
-	    "\"\\x\"",
-	    "\"\\u12\"",
-	    "\"\\u12g4\"",
-	    "\"\\ud800\"",
-	    "\"\\ud800\\u0041\"",
-	    "\"\\udc00\"",
-	    "\"tab\there\"",
-	    "\"nl\nhere\"",
-	    "\"\xff\"",
-	    "\"\xc0\xaf\"",
-	    "\"\xed\xa0\x80\"",
-	    "[] []",
-	    "{} x",
-	    "NaN",
-	    "Infinity",
+		"",
+		" ",
+		"{",
+		"}",
+		"[1,]",
+		"[,1]",
+		"{\"a\":1,}",
+		"{\"a\" 1}",
+		"{1:2}",
+		"{\"a\":1 \"b\":2}",
+		"[1 2]",
+		"01",
+		"1.",
+		".5",
+		"1e",
+		"+1",
+		"-",
+		"0x10",
+		"tru",
+		"truex",
+		"nul",
+		"True",
+		"\"abc",
+		"\"abc\\\"",
+		"\"\\x\"",
+		"\"\\u12\"",
+		"\"\\u12g4\"",
+		"\"\\ud800\"",
+		"\"\\ud800\\u0041\"",
+		"\"\\udc00\"",
+		"\"tab\there\"",
+		"\"nl\nhere\"",
+		"\"\xff\"",
+		"\"\xc0\xaf\"",
+		"\"\xed\xa0\x80\"",
+		"[] []",
+		"{} x",
+		"NaN",
+		"Infinity",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -296,7 +299,7 @@ TEST(json_parse_rejects)
 TEST(json_parse_every_prefix_is_rejected)
 {
 	static const char doc[] =
-	    "{\"a\":[1,-2.5e3,{\"b\":\"c\\u00e9\\ud83d\\ude00\"}],\"t\":true,\"n\":null}";
+		"{\"a\":[1,-2.5e3,{\"b\":\"c\\u00e9\\ud83d\\ude00\"}],\"t\":true,\"n\":null}";
 
 	REQUIRE(parses(doc));
 	/* Every proper prefix, parsed from an exactly-sized copy so that reading past it would be caught. */

@@ -17,16 +17,17 @@ struct vector {
 };
 
 static const struct vector vectors[] = {
-    {"empty", "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-    {"abc", "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
-    {"448 bits", "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-     "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
-    {"896 bits",
-     "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrs"
-     "tn"
-     "opqrstu",
-     "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"},
-    {"one million 'a'", NULL, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"},
+	{ "empty", "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+	{ "abc", "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+	{ "448 bits", "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+	  "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
+	{ "896 bits",
+	  "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmn"
+	  "opqrs"
+	  "tn"
+	  "opqrstu",
+	  "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1" },
+	{ "one million 'a'", NULL, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0" },
 };
 
 #define MILLION 1000000
@@ -114,8 +115,8 @@ TEST(sha256_vectors_fd_and_path)
 /* Sizes around the 256 KiB read size agree with the one-buffer digest. */
 TEST(sha256_read_boundaries)
 {
-	static const size_t sizes[] = {1,      4095,   4096,	      262143,	     262144,
-				       262145, 524288, 524288 + 4097, 3 * 262144 + 1};
+	static const size_t sizes[] = { 1,	4095,	4096,	       262143,	      262144,
+					262145, 524288, 524288 + 4097, 3 * 262144 + 1 };
 	const size_t max = 3 * 262144 + 1;
 	_cleanup_free_ uint8_t *buf = malloc(max);
 	uint64_t s = 0x1234567;

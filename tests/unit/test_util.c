@@ -15,28 +15,28 @@ struct u64_case {
 };
 
 static const struct u64_case u64_cases[] = {
-    {"0", UINT64_MAX, 0, 0},
-    {"1", UINT64_MAX, 0, 1},
-    {"007", UINT64_MAX, 0, 7}, /* base 10 always: a leading zero is not octal */
-    {"18446744073709551615", UINT64_MAX, 0, UINT64_MAX},
-    {"18446744073709551616", UINT64_MAX, -ERANGE, 0},
-    {"99999999999999999999999", UINT64_MAX, -ERANGE, 0},
-    {"10", 10, 0, 10},
-    {"11", 10, -ERANGE, 0},
-    {"0", 0, 0, 0},
-    {"1", 0, -ERANGE, 0},
-    {"", UINT64_MAX, -EINVAL, 0},
-    {"-1", UINT64_MAX, -EINVAL, 0},
-    {"-0", UINT64_MAX, -EINVAL, 0},
-    {"+1", UINT64_MAX, -EINVAL, 0},
-    {" 1", UINT64_MAX, -EINVAL, 0},
-    {"1 ", UINT64_MAX, -EINVAL, 0},
-    {"1\n", UINT64_MAX, -EINVAL, 0},
-    {"0x10", UINT64_MAX, -EINVAL, 0},
-    {"1e3", UINT64_MAX, -EINVAL, 0},
-    {"12a", UINT64_MAX, -EINVAL, 0},
-    {"a", UINT64_MAX, -EINVAL, 0},
-    {"1.0", UINT64_MAX, -EINVAL, 0},
+	{ "0", UINT64_MAX, 0, 0 },
+	{ "1", UINT64_MAX, 0, 1 },
+	{ "007", UINT64_MAX, 0, 7 }, /* base 10 always: a leading zero is not octal */
+	{ "18446744073709551615", UINT64_MAX, 0, UINT64_MAX },
+	{ "18446744073709551616", UINT64_MAX, -ERANGE, 0 },
+	{ "99999999999999999999999", UINT64_MAX, -ERANGE, 0 },
+	{ "10", 10, 0, 10 },
+	{ "11", 10, -ERANGE, 0 },
+	{ "0", 0, 0, 0 },
+	{ "1", 0, -ERANGE, 0 },
+	{ "", UINT64_MAX, -EINVAL, 0 },
+	{ "-1", UINT64_MAX, -EINVAL, 0 },
+	{ "-0", UINT64_MAX, -EINVAL, 0 },
+	{ "+1", UINT64_MAX, -EINVAL, 0 },
+	{ " 1", UINT64_MAX, -EINVAL, 0 },
+	{ "1 ", UINT64_MAX, -EINVAL, 0 },
+	{ "1\n", UINT64_MAX, -EINVAL, 0 },
+	{ "0x10", UINT64_MAX, -EINVAL, 0 },
+	{ "1e3", UINT64_MAX, -EINVAL, 0 },
+	{ "12a", UINT64_MAX, -EINVAL, 0 },
+	{ "a", UINT64_MAX, -EINVAL, 0 },
+	{ "1.0", UINT64_MAX, -EINVAL, 0 },
 };
 
 TEST(util_parse_u64)
@@ -64,7 +64,7 @@ TEST(util_parse_u64)
 /* Any leading blank, not only ' ': strtoull skips them all and then accepts a sign. */
 TEST(util_parse_u64_leading_whitespace)
 {
-	static const char *const bad[] = {"\t1", "\n1", "\v1", "\f1", "\r1", "\t-1", "\n+1"};
+	static const char *const bad[] = { "\t1", "\n1", "\v1", "\f1", "\r1", "\t-1", "\n+1" };
 	uint64_t v;
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -98,7 +98,7 @@ TEST(util_parse_u32)
 
 TEST(util_hex)
 {
-	static const uint8_t bytes[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff};
+	static const uint8_t bytes[] = { 0x00, 0x01, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff };
 	uint8_t out[8], big[32];
 	char hex[2 * sizeof(bytes) + 1], hex32[65];
 
@@ -143,7 +143,7 @@ TEST(util_hex)
 
 TEST(util_write_all_and_clock)
 {
-	char path[4096], buf[16] = {0};
+	char path[4096], buf[16] = { 0 };
 	uint64_t a, b;
 	int fd;
 

@@ -47,8 +47,8 @@ int ctl_bad_option(const char *what, int c, char **argv)
 
 	if (c == ':')
 		return is_long || !optopt
-			   ? ctl_usage_error(what, "option '%s' requires an argument", arg)
-			   : ctl_usage_error(what, "option '-%c' requires an argument", optopt);
+			       ? ctl_usage_error(what, "option '%s' requires an argument", arg)
+			       : ctl_usage_error(what, "option '-%c' requires an argument", optopt);
 	return is_long || !optopt ? ctl_usage_error(what, "unrecognized option '%s'", arg)
 				  : ctl_usage_error(what, "invalid option -- '%c'", optopt);
 }
@@ -56,8 +56,8 @@ int ctl_bad_option(const char *what, int c, char **argv)
 int ctl_parse_no_options(const char *what, int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {},
+		{ "help", no_argument, NULL, 'h' },
+		{},
 	};
 	int c;
 
@@ -73,9 +73,9 @@ int ctl_parse_no_options(const char *what, int argc, char **argv)
 int ctl_parse_json_option(const char *what, int argc, char **argv, bool *json)
 {
 	static const struct option options[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
 	};
 	int c;
 
@@ -185,9 +185,9 @@ const char *ctl_call_strerror(const struct ctl *ctl, int r, const char *body, ch
 		break;
 	case ECONNRESET:
 	case EPIPE:
-		snprintf(
-		    buf, size,
-		    "embargod closed the connection without replying (only root may use the control socket)");
+		snprintf(buf, size,
+			 "embargod closed the connection without replying (only root may use the control "
+			 "socket)");
 		break;
 	case ETIMEDOUT:
 		snprintf(buf, size, "embargod did not reply within %d ms (see --timeout)", ctl->timeout_ms);

@@ -15,12 +15,8 @@ static const struct command {
 	const char *name;
 	int (*run)(const struct ctl *ctl, int argc, char **argv);
 } commands[] = {
-    {"status", cmd_status},
-    {"mode", cmd_mode},
-    {"inspect", cmd_inspect},
-    {"policy", cmd_policy},
-    {"doctor", cmd_doctor},
-    {"scan", cmd_scan},
+	{ "status", cmd_status }, { "mode", cmd_mode },	    { "inspect", cmd_inspect },
+	{ "policy", cmd_policy }, { "doctor", cmd_doctor }, { "scan", cmd_scan },
 };
 
 void ctl_usage(FILE *f)
@@ -61,13 +57,13 @@ void ctl_usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"runtime-dir", required_argument, NULL, 'r'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {},
+		{ "runtime-dir", required_argument, NULL, 'r' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{},
 	};
-	struct ctl ctl = {.runtime_dir = EMBARGO_RUNTIME_DIR, .timeout_ms = CTL_DEFAULT_TIMEOUT_MS};
+	struct ctl ctl = { .runtime_dir = EMBARGO_RUNTIME_DIR, .timeout_ms = CTL_DEFAULT_TIMEOUT_MS };
 	uint64_t v;
 	int c, r;
 
@@ -83,7 +79,7 @@ int main(int argc, char **argv)
 		case 't':
 			if (parse_u64(optarg, INT_MAX, &v) < 0)
 				return ctl_usage_error(
-				    NULL, "--timeout: '%s' is not a number of milliseconds", optarg);
+					NULL, "--timeout: '%s' is not a number of milliseconds", optarg);
 			ctl.timeout_ms = v == 0 ? -1 : (int)v;
 			break;
 		case 'h':

@@ -182,10 +182,10 @@ static int selftest_hash(struct daemon *d, struct embargo_bpf *skel, char *why, 
 	key.dev = kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
 	if (after[EMBARGO_STAT_HASH_ERRORS] > before[EMBARGO_STAT_HASH_ERRORS])
-		return snprintf(
-			   why, whysize,
-			   "bpf_ima_file_hash did not return a SHA-256 digest (is ima_hash= set to another "
-			   "algorithm?)"),
+		return snprintf(why, whysize,
+				"bpf_ima_file_hash did not return a SHA-256 digest (is ima_hash= set to "
+				"another "
+				"algorithm?)"),
 		       -EOPNOTSUPP;
 	if (after[EMBARGO_STAT_KERNEL_HASHES] == before[EMBARGO_STAT_KERNEL_HASHES])
 		return snprintf(why, whysize, "the mmap_file program did not run on an executable mapping"),
@@ -216,18 +216,19 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, char *why, size
 	bpf_map__set_max_entries(skel->maps.verdicts, VERDICT_CACHE_ENTRIES);
 	/* Only the hashing tier looks digests up in the kernel. */
 	/* Room for the digests identity rules teach at run time, in the tier that looks them up. */
-	bpf_map__set_max_entries(skel->maps.digests,
-				 tier == EMBARGO_TIER_LSM_HASH
-					 ? (__u32)(d->policy->n_rules + (d->policy->n_ident_rules ? LEARNED_DIGESTS : 0) ?: 1)
-					 : 1);
+	bpf_map__set_max_entries(
+		skel->maps.digests,
+		tier == EMBARGO_TIER_LSM_HASH
+			? (__u32)(d->policy->n_rules + (d->policy->n_ident_rules ? LEARNED_DIGESTS : 0) ?: 1)
+			: 1);
 	skel->rodata->classify_misses = d->policy->n_ident_rules > 0;
 
 	r = embargo_bpf__load(skel);
 	if (r < 0) {
 		snprintf(why, whysize, "loading the programs failed: %s%s%s%s", strerror(-r),
-			 r == -EPERM && is_lsm(tier)
-			     ? " (the kernel, or a sandbox around it, refuses BPF LSM programs even to root)"
-			     : "",
+			 r == -EPERM && is_lsm(tier) ? " (the kernel, or a sandbox around it, refuses BPF "
+						       "LSM programs even to root)"
+						     : "",
 			 libbpf_reason(reason, sizeof(reason))[0] ? ": " : "", reason);
 		goto fail;
 	}
@@ -301,7 +302,8 @@ static void probe_only(struct daemon *d, uint8_t tier)
 	r = embargo_bpf__load(skel);
 	embargo_bpf__destroy(skel);
 	if (r == 0)
-		embargo_probe_add(&d->probe, embargo_tier_name(tier), true, "its programs load (not used: --tier %s)",
+		embargo_probe_add(&d->probe, embargo_tier_name(tier), true,
+				  "its programs load (not used: --tier %s)",
 				  embargo_tier_name(d->tier_request));
 	else
 		embargo_probe_add(&d->probe, embargo_tier_name(tier), false,
@@ -311,8 +313,8 @@ static void probe_only(struct daemon *d, uint8_t tier)
 
 int bpf_start(struct daemon *d)
 {
-	static const uint8_t order[] = {EMBARGO_TIER_LSM_HASH, EMBARGO_TIER_LSM, EMBARGO_TIER_FANOTIFY,
-					EMBARGO_TIER_DETECT};
+	static const uint8_t order[] = { EMBARGO_TIER_LSM_HASH, EMBARGO_TIER_LSM, EMBARGO_TIER_FANOTIFY,
+					 EMBARGO_TIER_DETECT };
 	bool requested_seen = false;
 	char why[768];
 	size_t off = 0;
@@ -371,7 +373,8 @@ int bpf_start(struct daemon *d)
 	embargo_probe_lsm_suggestion(&d->probe, sugg, sizeof(sugg));
 	if (d->tier == EMBARGO_TIER_LSM_HASH)
 		snprintf(d->tier_reason, sizeof(d->tier_reason),
-			 "BPF LSM with in-kernel SHA-256 (bpf_ima_file_hash): every exec and executable mapping is "
+			 "BPF LSM with in-kernel SHA-256 (bpf_ima_file_hash): every exec and executable "
+			 "mapping is "
 			 "decided in the kernel before it runs, also for a copy made a moment before");
 	else if (d->tier_request != TIER_AUTO)
 		snprintf(d->tier_reason, sizeof(d->tier_reason), "tier %s requested with --tier",
@@ -379,7 +382,8 @@ int bpf_start(struct daemon *d)
 	else if (!d->probe.bpf_lsm_active)
 		snprintf(d->tier_reason, sizeof(d->tier_reason),
 			 "bpf is not in the active LSM list (%s); boot with %s to enforce in the kernel%s%s",
-			 d->probe.lsm_list[0] ? d->probe.lsm_list : "unknown", sugg, failed[0] ? "; " : "", failed);
+			 d->probe.lsm_list[0] ? d->probe.lsm_list : "unknown", sugg, failed[0] ? "; " : "",
+			 failed);
 	else
 		snprintf(d->tier_reason, sizeof(d->tier_reason), "the better tiers did not load: %s", failed);
 	return 0;

@@ -33,14 +33,18 @@ static void mechanisms_json(const struct daemon *d, struct json_writer *w)
 	json_key_array(w, "mechanisms");
 	switch (d->tier) {
 	case EMBARGO_TIER_LSM_HASH:
-		json_string(w, "BPF LSM bprm_check_security and mmap_file (PROT_EXEC), sleepable, hashing misses with "
+		json_string(w, "BPF LSM bprm_check_security and mmap_file (PROT_EXEC), sleepable, hashing "
+			       "misses with "
 			       "bpf_ima_file_hash");
-		json_string(w, "BPF LSM file_open: write-opens drop cached verdicts, exec-opens of known files refused");
+		json_string(w, "BPF LSM file_open: write-opens drop cached verdicts, exec-opens of known "
+			       "files refused");
 		break;
 	case EMBARGO_TIER_LSM:
-		json_string(w, "BPF LSM bprm_check_security and mmap_file (PROT_EXEC) on cached verdicts; misses "
-			       "classified by embargod");
-		json_string(w, "BPF LSM file_open: write-opens drop cached verdicts, exec-opens of known files refused");
+		json_string(
+			w, "BPF LSM bprm_check_security and mmap_file (PROT_EXEC) on cached verdicts; misses "
+			   "classified by embargod");
+		json_string(w, "BPF LSM file_open: write-opens drop cached verdicts, exec-opens of known "
+			       "files refused");
 		break;
 	case EMBARGO_TIER_FANOTIFY:
 		fanotify_stats(d, &fs);
@@ -52,8 +56,10 @@ static void mechanisms_json(const struct daemon *d, struct json_writer *w)
 			json_string(w, m);
 		}
 		json_string(w, "fanotify FAN_OPEN_PERM on each known prohibited inode");
-		json_string(w, "tp_btf/sched_process_exec: context, and SIGKILL of known prohibited images (pinned: "
-			       "survives the daemon)");
+		json_string(
+			w,
+			"tp_btf/sched_process_exec: context, and SIGKILL of known prohibited images (pinned: "
+			"survives the daemon)");
 		break;
 	default:
 		json_string(w, "tp_btf/sched_process_exec: reports only");
@@ -199,7 +205,8 @@ static void dispatch(struct daemon *d, int fd, const struct ucred *cred, const c
 		/* Kept for the next start: an administrator's switch survives a restart or a reboot. */
 		r = state_save_mode(d, mode);
 		if (r < 0)
-			log_warning("Mode %s is in effect but could not be saved under %s: %s; a restart would use "
+			log_warning("Mode %s is in effect but could not be saved under %s: %s; a restart "
+				    "would use "
 				    "the configured mode",
 				    embargo_mode_name(mode), d->state_dir, strerror(-r));
 		tty_of(cred->pid, tty, sizeof(tty));
@@ -207,8 +214,8 @@ static void dispatch(struct daemon *d, int fd, const struct ucred *cred, const c
 			embargo_mode_name(old), embargo_mode_name(mode), cred->uid, (int)cred->pid,
 			tty[0] ? tty : "no tty",
 			d->tier == EMBARGO_TIER_DETECT
-			    ? "; this tier only detects, so nothing is denied either way"
-			    : "");
+				? "; this tier only detects, so nothing is denied either way"
+				: "");
 		(void)embargo_control_reply(fd, 0, embargo_mode_name(mode));
 	} else if (strncmp(req, "lookup ", 7) == 0) {
 		r = lookup_json(d, req + 7, &body);
@@ -257,7 +264,7 @@ void control_handle(struct daemon *d)
 		return;
 	}
 	/* The client sends right after connecting: wait for it, but never long enough to stall the loop. */
-	struct timeval tv = {.tv_sec = 1};
+	struct timeval tv = { .tv_sec = 1 };
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));

@@ -31,8 +31,8 @@ struct daemon {
 	/* configuration */
 	const char *policy_path;
 	const char *runtime_dir;
-	uint8_t mode;	      /* global enum embargo_mode */
-	uint8_t tier_request; /* TIER_AUTO or an enum embargo_tier */
+	uint8_t mode;		      /* global enum embargo_mode */
+	uint8_t tier_request;	      /* TIER_AUTO or an enum embargo_tier */
 	const char *const *fan_paths; /* fanotify tier: mounts to mark; none: every local one */
 	size_t n_fan_paths;
 	unsigned decision_timeout_ms;
@@ -52,7 +52,7 @@ struct daemon {
 	uint8_t tier;
 	char tier_reason[1024];
 	bool no_d_path; /* the kernel refused bpf_d_path in LSM hooks: events may carry no path */
-	bool pinned;    /* the exec backstop's link is pinned in bpffs */
+	bool pinned;	/* the exec backstop's link is pinned in bpffs */
 	struct fan *fan;
 	struct startscan *scan;
 	struct ident *ident; /* identity rules in the policy: signers, packages, paths */
@@ -118,8 +118,8 @@ bool ident_check(struct daemon *d, int fd, const char *path, const uint8_t sha25
  * daemon_verdict(), then, if nothing matched and the policy has identity rules, who the file is: signer
  * (read through fd), package and path. Returns whether the file matched.
  */
-bool daemon_identify(struct daemon *d, int fd, const char *path, const uint8_t sha256[32], const struct stat *st,
-		     struct embargo_verdict *v);
+bool daemon_identify(struct daemon *d, int fd, const char *path, const uint8_t sha256[32],
+		     const struct stat *st, struct embargo_verdict *v);
 
 /* startscan.c */
 int startscan_begin(struct daemon *d);

@@ -63,8 +63,8 @@ bool daemon_verdict(const struct daemon *d, const uint8_t sha256[32], const stru
 	return v->verdict == EMBARGO_VERDICT_MATCH;
 }
 
-bool daemon_identify(struct daemon *d, int fd, const char *path, const uint8_t sha256[32], const struct stat *st,
-		     struct embargo_verdict *v)
+bool daemon_identify(struct daemon *d, int fd, const char *path, const uint8_t sha256[32],
+		     const struct stat *st, struct embargo_verdict *v)
 {
 	struct embargo_rule_ref ref;
 	uint32_t ident;
@@ -73,9 +73,11 @@ bool daemon_identify(struct daemon *d, int fd, const char *path, const uint8_t s
 		return true;
 	if (!d->ident || !ident_check(d, fd, path, sha256, &ident))
 		return false;
-	ref = (struct embargo_rule_ref){ .rule_id = EMBARGO_RULE_IDENT | ident,
-					 .vendor_id = (uint16_t)d->policy->ident_rules[ident].vendor,
-					 .vendor_mode = d->policy->vendors[d->policy->ident_rules[ident].vendor].mode };
+	ref = (struct embargo_rule_ref){
+		.rule_id = EMBARGO_RULE_IDENT | ident,
+		.vendor_id = (uint16_t)d->policy->ident_rules[ident].vendor,
+		.vendor_mode = d->policy->vendors[d->policy->ident_rules[ident].vendor].mode
+	};
 	verdict_match(v, &ref);
 	return true;
 }
@@ -163,7 +165,7 @@ static void report_locked(struct daemon *d, const struct embargo_event *ev, uint
 			  const char *path, const char *note)
 {
 	struct embargo_record rec = {};
-	struct embargo_event_context ctx = {.path = path, .note = note};
+	struct embargo_event_context ctx = { .path = path, .note = note };
 	char rule[4200], hex[SHA256_HEX_LEN + 1], parent_exe[PATH_MAX], resolved[PATH_MAX];
 	const struct embargo_ident_rule *ir = ident_rule(d, rule_id);
 	const struct embargo_rule *r = NULL;
@@ -179,8 +181,9 @@ static void report_locked(struct daemon *d, const struct embargo_event *ev, uint
 		ctx.sha256_hex = hex;
 		/* White-label: the vendor's engine inside another product makes that product the vendor's. */
 		if (r->component && !note) {
-			snprintf(label, sizeof(label), "component of %s: the loading program (pid %u, %s) is %s's code",
-				 ctx.vendor, ev->pid, ev->comm, ctx.vendor);
+			snprintf(label, sizeof(label),
+				 "component of %s: the loading program (pid %u, %s) is %s's code", ctx.vendor,
+				 ev->pid, ev->comm, ctx.vendor);
 			ctx.note = label;
 		}
 	} else if (ir) {
@@ -293,7 +296,7 @@ static int open_subject(const struct embargo_event *ev, char *name, size_t size,
 
 static void classify(struct daemon *d, const struct embargo_event *ev)
 {
-	struct embargo_inode_key key = {.dev = ev->dev, .ino = ev->ino};
+	struct embargo_inode_key key = { .dev = ev->dev, .ino = ev->ino };
 	struct embargo_verdict v = {};
 	bool matched;
 	uint8_t digest[SHA256_LEN];
@@ -307,7 +310,7 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 		(void)bpf_map_delete_elem(bpf_verdicts_fd(d), &key);
 		/* Common for short-lived processes on the detect path: information, not a fault. */
 		log_info("Cannot classify %s (pid %u, %s): %s; it is reported again at its next use",
-			    ev->path[0] ? ev->path : "(no path)", ev->pid, ev->comm, strerror(-fd));
+			 ev->path[0] ? ev->path : "(no path)", ev->pid, ev->comm, strerror(-fd));
 		return;
 	}
 	/* The hashing tier hands over files it found clean, with their digest, for identity rules. */
@@ -317,7 +320,8 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 		r = embargo_sha256_fd(fd, digest, NULL);
 		if (r < 0) {
 			(void)bpf_map_delete_elem(bpf_verdicts_fd(d), &key);
-			log_warning("Cannot hash %s: %s; it is reported again at its next use", path, strerror(-r));
+			log_warning("Cannot hash %s: %s; it is reported again at its next use", path,
+				    strerror(-r));
 			return;
 		}
 	}
@@ -333,11 +337,12 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 	m.mode = v.vendor_mode != EMBARGO_MODE_INHERIT ? v.vendor_mode : d->mode;
 	m.vendor_id = v.vendor_id;
 	report(d, &m, v.rule_id, EMBARGO_ACTION_AUDITED, path,
-	       ev->tier == EMBARGO_TIER_DETECT	   ? "detection-only tier: reported, not prevented"
-	       : (ev->flags & EMBARGO_EVF_KERNEL_HASH) ? "identified by an identity rule after it had run; its digest is "
-							 "denied from now on"
-							 : "ran before it was classified (no in-kernel hashing in this "
-							   "tier); denied from now on");
+	       ev->tier == EMBARGO_TIER_DETECT ? "detection-only tier: reported, not prevented"
+	       : (ev->flags & EMBARGO_EVF_KERNEL_HASH)
+		       ? "identified by an identity rule after it had run; its digest is "
+			 "denied from now on"
+		       : "ran before it was classified (no in-kernel hashing in this "
+			 "tier); denied from now on");
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -380,7 +385,7 @@ int events_poll(struct daemon *d)
 void events_report_repeated(struct daemon *d, uint8_t hook, uint64_t dev, uint64_t ino, uint32_t ppid,
 			    uint64_t n)
 {
-	struct embargo_record rec = {.priority = LOG_NOTICE};
+	struct embargo_record rec = { .priority = LOG_NOTICE };
 	char rule[4200], path[EMBARGO_PATH_LEN] = "";
 	const struct recent *rc;
 	int r = 0;
@@ -393,8 +398,11 @@ void events_report_repeated(struct daemon *d, uint8_t hook, uint64_t dev, uint64
 	}
 	pthread_mutex_unlock(&report_lock);
 
-	r = r ?: record_addf(&rec, "MESSAGE", "%llu more %s of %s by children of pid %u were not reported one by one",
-			     (unsigned long long)n, embargo_hook_name(hook), rc ? path : "(unknown path)", ppid);
+	r = r
+		    ?: record_addf(&rec, "MESSAGE",
+				   "%llu more %s of %s by children of pid %u were not reported one by one",
+				   (unsigned long long)n, embargo_hook_name(hook),
+				   rc ? path : "(unknown path)", ppid);
 	r = r ?: record_add(&rec, "MESSAGE_ID", EMBARGO_MSGID_REPEATED);
 	r = r ?: record_addf(&rec, "PRIORITY", "%d", LOG_NOTICE);
 	r = r ?: record_addf(&rec, "EMBARGO_REPEATED", "%llu", (unsigned long long)n);
@@ -429,7 +437,8 @@ void events_sweep_dedup(struct daemon *d)
 		}
 		if (v.hits <= v.emitted_hits)
 			continue;
-		events_report_repeated(d, (uint8_t)key.hook, key.dev, key.ino, key.ppid, v.hits - v.emitted_hits);
+		events_report_repeated(d, (uint8_t)key.hook, key.dev, key.ino, key.ppid,
+				       v.hits - v.emitted_hits);
 		/* The entry is gone: restart the walk rather than follow a deleted key. */
 		prev = NULL;
 	}

@@ -71,13 +71,14 @@ struct fan {
 
 static uint8_t effective_mode(const struct daemon *d, uint8_t vendor_mode)
 {
-	return vendor_mode != EMBARGO_MODE_INHERIT ? vendor_mode : __atomic_load_n(&d->mode, __ATOMIC_RELAXED);
+	return vendor_mode != EMBARGO_MODE_INHERIT ? vendor_mode
+						   : __atomic_load_n(&d->mode, __ATOMIC_RELAXED);
 }
 
 /* Called with f->lock held: the group descriptor is closed under it at stop. */
 static void respond(struct fan *f, int fd, bool allow)
 {
-	struct fanotify_response r = {.fd = fd, .response = allow ? FAN_ALLOW : FAN_DENY};
+	struct fanotify_response r = { .fd = fd, .response = allow ? FAN_ALLOW : FAN_DENY };
 
 	if (f->fd < 0)
 		return; /* stopping: closing the group answered it */
@@ -131,13 +132,14 @@ static void fill_process(struct embargo_event *ev, uint32_t pid)
  */
 static bool dedup_emit(struct fan *f, const struct embargo_event *ev, uint64_t *repeated)
 {
-	struct embargo_dedup_key k = {.dev = ev->dev, .ino = ev->ino, .ppid = ev->ppid, .hook = ev->hook};
+	struct embargo_dedup_key k = { .dev = ev->dev, .ino = ev->ino, .ppid = ev->ppid, .hook = ev->hook };
 	struct embargo_dedup_val v = {};
 	int fd = bpf_dedup_fd(f->d);
 	uint64_t now = now_ns();
 
 	*repeated = 0;
-	if (bpf_map_lookup_elem(fd, &k, &v) == 0 && now - v.last_emit_ns < f->d->skel->data->dedup_window_ns) {
+	if (bpf_map_lookup_elem(fd, &k, &v) == 0 &&
+	    now - v.last_emit_ns < f->d->skel->data->dedup_window_ns) {
 		v.hits++;
 		(void)bpf_map_update_elem(fd, &k, &v, BPF_ANY);
 		return false;
@@ -243,7 +245,7 @@ static void free_slot(struct fan *f, struct pending *p)
 {
 	if (p->fd >= 0)
 		close(p->fd);
-	*p = (struct pending){.fd = -1};
+	*p = (struct pending){ .fd = -1 };
 	(void)f;
 }
 
@@ -293,7 +295,8 @@ static void *worker(void *arg)
 		key.dev = kernel_dev(p->st.st_dev);
 		key.ino = p->st.st_ino;
 		if (r < 0) {
-			log_warning("fanotify: cannot hash a file (pid %u): %s; allowed", p->pid, strerror(-r));
+			log_warning("fanotify: cannot hash a file (pid %u): %s; allowed", p->pid,
+				    strerror(-r));
 			v.verdict = EMBARGO_VERDICT_CLEAN;
 		} else {
 			char link[64], name[PATH_MAX];
@@ -323,9 +326,11 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&f->lock);
 
 		if (late && v.verdict == EMBARGO_VERDICT_MATCH &&
-		    effective_mode(d, v.vendor_mode) == EMBARGO_MODE_ENFORCE && (p->mask & FAN_OPEN_EXEC_PERM)) {
+		    effective_mode(d, v.vendor_mode) == EMBARGO_MODE_ENFORCE &&
+		    (p->mask & FAN_OPEN_EXEC_PERM)) {
 			late_kill(f, p);
-			report(f, p, &v, true, "listed, found after the decision timed out: the process was killed");
+			report(f, p, &v, true,
+			       "listed, found after the decision timed out: the process was killed");
 		} else if (report_it) {
 			report(f, p, &v, !allow, NULL);
 		}
@@ -362,7 +367,8 @@ static int expire(struct fan *f)
 			respond(f, p->fd, allow);
 			p->answered = true;
 			f->st.timeouts++;
-			log_warning("fanotify: no verdict for a file after %u ms (pid %u, inode %llu): %s as on_timeout "
+			log_warning("fanotify: no verdict for a file after %u ms (pid %u, inode %llu): %s as "
+				    "on_timeout "
 				    "says; it is still being hashed",
 				    f->d->decision_timeout_ms, p->pid, (unsigned long long)p->st.st_ino,
 				    allow ? "allowed" : "denied");
@@ -381,7 +387,7 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 	struct daemon *d = f->d;
 	struct embargo_inode_key key;
 	struct embargo_verdict v;
-	struct pending tmp = {.fd = m->fd, .pid = (uint32_t)m->pid, .mask = m->mask}, *p;
+	struct pending tmp = { .fd = m->fd, .pid = (uint32_t)m->pid, .mask = m->mask }, *p;
 	bool allow, report_it;
 
 	pthread_mutex_lock(&f->lock);
@@ -389,7 +395,8 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 	pthread_mutex_unlock(&f->lock);
 
 	/* Our own opens (and anything we cannot even stat) are never held up. */
-	if (is_embargo(f, (uint32_t)m->pid, m->mask) || fstat(m->fd, &tmp.st) < 0 || !S_ISREG(tmp.st.st_mode)) {
+	if (is_embargo(f, (uint32_t)m->pid, m->mask) || fstat(m->fd, &tmp.st) < 0 ||
+	    !S_ISREG(tmp.st.st_mode)) {
 		pthread_mutex_lock(&f->lock);
 		respond(f, m->fd, true);
 		pthread_mutex_unlock(&f->lock);
@@ -451,7 +458,8 @@ static void *reader(void *arg)
 		return NULL;
 	}
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = f->fd, .events = POLLIN}, {.fd = f->wake_fd, .events = POLLIN}};
+		struct pollfd pfd[2] = { { .fd = f->fd, .events = POLLIN },
+					 { .fd = f->wake_fd, .events = POLLIN } };
 		int timeout = expire(f);
 
 		__atomic_store_n(&f->heartbeat_ns, now_ns(), __ATOMIC_RELAXED);
@@ -474,9 +482,11 @@ static void *reader(void *arg)
 				log_error("fanotify: read: %m");
 			continue;
 		}
-		for (struct fanotify_event_metadata *m = (void *)buf; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
+		for (struct fanotify_event_metadata *m = (void *)buf; FAN_EVENT_OK(m, len);
+		     m = FAN_EVENT_NEXT(m, len)) {
 			if (m->vers != FANOTIFY_METADATA_VERSION) {
-				log_error("fanotify: event version %u, expected %u", m->vers, FANOTIFY_METADATA_VERSION);
+				log_error("fanotify: event version %u, expected %u", m->vers,
+					  FANOTIFY_METADATA_VERSION);
 				if (m->fd >= 0)
 					close(m->fd);
 				continue;
@@ -493,10 +503,11 @@ static void *reader(void *arg)
 static bool skip_fstype(const char *t)
 {
 	static const char *const skip[] = {
-		"proc",	   "sysfs",   "devpts",	  "cgroup", "cgroup2", "pstore",     "bpf",	"tracefs",
-		"debugfs", "securityfs", "configfs", "fusectl", "mqueue", "hugetlbfs", "autofs", "binfmt_misc",
-		"rpc_pipefs", "nsfs", "efivarfs", "devtmpfs", "nfs", "nfs4", "cifs", "smb3", "ceph", "9p",
-		"virtiofs", "afs", "sshfs",
+		"proc",	    "sysfs",	 "devpts",   "cgroup",	    "cgroup2",	  "pstore",
+		"bpf",	    "tracefs",	 "debugfs",  "securityfs",  "configfs",	  "fusectl",
+		"mqueue",   "hugetlbfs", "autofs",   "binfmt_misc", "rpc_pipefs", "nsfs",
+		"efivarfs", "devtmpfs",	 "nfs",	     "nfs4",	    "cifs",	  "smb3",
+		"ceph",	    "9p",	 "virtiofs", "afs",	    "sshfs",
 	};
 
 	if (strncmp(t, "fuse", 4) == 0)
@@ -695,7 +706,8 @@ void fanotify_mark_path(struct daemon *d, const char *path)
 	if (!f)
 		return;
 	pthread_mutex_lock(&f->lock);
-	if (f->fd >= 0 && fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_DONT_FOLLOW, FAN_OPEN_PERM, AT_FDCWD, path) < 0)
+	if (f->fd >= 0 &&
+	    fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_DONT_FOLLOW, FAN_OPEN_PERM, AT_FDCWD, path) < 0)
 		r = -errno;
 	else if (f->fd >= 0)
 		f->st.marked_inodes++;

@@ -67,7 +67,8 @@ static void rule_ref_of(const struct daemon *d, uint32_t ident, struct embargo_r
 }
 
 /* Called with x->lock held. persist: append to the state file (not when reading it back). */
-static int learn_locked(struct daemon *d, struct ident *x, const uint8_t sha[SHA256_LEN], uint32_t ident, bool persist)
+static int learn_locked(struct daemon *d, struct ident *x, const uint8_t sha[SHA256_LEN], uint32_t ident,
+			bool persist)
 {
 	struct embargo_rule_ref ref;
 	char hex[SHA256_HEX_LEN + 1], loc[4200];
@@ -88,7 +89,8 @@ static int learn_locked(struct daemon *d, struct ident *x, const uint8_t sha[SHA
 	rule_ref_of(d, ident, &ref);
 	/* In the hashing tier the kernel itself now refuses every copy of it, from the first exec. */
 	if (d->tier == EMBARGO_TIER_LSM_HASH &&
-	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.digests), sha, &ref, BPF_NOEXIST) < 0 && errno != EEXIST)
+	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.digests), sha, &ref, BPF_NOEXIST) < 0 &&
+	    errno != EEXIST)
 		log_warning("Cannot add a learned digest to the kernel's deny map (full?): %m");
 	if (persist && x->state_path[0]) {
 		_cleanup_fclose_ FILE *f = fopen(x->state_path, "ae");
@@ -132,8 +134,9 @@ static void load_learned(struct daemon *d, struct ident *x)
 			dropped++;
 	}
 	if (kept || dropped)
-		log_info("Learned digests from %s: %zu kept, %zu dropped (their rule is gone or changed line)",
-			 x->state_path, kept, dropped);
+		log_info(
+			"Learned digests from %s: %zu kept, %zu dropped (their rule is gone or changed line)",
+			x->state_path, kept, dropped);
 }
 
 int ident_start(struct daemon *d)
@@ -148,8 +151,10 @@ int ident_start(struct daemon *d)
 	if (!x)
 		return -ENOMEM;
 	pthread_mutex_init(&x->lock, NULL);
-	x->sig_rules = has_kind(p, EMBARGO_IDENT_SIGNER_ORG, EMBARGO_IDENT_SIGNER_CN, EMBARGO_IDENT_SIGNER_CERT);
-	x->pkg_rules = has_kind(p, EMBARGO_IDENT_PACKAGE, EMBARGO_IDENT_PACKAGE_MAINTAINER, EMBARGO_IDENT_PACKAGE);
+	x->sig_rules =
+		has_kind(p, EMBARGO_IDENT_SIGNER_ORG, EMBARGO_IDENT_SIGNER_CN, EMBARGO_IDENT_SIGNER_CERT);
+	x->pkg_rules =
+		has_kind(p, EMBARGO_IDENT_PACKAGE, EMBARGO_IDENT_PACKAGE_MAINTAINER, EMBARGO_IDENT_PACKAGE);
 	if (x->pkg_rules) {
 		r = embargo_pkg_db_open(NULL, &x->dpkg);
 		if (r < 0 && r != -ENOENT)
@@ -233,7 +238,8 @@ bool ident_check(struct daemon *d, int fd, const char *path, const uint8_t sha[S
 	if (x->sig_rules && fd >= 0 && may_be_signed(fd)) {
 		r = embargo_identify_fd(fd, &o, &id);
 		if (r < 0)
-			log_warning("Cannot read the signatures of %s: %s", path ? path : "(file)", strerror(-r));
+			log_warning("Cannot read the signatures of %s: %s", path ? path : "(file)",
+				    strerror(-r));
 	}
 	memcpy(id.sha256, sha, SHA256_LEN);
 	free(id.path);

@@ -23,10 +23,10 @@ static struct {
 	size_t head, count;
 	uint64_t dropped, dropped_reported;
 } L = {
-    .lock = PTHREAD_MUTEX_INITIALIZER,
-    .cond = PTHREAD_COND_INITIALIZER,
-    .target = LOG_TARGET_STDERR,
-    .max_level = LOG_INFO,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+	.target = LOG_TARGET_STDERR,
+	.max_level = LOG_INFO,
 };
 
 int log_target_from_string(const char *s, enum log_target *t)
@@ -87,7 +87,7 @@ static void *log_thread(void *arg)
 		emit(&rec);
 		record_free(&rec);
 		if (lost) {
-			struct embargo_record r = {.priority = LOG_WARNING};
+			struct embargo_record r = { .priority = LOG_WARNING };
 
 			if (record_addf(&r, "MESSAGE",
 					"%llu log records were dropped: the log could not keep up",
@@ -154,7 +154,7 @@ void log_submit(struct embargo_record *rec)
 
 void log_msg(int priority, const char *message_id, const char *fmt, ...)
 {
-	struct embargo_record rec = {.priority = priority};
+	struct embargo_record rec = { .priority = priority };
 	_cleanup_free_ char *msg = NULL;
 	va_list ap;
 	int n;

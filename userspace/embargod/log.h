@@ -25,7 +25,7 @@ void log_stop(void);
 /* Takes ownership of rec (freed whether queued or dropped). */
 void log_submit(struct embargo_record *rec);
 void log_msg(int priority, const char *message_id, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 uint64_t log_dropped(void);
 const char *log_target_name(void);
 

@@ -26,20 +26,24 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: embargod [--config PATH] [OPTIONS]\n"
 		"Keeps a prohibited vendor's code from running: see embargod(8).\n"
-		"Options override the configuration file (default " EMBARGO_CONFIG_PATH ", see embargo.conf(5)).\n\n"
+		"Options override the configuration file (default " EMBARGO_CONFIG_PATH
+		", see embargo.conf(5)).\n\n"
 		"  -c, --config PATH        configuration file\n"
 		"  -p, --policy PATH        policy file or directory of *.policy files\n"
 		"  -m, --mode MODE          audit | enforce\n"
-		"  -t, --tier TIER          auto | lsm-hash | lsm | fanotify | detect (auto: the best that works)\n"
+		"  -t, --tier TIER          auto | lsm-hash | lsm | fanotify | detect (auto: the best that "
+		"works)\n"
 		"  -l, --log TARGET         auto | journal | stderr\n"
 		"  -r, --runtime-dir DIR    control socket directory\n"
 		"      --fanotify-path DIR  fanotify tier: mark this filesystem (repeatable; default: every\n"
 		"                           local filesystem)\n"
 		"      --decision-timeout-ms N  fanotify tier: longest wait for a verdict\n"
 		"      --on-timeout allow|deny  fanotify tier: the answer when it runs out\n"
-		"      --scan-path DIR      the start-up scan walks this tree (repeatable; replaces scan_paths)\n"
+		"      --scan-path DIR      the start-up scan walks this tree (repeatable; replaces "
+		"scan_paths)\n"
 		"      --no-scan            no start-up scan\n"
-		"      --kill-running       enforce mode: kill processes found running prohibited code at start\n"
+		"      --kill-running       enforce mode: kill processes found running prohibited code at "
+		"start\n"
 		"      --state-dir DIR      persistent state (scan cache)\n"
 		"      --print-config       print the effective configuration and exit\n"
 		"  -v, --verbose            also log debug messages (libbpf, verifier)\n"
@@ -147,13 +151,15 @@ static int apply_option(int c, const char *arg, struct embargo_config *cfg, int 
 			return usage_error("--log", "auto, journal or stderr", arg);
 		return 0;
 	case 'r':
-		return arg[0] == '/' ? set_str(&cfg->runtime_dir, arg) : usage_error("--runtime-dir", "an absolute path", arg);
+		return arg[0] == '/' ? set_str(&cfg->runtime_dir, arg)
+				     : usage_error("--runtime-dir", "an absolute path", arg);
 	case OPT_FANOTIFY_PATH:
 		if (arg[0] != '/')
 			return usage_error("--fanotify-path", "an absolute path", arg);
 		return append_str(&cfg->fanotify_paths, &cfg->n_fanotify_paths, arg);
 	case OPT_DECISION_TIMEOUT:
-		if (parse_u64(arg, EMBARGO_CONFIG_TIMEOUT_MS_MAX, &v) < 0 || v < EMBARGO_CONFIG_TIMEOUT_MS_MIN)
+		if (parse_u64(arg, EMBARGO_CONFIG_TIMEOUT_MS_MAX, &v) < 0 ||
+		    v < EMBARGO_CONFIG_TIMEOUT_MS_MIN)
 			return usage_error("--decision-timeout-ms", "10 to 60000", arg);
 		cfg->decision_timeout_ms = (uint32_t)v;
 		return 0;
@@ -189,7 +195,8 @@ static int apply_option(int c, const char *arg, struct embargo_config *cfg, int 
 		cfg->kill_running = true;
 		return 0;
 	case OPT_STATE_DIR:
-		return arg[0] == '/' ? set_str(&cfg->state_dir, arg) : usage_error("--state-dir", "an absolute path", arg);
+		return arg[0] == '/' ? set_str(&cfg->state_dir, arg)
+				     : usage_error("--state-dir", "an absolute path", arg);
 	case 'v':
 		*level = LOG_DEBUG;
 		bpf_verbose = true;
@@ -260,7 +267,8 @@ static void apply_config(struct daemon *d, const struct embargo_config *cfg, enu
 	d->state_dir = cfg->state_dir;
 	/* "auto" fails open: refusing an unlisted program because a hash was slow would break the machine;
 	 * a late match is still denied from then on, and its process killed in enforce mode. */
-	d->on_timeout = cfg->on_timeout == EMBARGO_CONFIG_ON_TIMEOUT_DENY ? ON_TIMEOUT_DENY : ON_TIMEOUT_ALLOW;
+	d->on_timeout =
+		cfg->on_timeout == EMBARGO_CONFIG_ON_TIMEOUT_DENY ? ON_TIMEOUT_DENY : ON_TIMEOUT_ALLOW;
 	*target = cfg->log == EMBARGO_CONFIG_LOG_JOURNAL  ? LOG_TARGET_JOURNAL
 		  : cfg->log == EMBARGO_CONFIG_LOG_STDERR ? LOG_TARGET_STDERR
 							  : LOG_TARGET_AUTO;
@@ -280,8 +288,10 @@ static void banner(const struct daemon *d)
 		       "classified (no in-kernel hashing on this kernel)";
 		break;
 	case EMBARGO_TIER_FANOTIFY:
-		what = "ENFORCING through fanotify permission events: every exec on the marked filesystems waits "
-		       "for a verdict; known prohibited files cannot be opened; sched_process_exec kills known "
+		what = "ENFORCING through fanotify permission events: every exec on the marked filesystems "
+		       "waits "
+		       "for a verdict; known prohibited files cannot be opened; sched_process_exec kills "
+		       "known "
 		       "prohibited images if the daemon is gone";
 		break;
 	default:
@@ -529,7 +539,8 @@ int main(int argc, char **argv)
 	}
 	banner(&d);
 	/* Under systemd (Type=notify): ready means attached and loaded, which is now. */
-	(void)sd_notifyf(0, "READY=1\nSTATUS=tier %s, mode %s, policy generation %u: %zu vendors, %zu digests",
+	(void)sd_notifyf(0,
+			 "READY=1\nSTATUS=tier %s, mode %s, policy generation %u: %zu vendors, %zu digests",
 			 embargo_tier_name(d.tier), embargo_mode_name(d.mode), d.gen, d.policy->n_vendors,
 			 d.policy->n_rules);
 	r = startscan_begin(&d);

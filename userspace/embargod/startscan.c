@@ -41,10 +41,15 @@ static void log_found(struct daemon *d, const char *msgid, int prio, const struc
 	hex_encode(sha, SHA256_LEN, hex);
 	embargo_rule_location(d->policy, r, rule, sizeof(rule));
 	if (pid)
-		e = e ?: record_addf(&rec, "MESSAGE", "Prohibited code running: pid %u (%s%s%s) runs %s: %s (rule %s)%s",
-				     pid, comm, unit ? ", " : "", unit ? unit : "", path, vendor, rule, fmt_extra);
+		e = e
+			    ?: record_addf(&rec, "MESSAGE",
+					   "Prohibited code running: pid %u (%s%s%s) runs %s: %s (rule %s)%s",
+					   pid, comm, unit ? ", " : "", unit ? unit : "", path, vendor, rule,
+					   fmt_extra);
 	else
-		e = e ?: record_addf(&rec, "MESSAGE", "Prohibited file on disk: %s: %s (rule %s)", path, vendor, rule);
+		e = e
+			    ?: record_addf(&rec, "MESSAGE", "Prohibited file on disk: %s: %s (rule %s)", path,
+					   vendor, rule);
 	e = e ?: record_add(&rec, "MESSAGE_ID", msgid);
 	e = e ?: record_addf(&rec, "PRIORITY", "%d", prio);
 	e = e ?: record_add(&rec, "EMBARGO_VENDOR", vendor);
@@ -74,7 +79,8 @@ static void on_file(void *ud, const struct embargo_scan_file *f)
 	bool matched = daemon_verdict(d, f->sha256, f->st, &v);
 
 	if (!matched && d->ident) {
-		/* Identity rules: read through our own descriptor (never refused to us in the fanotify tier). */
+		/* Identity rules: read through our own descriptor (never refused to us in the fanotify tier).
+		 */
 		_cleanup_close_ int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
 		matched = daemon_identify(d, fd, f->path, f->sha256, f->st, &v);
@@ -84,7 +90,8 @@ static void on_file(void *ud, const struct embargo_scan_file *f)
 			fanotify_mark_path(d, f->path);
 		events_remember_path(key.dev, key.ino, v.rule_id, f->path);
 		if (f->rule)
-			log_found(d, EMBARGO_MSGID_FOUND, LOG_WARNING, f->rule, f->sha256, f->path, "", 0, NULL, NULL);
+			log_found(d, EMBARGO_MSGID_FOUND, LOG_WARNING, f->rule, f->sha256, f->path, "", 0,
+				  NULL, NULL);
 	}
 	/* Never over a verdict the kernel made meanwhile: same stamp, same content, nothing to gain. */
 	(void)bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_NOEXIST);
@@ -101,7 +108,8 @@ static void on_process(void *ud, const struct embargo_process_match *m)
 	char path[4200];
 
 	s->running++;
-	snprintf(path, sizeof(path), "%s%s%s", m->path, m->exe ? "" : " (mapped)", m->deleted ? " (deleted)" : "");
+	snprintf(path, sizeof(path), "%s%s%s", m->path, m->exe ? "" : " (mapped)",
+		 m->deleted ? " (deleted)" : "");
 	if (kill_it) {
 		/* Through the pidfd when there is one: it cannot hit a process that reused the PID. */
 		int r = m->pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, m->pidfd, SIGKILL, NULL, 0)
@@ -154,12 +162,14 @@ static void *scan_thread(void *arg)
 	if (rp < 0 && rp != -ECANCELED)
 		log_warning("Start-up scan of running processes failed: %s", strerror(-rp));
 	log_msg(LOG_NOTICE, EMBARGO_MSGID_SCANNED,
-		"Start-up scan done in %.1f s: %llu files, %llu hashed, %llu from the cache, %llu unreadable, "
+		"Start-up scan done in %.1f s: %llu files, %llu hashed, %llu from the cache, %llu "
+		"unreadable, "
 		"%llu prohibited on disk; %llu processes checked, %llu running prohibited code, %llu killed",
 		(double)(st.elapsed_ns + pst.process_elapsed_ns) / 1e9, (unsigned long long)st.files_seen,
 		(unsigned long long)st.files_hashed, (unsigned long long)st.files_cached,
 		(unsigned long long)st.unreadable, (unsigned long long)st.matches,
-		(unsigned long long)pst.processes, (unsigned long long)s->running, (unsigned long long)s->killed);
+		(unsigned long long)pst.processes, (unsigned long long)s->running,
+		(unsigned long long)s->killed);
 	return NULL;
 }
 

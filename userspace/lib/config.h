@@ -35,7 +35,8 @@ enum embargo_config_tier {
 };
 
 enum embargo_config_on_timeout {
-	EMBARGO_CONFIG_ON_TIMEOUT_AUTO, /* allow; a late match is refused from then on and killed if enforced */
+	EMBARGO_CONFIG_ON_TIMEOUT_AUTO, /* allow; a late match is refused from then on and killed if enforced
+					 */
 	EMBARGO_CONFIG_ON_TIMEOUT_ALLOW,
 	EMBARGO_CONFIG_ON_TIMEOUT_DENY,
 };

@@ -40,7 +40,7 @@ static int remaining_ms(uint64_t deadline)
 static int wait_fd(int fd, short events, uint64_t deadline)
 {
 	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = events};
+		struct pollfd pfd = { .fd = fd, .events = events };
 		int n = poll(&pfd, 1, remaining_ms(deadline));
 
 		if (n > 0)
@@ -96,8 +96,8 @@ static int recv_msg(int fd, char **ret, size_t *ret_len, uint64_t deadline)
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
-		struct iovec iov = {.iov_base = buf, .iov_len = EMBARGO_CONTROL_MAX + 1};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+		struct iovec iov = { .iov_base = buf, .iov_len = EMBARGO_CONTROL_MAX + 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n >= 0) {
@@ -160,7 +160,7 @@ int embargo_control_path(const char *runtime_dir, char *buf, size_t size)
 
 static int sockaddr_for(const char *runtime_dir, struct sockaddr_un *sa)
 {
-	*sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
 	return embargo_control_path(runtime_dir, sa->sun_path, sizeof(sa->sun_path));
 }
 
@@ -337,7 +337,7 @@ static int parse_reply(char *buf, size_t len, int *err)
 static int connect_until(const struct sockaddr_un *sa, uint64_t deadline)
 {
 	for (;;) {
-		const struct timespec pause = {.tv_nsec = 10 * 1000000};
+		const struct timespec pause = { .tv_nsec = 10 * 1000000 };
 		int fd = connect_to(sa);
 
 		if (fd != -EAGAIN)

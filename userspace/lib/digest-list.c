@@ -12,9 +12,9 @@
 
 /* Hex digit value + 1; 0 for anything else. */
 static const uint8_t hexval1[256] = {
-    ['0'] = 1,	['1'] = 2,  ['2'] = 3,	['3'] = 4,  ['4'] = 5,	['5'] = 6,  ['6'] = 7,	['7'] = 8,
-    ['8'] = 9,	['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+	['0'] = 1,  ['1'] = 2,	['2'] = 3,  ['3'] = 4,	['4'] = 5,  ['5'] = 6,	['6'] = 7,  ['7'] = 8,
+	['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
 };
 
 static inline bool hex64(const char *s, uint8_t out[32])
@@ -100,8 +100,8 @@ static int parse_list_line(const struct list *ls, const char *line, size_t len, 
 			/* The sha256sum file name column: two spaces (text mode) or " *" (binary mode). */
 			if (end - p < 2 || p[0] != ' ' || (p[1] != ' ' && p[1] != '*'))
 				return list_fail(
-				    ls, lineno, (uint32_t)(p - line + 1),
-				    "expected two spaces or ' *' between the digest and the file name");
+					ls, lineno, (uint32_t)(p - line + 1),
+					"expected two spaces or ' *' between the digest and the file name");
 			name = p + 2;
 			if (name == end)
 				return list_fail(ls, lineno, (uint32_t)(name - line + 1),
@@ -134,8 +134,8 @@ static int parse_list_line(const struct list *ls, const char *line, size_t len, 
 int digest_list_load(struct loader *l, const char *path, uint32_t vendor, const char *ref_file,
 		     uint32_t ref_line, uint32_t ref_column)
 {
-	_cleanup_(line_reader_close) struct line_reader rd = {0};
-	struct list ls = {.l = l, .path = path, .vendor = vendor};
+	_cleanup_(line_reader_close) struct line_reader rd = { 0 };
+	struct list ls = { .l = l, .path = path, .vendor = vendor };
 	char *line;
 	size_t len;
 	int r;

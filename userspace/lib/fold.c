@@ -105,8 +105,9 @@ static int fold(const char *s, size_t len, bool strict, char **ret, size_t *bad)
 			continue;
 		}
 		/*
-		 * Without the C.UTF-8 locale's data (a minimal system or an initramfs) only ASCII letters fold:
-		 * loading a policy must never fail for it, and a non-ASCII capital then matches as written.
+		 * Without the C.UTF-8 locale's data (a minimal system or an initramfs) only ASCII letters
+		 * fold: loading a policy must never fail for it, and a non-ASCII capital then matches as
+		 * written.
 		 */
 		if (utf8_locale)
 			cp = (uint32_t)towlower_l((wint_t)cp, utf8_locale);

@@ -877,11 +877,13 @@ static int read_identity(const char *text, size_t len, struct embargo_identity *
 static int confine_seccomp(void)
 {
 	static const int allowed[] = {
-		SCMP_SYS(exit_group), SCMP_SYS(exit),	 SCMP_SYS(brk),		  SCMP_SYS(mmap),
-		SCMP_SYS(munmap),     SCMP_SYS(mremap),	 SCMP_SYS(madvise),	  SCMP_SYS(futex),
+		SCMP_SYS(exit_group),	SCMP_SYS(exit),		 SCMP_SYS(brk),	      SCMP_SYS(mmap),
+		SCMP_SYS(munmap),	SCMP_SYS(mremap),	 SCMP_SYS(madvise),   SCMP_SYS(futex),
 		SCMP_SYS(rt_sigreturn), SCMP_SYS(clock_gettime), SCMP_SYS(getrandom),
 	};
-	const struct scmp_arg_cmp reply_fd = { .arg = 0, .op = SCMP_CMP_EQ, .datum_a = REPLY_FD, .datum_b = 0 };
+	const struct scmp_arg_cmp reply_fd = {
+		.arg = 0, .op = SCMP_CMP_EQ, .datum_a = REPLY_FD, .datum_b = 0
+	};
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int r;
 

@@ -28,8 +28,8 @@ struct embargo_cert {
 
 enum embargo_sig_kind {
 	EMBARGO_SIG_AUTHENTICODE = 1, /* PE/COFF attribute certificate table (PKCS#7 SignedData) */
-	EMBARGO_SIG_MODULE,	      /* Linux kernel module: appended PKCS#7, "~Module signature appended~" */
-	EMBARGO_SIG_IMA,	      /* security.ima digital signature v2 */
+	EMBARGO_SIG_MODULE, /* Linux kernel module: appended PKCS#7, "~Module signature appended~" */
+	EMBARGO_SIG_IMA,    /* security.ima digital signature v2 */
 };
 
 enum embargo_sig_state {
@@ -39,10 +39,10 @@ enum embargo_sig_state {
 };
 
 struct embargo_signature {
-	uint8_t kind;  /* enum embargo_sig_kind */
-	uint8_t state; /* enum embargo_sig_state */
-	char *detail;  /* why unverified or malformed; NULL when verified */
-	unsigned nesting; /* Authenticode: 0 for a top-level signature, 1.. for nested ones */
+	uint8_t kind;		/* enum embargo_sig_kind */
+	uint8_t state;		/* enum embargo_sig_state */
+	char *detail;		/* why unverified or malformed; NULL when verified */
+	unsigned nesting;	/* Authenticode: 0 for a top-level signature, 1.. for nested ones */
 	char *digest_algorithm; /* "sha256", ... as the signature declares it */
 	/* The certificates the signature carries, the signer's first when it can be told apart. */
 	struct embargo_cert *chain;
@@ -56,8 +56,8 @@ struct embargo_package {
 	char *manager; /* "dpkg" or "rpm" */
 	char *name;
 	char *version;
-	char *maintainer; /* dpkg Maintainer:, rpm Packager: */
-	char *vendor;	  /* rpm Vendor:, dpkg Origin:/Vendor: when recorded; NULL otherwise */
+	char *maintainer;  /* dpkg Maintainer:, rpm Packager: */
+	char *vendor;	   /* rpm Vendor:, dpkg Origin:/Vendor: when recorded; NULL otherwise */
 	char *signing_key; /* rpm signature key id when recorded; NULL otherwise */
 };
 

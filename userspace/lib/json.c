@@ -131,7 +131,7 @@ static int put_escaped(struct json_writer *w, const char *s, size_t n)
 	put(w, "\"", 1);
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
-		char esc[7] = {'\\', 0};
+		char esc[7] = { '\\', 0 };
 		size_t esc_len = 2, len;
 
 		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
@@ -665,7 +665,7 @@ void json_value_free(struct json_value *v)
 int json_parse(const char *text, size_t len, struct json_value **ret)
 {
 	_cleanup_(json_value_freep) struct json_value *v = calloc(1, sizeof(*v));
-	struct parser p = {.s = text, .len = len};
+	struct parser p = { .s = text, .len = len };
 	int r;
 
 	if (!v)

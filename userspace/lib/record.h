@@ -19,7 +19,7 @@
 #define EMBARGO_MSGID_REPEATED "b6ac0f5f14f14ed5bbf870d8c8d34883"
 #define EMBARGO_MSGID_STARTED "1e6f8b1a789f4ff4b983f0f68f7d5f13" /* tier banner */
 #define EMBARGO_MSGID_MODE "33d3187e252a4c88854046be31af6f99"
-#define EMBARGO_MSGID_FOUND "b6cc30b3ede346eb91e1a3f82a1abbeb"   /* a prohibited file found by a scan */
+#define EMBARGO_MSGID_FOUND "b6cc30b3ede346eb91e1a3f82a1abbeb"	 /* a prohibited file found by a scan */
 #define EMBARGO_MSGID_RUNNING "8e01560f676b4824ba77fef35a417f74" /* a process running prohibited code */
 #define EMBARGO_MSGID_SCANNED "060a6617802644ae8a4724574e7ada08" /* the start-up scan's summary */
 
@@ -34,7 +34,7 @@ struct embargo_record {
 /* Adds NAME=value; -E2BIG past EMBARGO_RECORD_MAX_FIELDS, -ENOMEM. Values may hold any byte but NUL. */
 int record_add(struct embargo_record *r, const char *name, const char *value);
 int record_addf(struct embargo_record *r, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 /* The value of field name, or NULL. */
 const char *record_get(const struct embargo_record *r, const char *name);
 /* iovecs for sd_journal_sendv; iov must hold r->n entries. */
