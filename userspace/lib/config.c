@@ -699,20 +699,13 @@ static int parse_buffer(struct parser *ps, char *buf, size_t len)
 /* The whole file, NUL-terminated: -errno; -EISDIR, -EINVAL (not a regular file), -EFBIG. */
 static int read_file(const char *path, char **ret, size_t *ret_len)
 {
-	/* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	_cleanup_close_ int fd = open_regular(path, &st);
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
-	struct stat st;
 
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
+		return fd;
 	if (st.st_size > CONFIG_MAX_SIZE)
 		return -EFBIG;
 	/* One byte more than allowed tells a file that grew past the limit from one that fits it. */

@@ -66,18 +66,14 @@ static int read_whole(int fd, uint8_t *buf, size_t len, size_t *done)
 
 static int read_small_file(const char *path, uint8_t **ret, size_t *ret_len)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	_cleanup_free_ uint8_t *buf = NULL;
 	struct stat st;
+	_cleanup_close_ int fd = open_regular(path, &st);
+	_cleanup_free_ uint8_t *buf = NULL;
 	size_t done = 0;
 	int r;
 
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
+		return fd;
 	if ((uint64_t)st.st_size > MAX_CERT_FILE)
 		return -EFBIG;
 	buf = malloc(st.st_size + 1);

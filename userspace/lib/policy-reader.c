@@ -16,18 +16,10 @@
 
 int line_reader_open(struct line_reader *r, const char *path)
 {
-	/* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	struct stat st;
+	_cleanup_close_ int fd = open_regular(path, NULL);
 
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
+		return fd;
 
 	/* The reserve byte past a full block lets the last line of the file be NUL-terminated in place. */
 	r->buf = malloc(READ_BLOCK + 1);

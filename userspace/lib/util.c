@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <string.h>
 #include <time.h>
 
@@ -78,6 +79,29 @@ uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int open_regular(const char *path, struct stat *st)
+{
+	struct stat buf;
+	int fd, r;
+
+	/* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (!st)
+		st = &buf;
+	if (fstat(fd, st) < 0)
+		r = -errno;
+	else if (S_ISDIR(st->st_mode))
+		r = -EISDIR;
+	else if (!S_ISREG(st->st_mode))
+		r = -EINVAL;
+	else
+		return fd;
+	close(fd);
+	return r;
 }
 
 ssize_t read_all(int fd, void *buf, size_t size)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -66,6 +67,11 @@ uint64_t now_ns(void);
 
 /* write(2) until done or a real error; -errno. */
 int write_all(int fd, const void *buf, size_t len);
+/*
+ * Open path read-only as a regular file: the fd, or -EISDIR, -EINVAL (a FIFO, device or socket: never
+ * waited on, the open does not block), or -errno. *st gets its fstat when st is not NULL.
+ */
+int open_regular(const char *path, struct stat *st);
 /* read(2) until end of file or size bytes: the count read, or -errno. */
 ssize_t read_all(int fd, void *buf, size_t size);
 
