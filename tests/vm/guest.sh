@@ -53,25 +53,8 @@ t_baseline() {
 
 t_daemon_start() {
 	start_daemon "$POL" || return 1
-	st=$(ctl status --json 2>&1) || {
-		REASON="embargoctl status --json failed: $st"
-		return 1
-	}
-	compact=$(printf '%s' "$st" | tr -d ' \t\n')
-	case "$compact" in
-	*'"tier":"'$EXPECT_TIER'"'*) ;;
-	*)
-		REASON="status does not say tier $EXPECT_TIER: $st"
-		return 1
-		;;
-	esac
-	case "$compact" in
-	*'"mode":"enforce"'*) ;;
-	*)
-		REASON="status does not say mode enforce: $st"
-		return 1
-		;;
-	esac
+	status_has "*\"tier\":\"$EXPECT_TIER\"*" "tier $EXPECT_TIER" || return 1
+	status_has '*"mode":"enforce"*' "mode enforce"
 }
 
 t_exec_listed_denied() {

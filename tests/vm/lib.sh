@@ -194,6 +194,21 @@ stop_daemon() {
 	dump_log
 }
 
+# status_has GLOB WHAT: embargoctl status --json, white space removed, matches the shell pattern GLOB;
+# else REASON says the status does not show WHAT.
+status_has() {
+	st=$(ctl status --json 2>&1) || {
+		REASON="embargoctl status --json failed: $st"
+		return 1
+	}
+	# shellcheck disable=SC2254 # GLOB is a pattern on purpose
+	case "$(printf '%s' "$st" | tr -d ' \t\n')" in
+	$1) return 0 ;;
+	esac
+	REASON="status does not say $2: $st"
+	return 1
+}
+
 dump_log() {
 	[ -s "$LOG" ] && sed 's/^/@@ embargod| /' "$LOG"
 	: >"$LOG"
