@@ -230,11 +230,16 @@ bool ident_check(struct daemon *d, int fd, const char *path, const uint8_t sha[S
 	struct embargo_identify_opts o = { .trust_anchors = x ? x->anchors : NULL,
 					   .n_trust_anchors = d->policy->n_trust_anchors };
 	struct embargo_pkg_opts po = { .db = x ? x->dpkg : NULL };
+	_cleanup_close_ int own_fd = -1;
 	bool hit = false;
 	int r;
 
 	if (!x)
 		return false;
+	/* Called without a descriptor (the start-up scan): open our own, which the fanotify tier never
+	 * refuses to us; only signer rules need to read the file. */
+	if (fd < 0 && x->sig_rules && path)
+		fd = own_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (x->sig_rules && fd >= 0 && may_be_signed(fd)) {
 		r = embargo_identify_fd(fd, &o, &id);
 		if (r < 0)

@@ -13,7 +13,6 @@
 #include "util.h"
 
 #include <bpf/bpf.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -76,15 +75,9 @@ static void on_file(void *ud, const struct embargo_scan_file *f)
 	struct daemon *d = s->d;
 	struct embargo_inode_key key = { .dev = kernel_dev(f->st->st_dev), .ino = f->st->st_ino };
 	struct embargo_verdict v;
-	bool matched = daemon_verdict(d, f->sha256, f->st, &v);
+	/* No descriptor: identity rules open the file themselves, and only if a signature is to be read. */
+	bool matched = daemon_identify(d, -1, f->path, f->sha256, f->st, &v);
 
-	if (!matched && d->ident) {
-		/* Identity rules: read through our own descriptor (never refused to us in the fanotify tier).
-		 */
-		_cleanup_close_ int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-
-		matched = daemon_identify(d, fd, f->path, f->sha256, f->st, &v);
-	}
 	if (matched) {
 		if (d->tier == EMBARGO_TIER_FANOTIFY)
 			fanotify_mark_path(d, f->path);
