@@ -418,28 +418,32 @@ void events_report_repeated(struct daemon *d, uint8_t hook, uint64_t dev, uint64
 
 void events_sweep_dedup(struct daemon *d)
 {
-	struct embargo_dedup_key key, next, *prev = NULL;
+	/* The dedup map's size: every key fits, so one walk finds them all. */
+	static struct embargo_dedup_key due[8192];
+	struct embargo_dedup_key cur, next;
 	struct embargo_dedup_val v;
 	uint64_t now = now_ns(), window = d->skel->data->dedup_window_ns;
 	int fd = bpf_dedup_fd(d);
+	bool first = true;
+	size_t n = 0;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v) < 0 || v.hits <= v.emitted_hits ||
-		    now - v.last_emit_ns < window)
-			continue;
+	/* First collect, then delete: deleting while walking would restart the walk each time. */
+	while (n < ARRAY_SIZE(due) && bpf_map_get_next_key(fd, first ? NULL : &cur, &next) == 0) {
+		first = false;
+		cur = next;
+		if (bpf_map_lookup_elem(fd, &cur, &v) == 0 && v.hits > v.emitted_hits &&
+		    now - v.last_emit_ns >= window)
+			due[n++] = cur;
+	}
+	for (size_t i = 0; i < n; i++) {
 		/* Atomically: a match racing with us starts a fresh entry and its own report. */
-		if (bpf_map_lookup_and_delete_elem(fd, &key, &v) < 0) {
-			if (bpf_map_lookup_elem(fd, &key, &v) < 0)
+		if (bpf_map_lookup_and_delete_elem(fd, &due[i], &v) < 0) {
+			if (bpf_map_lookup_elem(fd, &due[i], &v) < 0)
 				continue;
-			(void)bpf_map_delete_elem(fd, &key);
+			(void)bpf_map_delete_elem(fd, &due[i]);
 		}
-		if (v.hits <= v.emitted_hits)
-			continue;
-		events_report_repeated(d, (uint8_t)key.hook, key.dev, key.ino, key.ppid,
-				       v.hits - v.emitted_hits);
-		/* The entry is gone: restart the walk rather than follow a deleted key. */
-		prev = NULL;
+		if (v.hits > v.emitted_hits)
+			events_report_repeated(d, (uint8_t)due[i].hook, due[i].dev, due[i].ino, due[i].ppid,
+					       v.hits - v.emitted_hits);
 	}
 }
