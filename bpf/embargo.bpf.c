@@ -45,9 +45,17 @@ const volatile bool have_d_path = true;
  * still handed to embargod, once per change stamp, to be identified; if it matches, its digest joins the
  * deny set for every later use.
  */
-const volatile bool classify_misses = false;
+volatile bool classify_misses = false;
 
-/* Flipped at runtime by embargod through the mmap'ed data section: no reload, no gap. */
+/*
+ * Flipped at runtime by embargod through the mmap'ed data section: no reload, no gap.
+ *
+ * policy_gen also names the digest set in force: an even generation looks digests up in digests_even,
+ * an odd one in digests_odd. A policy reload fills the other set while this one keeps deciding, then
+ * stores the next generation here: one 32-bit store switches the whole policy. A decision reads the
+ * generation once, so it finishes on the set it started with and stamps its cached verdict with that
+ * generation (a verdict of the old one is never valid under the new).
+ */
 volatile __u32 global_mode = EMBARGO_MODE_ENFORCE;
 volatile __u32 policy_gen = 1;
 volatile __u64 dedup_window_ns = 1000000000ull;
@@ -61,12 +69,16 @@ struct {
 	__type(value, struct embargo_verdict);
 } verdicts SEC(".maps");
 
-struct {
+/* Sized (and preallocated or not) by embargod: room for the policy, learned digests and a reload. */
+struct digest_set {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1); /* sized to the policy by embargod */
+	__uint(max_entries, 1);
 	__type(key, __u8[EMBARGO_SHA256_LEN]);
 	__type(value, struct embargo_rule_ref);
-} digests SEC(".maps");
+};
+
+struct digest_set digests_even SEC(".maps");
+struct digest_set digests_odd SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -343,7 +355,7 @@ static __always_inline int decide(struct file *file, __u32 hook, bool can_hash, 
 		count(EMBARGO_STAT_HASH_ERRORS);
 		return on_unknown(&s, from_argv, argv_name);
 	}
-	ref = bpf_map_lookup_elem(&digests, digest);
+	ref = bpf_map_lookup_elem(s.gen & 1 ? (void *)&digests_odd : (void *)&digests_even, digest);
 	if (!ref) {
 		remember(&s, EMBARGO_VERDICT_CLEAN, NULL);
 		if (classify_misses) {

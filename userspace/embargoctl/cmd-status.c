@@ -67,6 +67,32 @@ static void print_vendor(const struct json_value *v)
 }
 
 /* A flat object, one member a line, values aligned: numbers as written, strings made safe. */
+/* The last reload, above all a refused one: the running policy is then not what is on disk. */
+static void print_reload(const struct json_value *r)
+{
+	bool failed = false;
+
+	if (!r || !json_get_string(r, "last_at"))
+		return;
+	(void)json_get_bool(r, "last_failed", &failed);
+	label("");
+	fputs(failed ? "last reload REFUSED at " : "last reload at ", stdout);
+	put_str(r, "last_at");
+	if (failed) {
+		fputs(", the generation above stays in force: ", stdout);
+		put_str(r, "last_error");
+	} else {
+		fputs(", took ", stdout);
+		put_num(r, "last_ms");
+		fputs(" ms", stdout);
+	}
+	fputs(" (", stdout);
+	put_num(r, "attempts");
+	fputs(" reloads, ", stdout);
+	put_num(r, "failures");
+	puts(" refused)");
+}
+
 static void print_members(const char *title, const struct json_value *obj)
 {
 	int width = 0;
@@ -148,6 +174,7 @@ static void print_status(const struct json_value *st)
 	fputs(" digests (", stdout);
 	put_num(policy, "duplicates");
 	puts(" duplicates ignored)");
+	print_reload(json_get(st, "reload"));
 
 	/* What is really in place, in words an administrator can check against the kernel. */
 	if (mechanisms && mechanisms->type == JSON_ARRAY) {

@@ -25,7 +25,8 @@ enum {
 
 struct ctl {
 	const char *runtime_dir;
-	int timeout_ms; /* -1: wait as long as it takes */
+	int timeout_ms;	    /* -1: wait as long as it takes */
+	bool timeout_given; /* --timeout on the command line: a command may not pick its own */
 };
 
 /* Each command gets argv from its own name on and returns the exit status. */
@@ -34,6 +35,7 @@ int cmd_mode(const struct ctl *ctl, int argc, char **argv);
 int cmd_inspect(const struct ctl *ctl, int argc, char **argv);
 int cmd_policy(const struct ctl *ctl, int argc, char **argv);
 int cmd_doctor(const struct ctl *ctl, int argc, char **argv);
+int cmd_reload(const struct ctl *ctl, int argc, char **argv);
 
 /* main.c */
 void ctl_usage(FILE *f);

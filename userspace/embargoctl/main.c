@@ -15,8 +15,8 @@ static const struct command {
 	const char *name;
 	int (*run)(const struct ctl *ctl, int argc, char **argv);
 } commands[] = {
-	{ "status", cmd_status }, { "mode", cmd_mode },	    { "inspect", cmd_inspect },
-	{ "policy", cmd_policy }, { "doctor", cmd_doctor }, { "scan", cmd_scan },
+	{ "status", cmd_status }, { "mode", cmd_mode }, { "inspect", cmd_inspect }, { "policy", cmd_policy },
+	{ "doctor", cmd_doctor }, { "scan", cmd_scan }, { "reload", cmd_reload },
 };
 
 void ctl_usage(FILE *f)
@@ -28,6 +28,8 @@ void ctl_usage(FILE *f)
 		"Commands:\n"
 		"  status [--json]                 the daemon's mode, tier, policy, vendors, counters\n"
 		"  mode audit|enforce              switch the global mode\n"
+		"  reload                          read the policy again and switch to it atomically; a\n"
+		"                                  policy with errors is refused, the running one stays\n"
 		"  inspect FILE... [--json] [--policy PATH]\n"
 		"                                  SHA-256, size and verdict of each file: from the running\n"
 		"                                  daemon, or from the policy at PATH (no daemon needed)\n"
@@ -81,6 +83,7 @@ int main(int argc, char **argv)
 				return ctl_usage_error(
 					NULL, "--timeout: '%s' is not a number of milliseconds", optarg);
 			ctl.timeout_ms = v == 0 ? -1 : (int)v;
+			ctl.timeout_given = true;
 			break;
 		case 'h':
 			ctl_usage(stdout);

@@ -18,6 +18,7 @@
 #include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/param.h>
 #include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -26,6 +27,8 @@
 
 #define VERDICT_CACHE_ENTRIES 65536
 #define LEARNED_DIGESTS 65536
+#define DIGEST_SET_MIN 65536
+#define DIGEST_SET_MAX (64u << 20)
 #define EMBARGO_BPFFS "/sys/fs/bpf"
 #define EMBARGO_PIN_DIR EMBARGO_BPFFS "/embargo"
 #define EMBARGO_PIN_BACKSTOP EMBARGO_PIN_DIR "/exec-backstop"
@@ -95,12 +98,11 @@ static void set_programs(struct embargo_bpf *skel, uint8_t tier)
 	bpf_program__set_autoload(skel->progs.exec_detect, !is_lsm(tier));
 }
 
-static int fill_digests(struct embargo_bpf *skel, const struct embargo_policy *p)
+static int fill_digests(int fd, const struct embargo_policy *p)
 {
 	_cleanup_free_ uint8_t *keys = NULL;
 	_cleanup_free_ struct embargo_rule_ref *vals = NULL;
 	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
-	int fd = bpf_map__fd(skel->maps.digests);
 	__u32 count;
 
 	if (p->n_rules == 0)
@@ -198,7 +200,34 @@ static int selftest_hash(struct daemon *d, struct embargo_bpf *skel, char *why, 
 	return 0;
 }
 
-static int try_tier(struct daemon *d, uint8_t tier, bool d_path, char *why, size_t whysize)
+/* Digests one set must hold for policy p: its rules and room for what identity rules teach. */
+static size_t digests_needed(const struct embargo_policy *p)
+{
+	return p->n_rules + (p->n_ident_rules ? LEARNED_DIGESTS : 0);
+}
+
+/*
+ * Each of the two digest sets has room for twice what the policy needs (at least DIGEST_SET_MIN), so a
+ * reload can grow the policy without reloading the programs. Not preallocated where the kernel allows it
+ * (6.1 and later for sleepable programs): only the bucket array is paid for up front, entries as used.
+ */
+static void size_digest_sets(struct daemon *d, struct embargo_bpf *skel, uint8_t tier, bool prealloc)
+{
+	size_t cap = 1;
+
+	if (tier == EMBARGO_TIER_LSM_HASH) {
+		cap = prealloc ? digests_needed(d->policy) + digests_needed(d->policy) / 4 + 1024
+			       : MAX(2 * digests_needed(d->policy), (size_t)DIGEST_SET_MIN);
+		cap = MIN(cap, (size_t)DIGEST_SET_MAX);
+	}
+	d->digest_capacity = cap;
+	bpf_map__set_max_entries(skel->maps.digests_even, (__u32)cap);
+	bpf_map__set_max_entries(skel->maps.digests_odd, (__u32)cap);
+	bpf_map__set_map_flags(skel->maps.digests_even, prealloc ? 0 : BPF_F_NO_PREALLOC);
+	bpf_map__set_map_flags(skel->maps.digests_odd, prealloc ? 0 : BPF_F_NO_PREALLOC);
+}
+
+static int try_tier(struct daemon *d, uint8_t tier, bool d_path, bool prealloc, char *why, size_t whysize)
 {
 	struct embargo_bpf *skel;
 	char reason[256];
@@ -215,13 +244,8 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, char *why, size
 	skel->data->policy_gen = d->gen;
 	bpf_map__set_max_entries(skel->maps.verdicts, VERDICT_CACHE_ENTRIES);
 	/* Only the hashing tier looks digests up in the kernel. */
-	/* Room for the digests identity rules teach at run time, in the tier that looks them up. */
-	bpf_map__set_max_entries(
-		skel->maps.digests,
-		tier == EMBARGO_TIER_LSM_HASH
-			? (__u32)(d->policy->n_rules + (d->policy->n_ident_rules ? LEARNED_DIGESTS : 0) ?: 1)
-			: 1);
-	skel->rodata->classify_misses = d->policy->n_ident_rules > 0;
+	size_digest_sets(d, skel, tier, prealloc);
+	skel->bss->classify_misses = d->policy->n_ident_rules > 0;
 
 	r = embargo_bpf__load(skel);
 	if (r < 0) {
@@ -230,12 +254,19 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, char *why, size
 						       "LSM programs even to root)"
 						     : "",
 			 libbpf_reason(reason, sizeof(reason))[0] ? ": " : "", reason);
+		/* Before 6.1 sleepable programs may use preallocated hash maps only. */
+		if (tier == EMBARGO_TIER_LSM_HASH && !prealloc && r != -EPERM) {
+			embargo_bpf__destroy(skel);
+			return try_tier(d, tier, d_path, true, why, whysize);
+		}
 		goto fail;
 	}
+	d->digest_prealloc = prealloc;
 	if (tier == EMBARGO_TIER_LSM_HASH) {
 		uint64_t t0 = now_ns();
 
-		r = fill_digests(skel, d->policy);
+		r = fill_digests(bpf_map__fd(d->gen & 1 ? skel->maps.digests_odd : skel->maps.digests_even),
+				 d->policy);
 		if (r < 0) {
 			snprintf(why, whysize, "filling the digest map failed: %s", strerror(-r));
 			goto fail;
@@ -337,12 +368,12 @@ int bpf_start(struct daemon *d)
 			continue;
 		}
 		why[0] = '\0';
-		r = try_tier(d, tier, true, why, sizeof(why));
+		r = try_tier(d, tier, true, false, why, sizeof(why));
 		if (r < 0 && is_lsm(tier)) {
 			/* Before 5.11 LSM programs may not call bpf_d_path: enforce without it. */
 			char why2[768];
 
-			if (try_tier(d, tier, false, why2, sizeof(why2)) == 0) {
+			if (try_tier(d, tier, false, false, why2, sizeof(why2)) == 0) {
 				r = 0;
 				d->no_d_path = true;
 				snprintf(why2, sizeof(why2),
@@ -446,6 +477,84 @@ void bpf_read_stats(const struct daemon *d, uint64_t out[EMBARGO_STAT_MAX])
 int bpf_verdicts_fd(const struct daemon *d)
 {
 	return bpf_map__fd(d->skel->maps.verdicts);
+}
+
+int bpf_digests_fd(const struct daemon *d, uint32_t gen)
+{
+	return bpf_map__fd(gen & 1 ? d->skel->maps.digests_odd : d->skel->maps.digests_even);
+}
+
+/* Every key of the map, then one batch delete (deleting while walking restarts the walk). */
+static int clear_map(int fd, size_t key_size)
+{
+	_cleanup_free_ uint8_t *keys = NULL;
+	size_t n = 0, cap = 0;
+	uint8_t *prev = NULL;
+
+	for (;;) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 4096;
+			uint8_t *nk = realloc(keys, ncap * key_size);
+
+			if (!nk)
+				return -ENOMEM;
+			keys = nk;
+			cap = ncap;
+			prev = n ? keys + (n - 1) * key_size : NULL;
+		}
+		if (bpf_map_get_next_key(fd, prev, keys + n * key_size) < 0) {
+			if (errno == ENOENT)
+				break;
+			return -errno;
+		}
+		prev = keys + n * key_size;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	__u32 count = (__u32)n;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	if (bpf_map_delete_batch(fd, keys, &count, &opts) == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, keys + i * key_size) < 0 && errno != ENOENT)
+			return -errno;
+	return 0;
+}
+
+int bpf_prepare_gen(struct daemon *d, const struct embargo_policy *p, uint32_t gen, char *why, size_t whysize)
+{
+	int fd, r;
+
+	if (!d->skel || d->tier != EMBARGO_TIER_LSM_HASH)
+		return 0;
+	if (digests_needed(p) > d->digest_capacity)
+		return snprintf(
+			       why, whysize,
+			       "the new policy needs room for %zu digests, the kernel's digest sets hold %zu "
+			       "(sized at start to twice the policy then loaded%s): restart embargod to load "
+			       "it",
+			       digests_needed(p), d->digest_capacity,
+			       d->digest_prealloc ? ", preallocated: this kernel needs that" : ""),
+		       -ENOSPC;
+	fd = bpf_digests_fd(d, gen);
+	r = clear_map(fd, EMBARGO_SHA256_LEN);
+	if (r < 0)
+		return snprintf(why, whysize, "cannot empty the spare digest set: %s", strerror(-r)), r;
+	r = fill_digests(fd, p);
+	if (r < 0)
+		return snprintf(why, whysize, "cannot fill the spare digest set: %s", strerror(-r)), r;
+	return 0;
+}
+
+void bpf_switch_gen(struct daemon *d, uint32_t gen, bool classify_misses)
+{
+	if (!d->skel)
+		return;
+	d->skel->bss->classify_misses = classify_misses;
+	/* The switch itself: from this store on, every new decision uses the new set. */
+	__atomic_store_n(&d->skel->data->policy_gen, gen, __ATOMIC_RELEASE);
 }
 
 int bpf_dedup_fd(const struct daemon *d)

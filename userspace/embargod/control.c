@@ -111,6 +111,22 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_u64(&w, "rules", d->policy->n_rules);
 	json_key_u64(&w, "duplicates", d->policy->n_duplicates);
 	json_key_string(&w, "loaded_at", when);
+	json_key_u64(&w, "capacity", d->digest_capacity);
+	json_end_object(&w);
+
+	json_key_object(&w, "reload");
+	json_key_u64(&w, "attempts", d->reload.attempts);
+	json_key_u64(&w, "failures", d->reload.failures);
+	if (d->reload.attempts) {
+		gmtime_r(&d->reload.at, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_key_string(&w, "last_at", when);
+		json_key_bool(&w, "last_failed", d->reload.failed);
+		if (d->reload.failed)
+			json_key_string(&w, "last_error", d->reload.error);
+		else
+			json_key_u64(&w, "last_ms", (uint64_t)(d->reload.seconds * 1000));
+	}
 	json_end_object(&w);
 
 	json_key_array(&w, "vendors");
@@ -185,44 +201,100 @@ static int lookup_json(struct daemon *d, const char *hex, char **ret)
 	return json_writer_finish(&w, ret, NULL);
 }
 
-static void dispatch(struct daemon *d, int fd, const struct ucred *cred, const char *req)
+static void req_status(struct daemon *d, int fd, const char *who, const char *arg)
 {
 	_cleanup_free_ char *body = NULL;
+	int r = status_json(d, &body);
+
+	(void)who;
+	(void)arg;
+	(void)embargo_control_reply(fd, r < 0 ? -r : 0, r < 0 ? "cannot format status" : body);
+}
+
+static void req_lookup(struct daemon *d, int fd, const char *who, const char *arg)
+{
+	_cleanup_free_ char *body = NULL;
+	int r = lookup_json(d, arg, &body);
+
+	(void)who;
+	(void)embargo_control_reply(fd, r < 0 ? -r : 0, r < 0 ? "expected a SHA-256 in hex" : body);
+}
+
+static void req_reload(struct daemon *d, int fd, const char *who, const char *arg)
+{
+	char why[1024], ok[128];
 	int r;
 
-	if (strcmp(req, "status") == 0) {
-		r = status_json(d, &body);
-		(void)embargo_control_reply(fd, r < 0 ? -r : 0, r < 0 ? "cannot format status" : body);
-	} else if (strncmp(req, "mode ", 5) == 0) {
-		uint8_t mode, old = d->mode;
-		char tty[256];
-
-		if (embargo_mode_from_string(req + 5, &mode) < 0 || mode == EMBARGO_MODE_INHERIT) {
-			(void)embargo_control_reply(fd, EINVAL, "mode must be 'audit' or 'enforce'");
-			return;
-		}
-		bpf_set_mode(d, mode);
-		/* Kept for the next start: an administrator's switch survives a restart or a reboot. */
-		r = state_save_mode(d, mode);
-		if (r < 0)
-			log_warning("Mode %s is in effect but could not be saved under %s: %s; a restart "
-				    "would use "
-				    "the configured mode",
-				    embargo_mode_name(mode), d->state_dir, strerror(-r));
-		tty_of(cred->pid, tty, sizeof(tty));
-		log_msg(LOG_NOTICE, EMBARGO_MSGID_MODE, "Mode changed from %s to %s by uid %u pid %d (%s)%s",
-			embargo_mode_name(old), embargo_mode_name(mode), cred->uid, (int)cred->pid,
-			tty[0] ? tty : "no tty",
-			d->tier == EMBARGO_TIER_DETECT
-				? "; this tier only detects, so nothing is denied either way"
-				: "");
-		(void)embargo_control_reply(fd, 0, embargo_mode_name(mode));
-	} else if (strncmp(req, "lookup ", 7) == 0) {
-		r = lookup_json(d, req + 7, &body);
-		(void)embargo_control_reply(fd, r < 0 ? -r : 0, r < 0 ? "expected a SHA-256 in hex" : body);
-	} else {
-		(void)embargo_control_reply(fd, EINVAL, "unknown request");
+	(void)arg;
+	r = daemon_reload(d, who, why, sizeof(why));
+	notify_status(d);
+	if (r < 0) {
+		(void)embargo_control_reply(fd, r == -ENOSPC ? ENOSPC : EINVAL, why);
+		return;
 	}
+	snprintf(ok, sizeof(ok), "generation %u in force", d->gen);
+	(void)embargo_control_reply(fd, 0, ok);
+}
+
+static void req_mode(struct daemon *d, int fd, const char *who, const char *arg)
+{
+	uint8_t mode, old = d->mode;
+	int r;
+
+	if (embargo_mode_from_string(arg, &mode) < 0 || mode == EMBARGO_MODE_INHERIT) {
+		(void)embargo_control_reply(fd, EINVAL, "mode must be 'audit' or 'enforce'");
+		return;
+	}
+	bpf_set_mode(d, mode);
+	/* Kept for the next start: an administrator's switch survives a restart or a reboot. */
+	r = state_save_mode(d, mode);
+	if (r < 0)
+		log_warning(
+			"Mode %s is in effect but could not be saved under %s: %s; a restart would use the "
+			"configured mode",
+			embargo_mode_name(mode), d->state_dir, strerror(-r));
+	log_msg(LOG_NOTICE, EMBARGO_MSGID_MODE, "Mode changed from %s to %s by %s%s", embargo_mode_name(old),
+		embargo_mode_name(mode), who,
+		d->tier == EMBARGO_TIER_DETECT ? "; this tier only detects, so nothing is denied either way"
+					       : "");
+	(void)embargo_control_reply(fd, 0, embargo_mode_name(mode));
+	notify_status(d);
+}
+
+/*
+ * Every request embargod answers. Queries only read; a change is handed who asked (uid, pid, terminal)
+ * and logs it. A request is its name, then, for those with an argument, one blank and the argument.
+ */
+static const struct request {
+	const char *name;
+	bool has_arg;
+	bool changes;
+	void (*handle)(struct daemon *d, int fd, const char *who, const char *arg);
+} requests[] = {
+	{ "status", false, false, req_status },
+	{ "lookup", true, false, req_lookup },
+	{ "mode", true, true, req_mode },
+	{ "reload", false, true, req_reload },
+};
+
+static void dispatch(struct daemon *d, int fd, const struct ucred *cred, const char *req)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(requests); i++) {
+		const struct request *q = &requests[i];
+		size_t n = strlen(q->name);
+		char who[400] = "", tty[256];
+
+		if (strncmp(req, q->name, n) != 0 || req[n] != (q->has_arg ? ' ' : '\0'))
+			continue;
+		if (q->changes) {
+			tty_of(cred->pid, tty, sizeof(tty));
+			snprintf(who, sizeof(who), "uid %u pid %d (%s)", cred->uid, (int)cred->pid,
+				 tty[0] ? tty : "no tty");
+		}
+		q->handle(d, fd, who, q->has_arg ? req + n + 1 : "");
+		return;
+	}
+	(void)embargo_control_reply(fd, EINVAL, "unknown request");
 }
 
 int control_start(struct daemon *d)

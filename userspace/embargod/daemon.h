@@ -2,6 +2,7 @@
 #ifndef EMBARGOD_DAEMON_H
 #define EMBARGOD_DAEMON_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -45,9 +46,28 @@ struct daemon {
 	const char *state_dir;
 
 	/* state */
+	/*
+	 * The policy in force and its generation. Threads other than the event loop (fanotify workers, the
+	 * start-up scan) read them under policy_lock; a reload, on the event loop, swaps them under it.
+	 * The previous generation is kept until the next reload: kernel events still in the ring buffer
+	 * name rules by its numbering.
+	 */
+	pthread_rwlock_t policy_lock;
 	struct embargo_policy *policy;
 	uint32_t gen;
+	struct embargo_policy *prev_policy;
+	uint32_t prev_gen;
 	time_t loaded_at;
+	size_t digest_capacity; /* entries each kernel digest set holds */
+	bool digest_prealloc;	/* ... preallocated, as kernels before 6.1 need for sleepable programs */
+	/* The last reload attempt, for status. */
+	struct {
+		uint64_t attempts, failures;
+		time_t at;
+		bool failed;
+		double seconds;
+		char error[1024];
+	} reload;
 	struct embargo_probe probe;
 	uint8_t tier;
 	char tier_reason[1024];
@@ -86,6 +106,19 @@ void bpf_set_mode(struct daemon *d, uint8_t mode);
 void bpf_read_stats(const struct daemon *d, uint64_t out[EMBARGO_STAT_MAX]);
 int bpf_verdicts_fd(const struct daemon *d);
 int bpf_dedup_fd(const struct daemon *d);
+/* The kernel digest set generation gen uses. */
+int bpf_digests_fd(const struct daemon *d, uint32_t gen);
+/* Empty the digest set of generation gen (not the one in force) and fill it with p's digests. */
+int bpf_prepare_gen(struct daemon *d, const struct embargo_policy *p, uint32_t gen, char *why,
+		    size_t whysize);
+/* Make generation gen the one the kernel decides with (one store). */
+void bpf_switch_gen(struct daemon *d, uint32_t gen, bool classify_misses);
+
+/* reload.c: parse the policy again and switch to it atomically, or keep the running one. who names the
+ * requester for the journal. 0, or -errno with why filled (also kept in d->reload for status). */
+int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize);
+/* The policy that numbered the rules of generation gen (the running one, or the one before). */
+const struct embargo_policy *policy_of_gen(const struct daemon *d, uint32_t gen);
 int bpf_ringbuf_fd(const struct daemon *d);
 
 /* fanotify.c */
@@ -102,6 +135,8 @@ void fanotify_stats(const struct daemon *d, struct fan_stats *st);
 bool fanotify_healthy(const struct daemon *d);
 /* A prohibited file found by a scan: refuse its opens from now on. */
 void fanotify_mark_path(struct daemon *d, const char *path);
+/* A reload switched generations: forget what was marked for the previous policy. */
+void fanotify_policy_changed(struct daemon *d);
 
 /* state.c: -ENOENT when nothing was saved, -EBADMSG when what was saved is not a mode */
 int state_load_mode(const struct daemon *d, uint8_t *mode);
@@ -143,6 +178,9 @@ void events_report_repeated(struct daemon *d, uint8_t hook, uint64_t dev, uint64
 			    uint64_t n);
 /* "file:line" of rule_id into buf under the running policy. */
 const char *rule_location(const struct daemon *d, uint32_t rule_id, char *buf, size_t size);
+
+/* main.c: STATUS= for systemd: tier, mode, policy generation. */
+void notify_status(const struct daemon *d);
 
 /* control.c */
 int control_start(struct daemon *d);

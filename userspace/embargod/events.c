@@ -83,24 +83,34 @@ bool daemon_identify(struct daemon *d, int fd, const char *path, const uint8_t s
 }
 
 /* The identity rule named by a rule id with EMBARGO_RULE_IDENT, or NULL. */
-static const struct embargo_ident_rule *ident_rule(const struct daemon *d, uint32_t rule_id)
+static const struct embargo_ident_rule *ident_rule(const struct embargo_policy *p, uint32_t rule_id)
 {
 	uint32_t i = rule_id & ~EMBARGO_RULE_IDENT;
 
-	if (!d->policy || !(rule_id & EMBARGO_RULE_IDENT) || i >= d->policy->n_ident_rules)
+	if (!p || !(rule_id & EMBARGO_RULE_IDENT) || i >= p->n_ident_rules)
 		return NULL;
-	return &d->policy->ident_rules[i];
+	return &p->ident_rules[i];
+}
+
+static const char *rule_location_in(const struct embargo_policy *p, uint32_t rule_id, char *buf, size_t size)
+{
+	const struct embargo_ident_rule *ir = ident_rule(p, rule_id);
+
+	if (ir)
+		return embargo_ident_rule_location(p, ir, buf, size);
+	if (!p || rule_id >= p->n_rules)
+		return snprintf(buf, size, "?"), buf;
+	return embargo_rule_location(p, &p->rules[rule_id], buf, size);
 }
 
 const char *rule_location(const struct daemon *d, uint32_t rule_id, char *buf, size_t size)
 {
-	const struct embargo_ident_rule *ir = ident_rule(d, rule_id);
+	return rule_location_in(d->policy, rule_id, buf, size);
+}
 
-	if (ir)
-		return embargo_ident_rule_location(d->policy, ir, buf, size);
-	if (!d->policy || rule_id >= d->policy->n_rules)
-		return snprintf(buf, size, "?"), buf;
-	return embargo_rule_location(d->policy, &d->policy->rules[rule_id], buf, size);
+const struct embargo_policy *policy_of_gen(const struct daemon *d, uint32_t gen)
+{
+	return gen == d->prev_gen && d->prev_policy ? d->prev_policy : d->policy;
 }
 
 static void remember_recent(const struct embargo_event *ev, uint32_t rule_id, const char *path)
@@ -167,16 +177,18 @@ static void report_locked(struct daemon *d, const struct embargo_event *ev, uint
 	struct embargo_record rec = {};
 	struct embargo_event_context ctx = { .path = path, .note = note };
 	char rule[4200], hex[SHA256_HEX_LEN + 1], parent_exe[PATH_MAX], resolved[PATH_MAX];
-	const struct embargo_ident_rule *ir = ident_rule(d, rule_id);
+	/* The event's own generation numbered its rule: a reload may have happened since. */
+	const struct embargo_policy *p = policy_of_gen(d, ev->gen);
+	const struct embargo_ident_rule *ir = ident_rule(p, rule_id);
 	const struct embargo_rule *r = NULL;
 	char label[600];
 
-	if (d->policy && rule_id < d->policy->n_rules)
-		r = &d->policy->rules[rule_id];
+	if (p && rule_id < p->n_rules)
+		r = &p->rules[rule_id];
 	if (r) {
-		ctx.vendor = d->policy->vendors[r->vendor].name;
+		ctx.vendor = p->vendors[r->vendor].name;
 		ctx.label = r->label;
-		ctx.rule = rule_location(d, rule_id, rule, sizeof(rule));
+		ctx.rule = rule_location_in(p, rule_id, rule, sizeof(rule));
 		hex_encode(r->sha256, SHA256_LEN, hex);
 		ctx.sha256_hex = hex;
 		/* White-label: the vendor's engine inside another product makes that product the vendor's. */
@@ -188,10 +200,10 @@ static void report_locked(struct daemon *d, const struct embargo_event *ev, uint
 		}
 	} else if (ir) {
 		/* Identified by what it is; its digest, where the kernel computed it, is in the event. */
-		ctx.vendor = d->policy->vendors[ir->vendor].name;
+		ctx.vendor = p->vendors[ir->vendor].name;
 		snprintf(label, sizeof(label), "%s %s", embargo_ident_kind_name(ir->kind), ir->written);
 		ctx.label = label;
-		ctx.rule = rule_location(d, rule_id, rule, sizeof(rule));
+		ctx.rule = rule_location_in(p, rule_id, rule, sizeof(rule));
 		if (ev->flags & EMBARGO_EVF_KERNEL_HASH) {
 			hex_encode(ev->sha256, SHA256_LEN, hex);
 			ctx.sha256_hex = hex;

@@ -201,6 +201,25 @@ static void mark_inode(struct fan *f, int fd)
 		log_warning("fanotify: cannot watch the opens of a prohibited file: %s", strerror(-r));
 }
 
+void fanotify_policy_changed(struct daemon *d)
+{
+	struct fan *f = d->fan;
+	int r = 0;
+
+	if (!f)
+		return;
+	/* The inode marks name files of the old policy; the scan that follows a reload marks the new one's.
+	 */
+	pthread_mutex_lock(&f->lock);
+	if (f->fd >= 0 && fanotify_mark(f->fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) < 0)
+		r = -errno;
+	else
+		f->st.marked_inodes = 0;
+	pthread_mutex_unlock(&f->lock);
+	if (r < 0)
+		log_warning("fanotify: cannot drop the marks of the previous policy: %s", strerror(-r));
+}
+
 /*
  * Opens of a prohibited file are refused to everyone but embargo itself: the daemon never opens by name
  * here, and embargoctl must still be able to inspect and scan it.
@@ -292,6 +311,8 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&f->lock);
 		f->st.hashed++;
 		pthread_mutex_unlock(&f->lock);
+		/* From the verdict to its report, one policy generation: a reload waits for us. */
+		pthread_rwlock_rdlock(&d->policy_lock);
 		key.dev = kernel_dev(p->st.st_dev);
 		key.ino = p->st.st_ino;
 		if (r < 0) {
@@ -334,6 +355,7 @@ static void *worker(void *arg)
 		} else if (report_it) {
 			report(f, p, &v, !allow, NULL);
 		}
+		pthread_rwlock_unlock(&d->policy_lock);
 
 		pthread_mutex_lock(&f->lock);
 		free_slot(f, p);
@@ -419,8 +441,11 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 		/* Known from a scan or an earlier classification: its opens are refused from now on. */
 		if (v.verdict == EMBARGO_VERDICT_MATCH && (m->mask & FAN_OPEN_EXEC_PERM))
 			mark_inode(f, m->fd);
-		if (report_it)
+		if (report_it) {
+			pthread_rwlock_rdlock(&d->policy_lock);
 			report(f, &tmp, &v, !allow, NULL);
+			pthread_rwlock_unlock(&d->policy_lock);
+		}
 		close(m->fd);
 		return;
 	}

@@ -330,6 +330,13 @@ static void feed_watchdog(const struct daemon *d)
 	(void)sd_notify(0, "WATCHDOG=1");
 }
 
+void notify_status(const struct daemon *d)
+{
+	(void)sd_notifyf(0, "STATUS=tier %s, mode %s, policy generation %u: %zu vendors, %zu digests%s",
+			 embargo_tier_name(d->tier), embargo_mode_name(d->mode), d->gen, d->policy->n_vendors,
+			 d->policy->n_rules, d->reload.failed ? "; the last reload was refused" : "");
+}
+
 static int setup_fds(struct daemon *d, int *epfd, int *sigfd, int *tfd)
 {
 	struct itimerspec its = { .it_interval = { SWEEP_INTERVAL_S, 0 },
@@ -394,9 +401,12 @@ static int loop(struct daemon *d)
 
 				while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						log_notice("SIGHUP: policy reload is not supported yet; "
-							   "keeping generation %u",
-							   d->gen);
+						char who[64], why[1024];
+
+						snprintf(who, sizeof(who), "SIGHUP from pid %u uid %u",
+							 si.ssi_pid, si.ssi_uid);
+						(void)daemon_reload(d, who, why, sizeof(why));
+						notify_status(d);
 						continue;
 					}
 					log_notice("Stopping on signal %u from pid %u", si.ssi_signo,
@@ -438,6 +448,7 @@ static int print_effective_config(const struct embargo_config *cfg)
 int main(int argc, char **argv)
 {
 	struct daemon d = {
+		.policy_lock = PTHREAD_RWLOCK_INITIALIZER,
 		.gen = 1,
 		.ctl_fd = -1,
 		.hash_workers = 2,
@@ -539,10 +550,8 @@ int main(int argc, char **argv)
 	}
 	banner(&d);
 	/* Under systemd (Type=notify): ready means attached and loaded, which is now. */
-	(void)sd_notifyf(0,
-			 "READY=1\nSTATUS=tier %s, mode %s, policy generation %u: %zu vendors, %zu digests",
-			 embargo_tier_name(d.tier), embargo_mode_name(d.mode), d.gen, d.policy->n_vendors,
-			 d.policy->n_rules);
+	(void)sd_notify(0, "READY=1");
+	notify_status(&d);
 	r = startscan_begin(&d);
 	if (r < 0)
 		log_warning("Cannot start the start-up scan: %s", strerror(-r));

@@ -22,6 +22,7 @@
 #define EMBARGO_MSGID_FOUND "b6cc30b3ede346eb91e1a3f82a1abbeb"	 /* a prohibited file found by a scan */
 #define EMBARGO_MSGID_RUNNING "8e01560f676b4824ba77fef35a417f74" /* a process running prohibited code */
 #define EMBARGO_MSGID_SCANNED "060a6617802644ae8a4724574e7ada08" /* the start-up scan's summary */
+#define EMBARGO_MSGID_RELOAD "5f501ec1524947d39b128b341f2f6504"	 /* a policy reload, done or refused */
 
 struct embargo_record {
 	int priority; /* syslog priority */
