@@ -248,6 +248,49 @@ t_vendor_enforce_mode() {
 	expect_denied_first /tmp/vendor-b
 }
 
+# Reload: a file already decided clean under generation 1 (cached) is denied once generation 2 lists it.
+t_reload_adds() {
+	cp $T/unlisted /tmp/reload-new && printf 'R' >>/tmp/reload-new || return 1
+	expect_runs /tmp/reload-new unlisted || return 1
+	cp "$POL" /tmp/policy.before-reload
+	printf 'vendor "Reloaded"\nsha256 %s label "added by reload"\n' "$(sha /tmp/reload-new)" >>"$POL"
+	out=$(ctl reload 2>&1) || {
+		REASON="embargoctl reload: $out"
+		return 1
+	}
+	status_has '*"generation":2*' "policy generation 2" || return 1
+	mark_log
+	expect_denied_first /tmp/reload-new || return 1
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_POLICY_GENERATION="2"' 'EMBARGO_VENDOR="Reloaded"' \
+		"EMBARGO_PATH=\"/tmp/reload-new\""
+}
+
+# A policy with an error is refused: embargoctl exits 2 naming file:line:column; generation 2 decides on.
+t_reload_bad_keeps_old() {
+	cp "$POL" /tmp/policy.good
+	lines=$(wc -l <"$POL")
+	printf 'sha256 xyz\n' >>"$POL"
+	out=$(ctl reload 2>&1)
+	rc=$?
+	cp /tmp/policy.good "$POL"
+	[ $rc -eq 2 ] && case "$out" in *"$POL:$((lines + 1)):8: "*) true ;; *) false ;; esac || {
+		REASON="bad reload: exit $rc: $out"
+		return 1
+	}
+	status_has '*"generation":2*"last_failed":true*' "generation 2 kept, last reload failed" || return 1
+	expect_denied /tmp/reload-new || return 1
+	expect_denied $T/listed
+}
+
+# Back to the policy without the added vendor: the file runs again.
+t_reload_removes() {
+	cp /tmp/policy.before-reload "$POL"
+	kill -HUP "$DPID"
+	wait_until 20 status_has '*"generation":3*"last_failed":false*' "generation 3" || return 1
+	expect_runs /tmp/reload-new unlisted || return 1
+	expect_denied $T/listed
+}
+
 t_daemon_stop() {
 	stop_daemon
 	[ "$DSTATUS" = 0 ] || {
@@ -519,6 +562,9 @@ run_test runtime-audit
 run_test runtime-enforce
 run_test vendor-audit-mode
 run_test vendor-enforce-mode
+run_test reload-adds
+run_test reload-bad-keeps-old
+run_test reload-removes
 run_test daemon-stop
 DAEMON_REQUIRED=0
 if [ -n "$NO_DAEMON_WHY" ]; then

@@ -81,6 +81,19 @@ wait_log() {
 	return 1
 }
 
+# wait_until SECONDS COMMAND...: polls the condition until it holds; 1 (REASON from it) on timeout.
+wait_until() {
+	i=0
+	n=$(($1 * 10))
+	shift
+	while [ $i -lt $n ]; do
+		"$@" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
 # event ACTION HOOK PATH [MORE...]: the key="value" strings of an event line.
 # prog_run PATH [ARG...]: runs PATH through trun with $MARKER set to a fresh file; sets OUT, RC, MK.
 prog_run() {
