@@ -11,6 +11,8 @@
 
 # shellcheck source=tests/vm/lib.sh
 . /opt/embargo-test/lib.sh
+# shellcheck source=tests/vm/guest-protect.sh
+. /opt/embargo-test/guest-protect.sh
 
 # --------------------------------------------------------------------------------------------- tests
 
@@ -565,6 +567,12 @@ run_test vendor-enforce-mode
 run_test reload-adds
 run_test reload-bad-keeps-old
 run_test reload-removes
+run_test protect-status
+run_test protect-signal
+run_test protect-ptrace
+run_test protect-bpf
+run_test protect-pins
+run_test protect-audit
 run_test daemon-stop
 DAEMON_REQUIRED=0
 if [ -n "$NO_DAEMON_WHY" ]; then
@@ -576,6 +584,11 @@ if [ -n "$NO_DAEMON_WHY" ]; then
 	selected shipped-policy && skip shipped-policy "$NO_DAEMON_WHY"
 else
 	run_test shipped-policy
+fi
+if [ -n "$NO_DAEMON_WHY" ]; then
+	selected syscall-filter-quiet && skip syscall-filter-quiet "$NO_DAEMON_WHY"
+else
+	run_test syscall-filter-quiet
 fi
 stop_daemon
 
