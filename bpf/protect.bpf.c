@@ -126,8 +126,8 @@ static __always_inline int earlier(int ret)
 }
 
 SEC("lsm/task_kill")
-int BPF_PROG(protect_kill, struct task_struct *p, struct kernel_siginfo *info, int sig, const struct cred *cred,
-	     int ret)
+int BPF_PROG(protect_kill, struct task_struct *p, struct kernel_siginfo *info, int sig,
+	     const struct cred *cred, int ret)
 {
 	if (ret)
 		return earlier(ret);

@@ -38,8 +38,8 @@ struct protect_obj {
 struct protect_event {
 	__u64 ktime_ns;
 	__u64 cgroup_id;
-	__u32 what;   /* enum protect_what */
-	__u32 pid;    /* who tried: thread group id */
+	__u32 what; /* enum protect_what */
+	__u32 pid;  /* who tried: thread group id */
 	__u32 uid;
 	__u32 target; /* the protected task's thread group id (signal, ptrace); 0 otherwise */
 	/* signal: the signal number (0: an I/O signal); ptrace: the PTRACE_MODE_* bits; bpf: the object id;
@@ -59,7 +59,10 @@ enum protect_stat {
 	PROTECT_STAT_MAX,
 };
 
-#define PROTECT_STAT_NAMES { "signals", "ptrace", "bpf", "pins", "reports_dropped" }
+#define PROTECT_STAT_NAMES                                                                                   \
+	{                                                                                                    \
+		"signals", "ptrace", "bpf", "pins", "reports_dropped"                                        \
+	}
 
 _Static_assert(sizeof(struct protect_obj) == 8, "protect_obj layout");
 _Static_assert(sizeof(struct protect_event) == 8 + 8 + 6 * 4 + PROTECT_COMM_LEN, "protect_event layout");

@@ -128,7 +128,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (argv[1][0] == 'v') {
-			struct iovec local = { &word, sizeof(word) }, remote = { (void *)(uintptr_t)at, sizeof(word) };
+			struct iovec local = { &word, sizeof(word) },
+				     remote = { (void *)(uintptr_t)at, sizeof(word) };
 
 			return outcome("process_vm_readv", process_vm_readv(pid, &local, 1, &remote, 1, 0));
 		}
@@ -142,7 +143,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "map") == 0 || strcmp(argv[1], "prog") == 0 || strcmp(argv[1], "link") == 0) {
 		char what[64];
-		int fd = bpf_get_fd(argv[1], (uint32_t)number(argv[2]), argc > 3 && strcmp(argv[3], "ro") == 0);
+		int fd = bpf_get_fd(argv[1], (uint32_t)number(argv[2]),
+				    argc > 3 && strcmp(argv[3], "ro") == 0);
 
 		snprintf(what, sizeof(what), "%s %s", argv[1], argv[2]);
 		if (fd >= 0)

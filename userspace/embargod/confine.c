@@ -42,33 +42,152 @@
  */
 static const char *const allowed[] = {
 	/* files: the policy, files to hash, /proc, state and runtime directories, pins */
-	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "preadv2", "lseek", "open",
-	"openat", "close", "close_range", "dup", "dup2", "dup3", "fcntl", "flock", "stat", "fstat", "lstat",
-	"newfstatat", "statx", "statfs", "fstatfs", "getdents64", "readlink", "readlinkat", "access",
-	"faccessat", "faccessat2", "getxattr", "lgetxattr", "fgetxattr", "fsync", "fdatasync", "ftruncate",
-	"fadvise64", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat", "rmdir",
-	"chmod", "fchmod", "fchmodat", "umask", "getcwd", "memfd_create",
+	"read",
+	"write",
+	"readv",
+	"writev",
+	"pread64",
+	"pwrite64",
+	"preadv",
+	"preadv2",
+	"lseek",
+	"open",
+	"openat",
+	"close",
+	"close_range",
+	"dup",
+	"dup2",
+	"dup3",
+	"fcntl",
+	"flock",
+	"stat",
+	"fstat",
+	"lstat",
+	"newfstatat",
+	"statx",
+	"statfs",
+	"fstatfs",
+	"getdents",
+	"getdents64",
+	"readlink",
+	"readlinkat",
+	"access",
+	"faccessat",
+	"faccessat2",
+	"getxattr",
+	"lgetxattr",
+	"fgetxattr",
+	"fsync",
+	"fdatasync",
+	"ftruncate",
+	"fadvise64",
+	"rename",
+	"renameat",
+	"renameat2",
+	"unlink",
+	"unlinkat",
+	"mkdir",
+	"mkdirat",
+	"rmdir",
+	"chmod",
+	"fchmod",
+	"fchmodat",
+	"umask",
+	"getcwd",
+	"memfd_create",
 	/* memory */
-	"brk", "mmap", "munmap", "mremap", "mprotect", "madvise",
+	"brk",
+	"mmap",
+	"munmap",
+	"mremap",
+	"mprotect",
+	"madvise",
 	/* threads, workers, signals */
-	"futex", "set_robust_list", "get_robust_list", "set_tid_address", "rseq", "exit", "exit_group",
-	"execve", "wait4", "waitid", "kill", "tgkill", "tkill", "rt_sigaction", "rt_sigprocmask",
-	"rt_sigreturn", "sigaltstack", "restart_syscall", "sched_yield", "sched_getaffinity", "prctl",
-	"arch_prctl", "seccomp", "getrandom", "setrlimit", "getrlimit", "prlimit64", "pidfd_open",
+	"futex",
+	"set_robust_list",
+	"get_robust_list",
+	"set_tid_address",
+	"rseq",
+	"exit",
+	"exit_group",
+	"execve",
+	"wait4",
+	"waitid",
+	"kill",
+	"tgkill",
+	"tkill",
+	"rt_sigaction",
+	"rt_sigprocmask",
+	"rt_sigreturn",
+	"sigaltstack",
+	"restart_syscall",
+	"sched_yield",
+	"sched_getaffinity",
+	"getcpu",
+	"prctl",
+	"arch_prctl",
+	"seccomp",
+	"getrandom",
+	"setrlimit",
+	"getrlimit",
+	"prlimit64",
+	"pidfd_open",
 	"pidfd_send_signal",
 	/* events and time */
-	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "select",
-	"pselect6", "eventfd2", "pipe", "pipe2", "signalfd4", "timerfd_create", "timerfd_settime",
-	"timerfd_gettime", "clock_gettime",
-	"clock_getres", "gettimeofday", "time", "nanosleep", "clock_nanosleep",
+	"epoll_create1",
+	"epoll_ctl",
+	"epoll_wait",
+	"epoll_pwait",
+	"epoll_pwait2",
+	"poll",
+	"ppoll",
+	"select",
+	"pselect6",
+	"eventfd2",
+	"pipe",
+	"pipe2",
+	"signalfd4",
+	"timerfd_create",
+	"timerfd_settime",
+	"timerfd_gettime",
+	"clock_gettime",
+	"clock_getres",
+	"gettimeofday",
+	"time",
+	"nanosleep",
+	"clock_nanosleep",
 	/* the control socket, sd_notify, the journal (AF_UNIX only, below) */
-	"connect", "accept", "accept4", "sendto", "sendmsg", "recvfrom", "recvmsg", "getsockopt",
-	"setsockopt", "getsockname", "getpeername", "shutdown",
+	"connect",
+	"accept",
+	"accept4",
+	"sendto",
+	"sendmsg",
+	"recvfrom",
+	"recvmsg",
+	"getsockopt",
+	"setsockopt",
+	"getsockname",
+	"getpeername",
+	"shutdown",
 	/* who and where we are */
-	"getpid", "gettid", "getppid", "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid",
-	"getgroups", "uname", "sysinfo", "getrusage", "getpriority", "capget",
+	"getpid",
+	"gettid",
+	"getppid",
+	"getuid",
+	"geteuid",
+	"getgid",
+	"getegid",
+	"getresuid",
+	"getresgid",
+	"getgroups",
+	"uname",
+	"sysinfo",
+	"getrusage",
+	"getpriority",
+	"capget",
 	/* the kernel side */
-	"bpf", "fanotify_mark",
+	"bpf",
+	"fanotify_mark",
 };
 
 /* The namespaces a clone may not create: what RestrictNamespaces= does, here for every tier. */
@@ -99,7 +218,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 
 	(void)sig;
 	atomic_fetch_add_explicit(&refused_total, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&refused[nr >= 0 && nr < NR_SLOTS ? nr : NR_SLOTS], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&refused[nr >= 0 && nr < NR_SLOTS ? nr : NR_SLOTS], 1,
+				  memory_order_relaxed);
 #if defined(__x86_64__)
 	uc->uc_mcontext.gregs[REG_RAX] = -EPERM;
 #else
@@ -132,7 +252,8 @@ static int add_rules(scmp_filter_ctx ctx)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(ioctls); i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, ioctls[i]));
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, ioctls[i]));
 	if (r == 0)
 		C.n_allowed += 3;
 	return r;
@@ -178,8 +299,9 @@ int confine_start(struct daemon *d)
 		return r;
 	}
 	C.active = true;
-	snprintf(C.detail, sizeof(C.detail), "%u system calls allowed on every thread, others fail with EPERM%s",
-		 C.n_allowed, action == SCMP_ACT_TRAP ? " and are logged" : "");
+	snprintf(C.detail, sizeof(C.detail),
+		 "%u system calls allowed on every thread, others fail with EPERM%s", C.n_allowed,
+		 action == SCMP_ACT_TRAP ? " and are logged" : "");
 	return 0;
 }
 
@@ -201,7 +323,8 @@ void confine_poll(struct daemon *d)
 			name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
 		log_msg(LOG_WARNING, EMBARGO_MSGID_SYSCALL,
 			"The system call filter refused %s (%d) %u time(s) with EPERM (%u in all)",
-			name ? name : "an unknown system call", nr < NR_SLOTS ? nr : -1, n - C.reported[nr], n);
+			name ? name : "an unknown system call", nr < NR_SLOTS ? nr : -1, n - C.reported[nr],
+			n);
 		C.reported[nr] = n;
 	}
 }

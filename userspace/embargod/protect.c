@@ -109,7 +109,8 @@ static int add_object(struct protect *p, struct bpf_object *obj, uint32_t *prog_
 	struct bpf_map *map;
 	int r;
 
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map(map, obj)
+	{
 		struct bpf_map_info info = {};
 		__u32 len = sizeof(info);
 		int fd = bpf_map__fd(map);
@@ -123,7 +124,8 @@ static int add_object(struct protect *p, struct bpf_object *obj, uint32_t *prog_
 			return r;
 		p->n_maps++;
 	}
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program(prog, obj)
+	{
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(prog);
@@ -337,7 +339,8 @@ static int load(struct daemon *d, struct protect *p)
 	p->skel->rodata->bpf_hook_params = bpf_hook_params();
 	r = protect_bpf__load(p->skel);
 	if (r < 0)
-		return snprintf(p->detail, sizeof(p->detail), "loading its programs failed: %s", strerror(-r)),
+		return snprintf(p->detail, sizeof(p->detail), "loading its programs failed: %s",
+				strerror(-r)),
 		       r;
 	/* Attached with enforce off: nothing is refused before the ids are in place. */
 	r = protect_bpf__attach(p->skel);
@@ -375,7 +378,8 @@ int protect_start(struct daemon *d)
 	if (!lsm_tier(d->tier)) {
 		p->state = PROTECT_UNAVAILABLE;
 		snprintf(p->detail, sizeof(p->detail),
-			 "not available in tier %s: it needs the BPF LSM hooks (task_kill, ptrace_access_check, "
+			 "not available in tier %s: it needs the BPF LSM hooks (task_kill, "
+			 "ptrace_access_check, "
 			 "bpf), so any root process can signal, trace or unload embargod",
 			 embargo_tier_name(d->tier));
 		return 0;
@@ -451,7 +455,8 @@ const char *protect_summary(const struct daemon *d, char *buf, size_t size)
 		snprintf(buf, size, "not started");
 	else if (p->state == PROTECT_LOADED)
 		snprintf(buf, size, "%s (%s)", d->mode == EMBARGO_MODE_ENFORCE ? "active" : "standby",
-			 d->mode == EMBARGO_MODE_ENFORCE ? "enforce mode" : "in force once the mode is enforce");
+			 d->mode == EMBARGO_MODE_ENFORCE ? "enforce mode"
+							 : "in force once the mode is enforce");
 	else
 		snprintf(buf, size, "%s: %s", state_name(d, p), p->detail);
 	return buf;
