@@ -291,6 +291,81 @@ t_reload_removes() {
 	expect_denied $T/listed
 }
 
+# kill -9: the pinned links keep enforcing while no daemon runs; a restarted daemon takes over with no
+# exec of the listed program getting through at any moment (one runs in a loop throughout).
+t_crash_keeps_denial() {
+	ls /sys/fs/bpf/embargo/exec_hash /sys/fs/bpf/embargo/exec_cache >/dev/null 2>&1 || [ -e /sys/fs/bpf/embargo/map-verdicts ] || {
+		REASON="nothing pinned under /sys/fs/bpf/embargo: $(ls /sys/fs/bpf/embargo 2>&1 | tr '\n' ' ')"
+		return 1
+	}
+	kill -KILL "$DPID"
+	wait "$DPID"
+	DPID=
+	expect_denied $T/listed || {
+		REASON="daemon killed: $REASON"
+		return 1
+	}
+	if [ "$EXPECT_TIER" = lsm-hash ]; then
+		# Hashed in the kernel with nobody in userspace: a copy never seen before is refused too.
+		cp $T/listed /tmp/crash-copy && expect_denied /tmp/crash-copy || {
+			REASON="daemon killed, fresh copy: $REASON"
+			return 1
+		}
+	fi
+	rm -f /tmp/loop.stop /tmp/loop.ran /tmp/loop.count
+	(
+		n=0
+		while [ ! -e /tmp/loop.stop ]; do
+			MARKER=/tmp/loop.ran trun $T/listed >/dev/null 2>&1
+			n=$((n + 1))
+			echo $n >/tmp/loop.count
+		done
+	) &
+	lpid=$!
+	start_daemon "$POL"
+	started=$?
+	# A few more execs under the new daemon's programs, then stop the loop.
+	c0=$(cat /tmp/loop.count 2>/dev/null || echo 0)
+	wait_until 20 sh -c "[ \$(cat /tmp/loop.count 2>/dev/null || echo 0) -ge $((c0 + 3)) ]"
+	touch /tmp/loop.stop
+	wait $lpid
+	note "crash-keeps-denial: $(cat /tmp/loop.count 2>/dev/null) execs of the listed program across the restart"
+	[ $started -eq 0 ] || return 1
+	[ ! -e /tmp/loop.ran ] || {
+		REASON="the listed program ran while the daemon was restarting"
+		return 1
+	}
+	log_has "left its programs attached" || {
+		REASON="the restarted daemon did not say it found the previous programs"
+		return 1
+	}
+	! ls /sys/fs/bpf/embargo | grep -q pending || {
+		REASON="temporary pins left: $(ls /sys/fs/bpf/embargo | tr '\n' ' ')"
+		return 1
+	}
+	expect_denied $T/listed
+}
+
+# keep_enforcement_on_exit: a clean stop leaves the programs enforcing; the default detaches them.
+t_keep_enforcement() {
+	stop_daemon
+	start_daemon "$POL" --keep-enforcement-on-exit || return 1
+	stop_daemon
+	[ "$DSTATUS" = 0 ] || {
+		REASON="embargod exited with status $DSTATUS"
+		return 1
+	}
+	expect_denied $T/listed || {
+		REASON="after a clean stop with keep_enforcement_on_exit: $REASON"
+		return 1
+	}
+	[ -e /sys/fs/bpf/embargo/map-verdicts ] || {
+		REASON="no pins after a clean stop with keep_enforcement_on_exit"
+		return 1
+	}
+	start_daemon "$POL"
+}
+
 t_daemon_stop() {
 	stop_daemon
 	[ "$DSTATUS" = 0 ] || {
@@ -565,6 +640,8 @@ run_test vendor-enforce-mode
 run_test reload-adds
 run_test reload-bad-keeps-old
 run_test reload-removes
+run_test crash-keeps-denial
+run_test keep-enforcement
 run_test daemon-stop
 DAEMON_REQUIRED=0
 if [ -n "$NO_DAEMON_WHY" ]; then

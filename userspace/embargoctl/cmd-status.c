@@ -182,6 +182,7 @@ static void print_status(const struct json_value *st)
 		ctl_print_strings(mechanisms, "  ");
 	}
 	print_members("Fanotify:", json_get(st, "fanotify"));
+	print_members("Persistence:", json_get(st, "persistence"));
 
 	if (vendors && vendors->type == JSON_ARRAY) {
 		puts("Vendors:");

@@ -114,6 +114,13 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_u64(&w, "capacity", d->digest_capacity);
 	json_end_object(&w);
 
+	json_key_object(&w, "persistence");
+	json_key_bool(&w, "pinned", d->pinned);
+	json_key_string(&w, "pin_dir", "/sys/fs/bpf/embargo");
+	json_key_bool(&w, "keep_enforcement_on_exit", d->keep_enforcement_on_exit);
+	json_key_bool(&w, "took_over", d->took_over);
+	json_end_object(&w);
+
 	json_key_object(&w, "reload");
 	json_key_u64(&w, "attempts", d->reload.attempts);
 	json_key_u64(&w, "failures", d->reload.failures);

@@ -71,8 +71,12 @@ struct daemon {
 	struct embargo_probe probe;
 	uint8_t tier;
 	char tier_reason[1024];
-	bool no_d_path; /* the kernel refused bpf_d_path in LSM hooks: events may carry no path */
-	bool pinned;	/* the exec backstop's link is pinned in bpffs */
+	bool no_d_path;	   /* the kernel refused bpf_d_path in LSM hooks: events may carry no path */
+	bool pinned;	   /* links and maps are pinned in bpffs (LSM and fanotify tiers) */
+	char pins[16][64]; /* their names under /sys/fs/bpf/embargo */
+	size_t n_pins;
+	bool took_over; /* a previous run's programs were still attached: replaced without a gap */
+	bool keep_enforcement_on_exit;
 	struct fan *fan;
 	struct startscan *scan;
 	struct ident *ident; /* identity rules in the policy: signers, packages, paths */
@@ -102,6 +106,8 @@ bool daemon_verdict(const struct daemon *d, const uint8_t sha256[32], const stru
 extern bool bpf_verbose; /* libbpf's and the verifier's messages to stderr */
 int bpf_start(struct daemon *d);
 void bpf_stop(struct daemon *d);
+/* A previous run left pinned programs behind (crash, or keep_enforcement_on_exit). */
+bool bpf_previous_pins(void);
 void bpf_set_mode(struct daemon *d, uint8_t mode);
 void bpf_read_stats(const struct daemon *d, uint64_t out[EMBARGO_STAT_MAX]);
 int bpf_verdicts_fd(const struct daemon *d);

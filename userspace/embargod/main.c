@@ -44,6 +44,7 @@ static void usage(FILE *f)
 		"      --no-scan            no start-up scan\n"
 		"      --kill-running       enforce mode: kill processes found running prohibited code at "
 		"start\n"
+		"      --keep-enforcement-on-exit  leave the kernel programs attached after a clean stop\n"
 		"      --state-dir DIR      persistent state (scan cache)\n"
 		"      --print-config       print the effective configuration and exit\n"
 		"  -v, --verbose            also log debug messages (libbpf, verifier)\n"
@@ -58,6 +59,7 @@ enum {
 	OPT_SCAN_PATH,
 	OPT_NO_SCAN,
 	OPT_KILL_RUNNING,
+	OPT_KEEP_ENFORCEMENT,
 	OPT_STATE_DIR,
 };
 
@@ -77,6 +79,7 @@ static const struct option options[] = {
 	{ "scan-path", required_argument, NULL, OPT_SCAN_PATH },
 	{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
 	{ "kill-running", no_argument, NULL, OPT_KILL_RUNNING },
+	{ "keep-enforcement-on-exit", no_argument, NULL, OPT_KEEP_ENFORCEMENT },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{},
 };
@@ -194,6 +197,9 @@ static int apply_option(int c, const char *arg, struct embargo_config *cfg, int 
 	case OPT_KILL_RUNNING:
 		cfg->kill_running = true;
 		return 0;
+	case OPT_KEEP_ENFORCEMENT:
+		cfg->keep_enforcement_on_exit = true;
+		return 0;
 	case OPT_STATE_DIR:
 		return arg[0] == '/' ? set_str(&cfg->state_dir, arg)
 				     : usage_error("--state-dir", "an absolute path", arg);
@@ -264,6 +270,7 @@ static void apply_config(struct daemon *d, const struct embargo_config *cfg, enu
 	d->n_scan_paths = cfg->n_scan_paths;
 	d->scan_at_start = cfg->scan_at_start;
 	d->kill_running = cfg->kill_running;
+	d->keep_enforcement_on_exit = cfg->keep_enforcement_on_exit;
 	d->state_dir = cfg->state_dir;
 	/* "auto" fails open: refusing an unlisted program because a hash was slow would break the machine;
 	 * a late match is still denied from then on, and its process killed in enforce mode. */
@@ -523,6 +530,10 @@ int main(int argc, char **argv)
 		 d.policy->n_duplicates);
 
 	embargo_probe_kernel(&d.probe);
+	if (bpf_previous_pins())
+		log_notice(
+			"A previous embargod left its programs attached (crash or keep_enforcement_on_exit): "
+			"they keep enforcing until this one's are attached, then are replaced");
 	r = bpf_start(&d);
 	if (r < 0) {
 		log_error("No enforcement tier could be loaded: %s", d.tier_reason);
@@ -557,7 +568,15 @@ int main(int argc, char **argv)
 		log_warning("Cannot start the start-up scan: %s", strerror(-r));
 	r = loop(&d) < 0 ? EX_SOFTWARE : 0;
 	(void)sd_notify(0, "STOPPING=1");
-	log_notice("embargod stopped: the kernel programs are detached, nothing is enforced any more");
+	if (d.pinned && d.keep_enforcement_on_exit)
+		log_notice(
+			"embargod stopped; keep_enforcement_on_exit: its kernel programs stay attached "
+			"under %s and keep enforcing policy generation %u in mode %s until embargod starts "
+			"again",
+			"/sys/fs/bpf/embargo", d.gen, embargo_mode_name(d.mode));
+	else
+		log_notice("embargod stopped: the kernel programs are detached, nothing is enforced any "
+			   "more");
 out:
 	startscan_end(&d);
 	control_stop(&d);

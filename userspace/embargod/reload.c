@@ -76,7 +76,8 @@ int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize)
 	log_msg(LOG_NOTICE, EMBARGO_MSGID_RELOAD,
 		"Policy reloaded by %s in %.3f s: generation %u in force (was %u): %s: %zu vendors, %zu "
 		"digests, %zu identity rules",
-		who, d->reload.seconds, gen, d->prev_gen, p->path, p->n_vendors, p->n_rules, p->n_ident_rules);
+		who, d->reload.seconds, gen, d->prev_gen, p->path, p->n_vendors, p->n_rules,
+		p->n_ident_rules);
 	r = startscan_begin(d);
 	if (r < 0)
 		log_warning("Cannot start the scan for policy generation %u: %s", gen, strerror(-r));
