@@ -69,9 +69,12 @@ enum embargo_tier {
 #define EMBARGO_EVF_PATH_TRUNC (1u << 1)  /* path did not fit or could not be resolved */
 #define EMBARGO_EVF_PATH_ARGV (1u << 2)	  /* path is the name given to execve (detection tier) */
 #define EMBARGO_EVF_WRITERS (1u << 3)	  /* the file was open for writing: verdict not cached */
+#define EMBARGO_EVF_MEMORY (1u << 4)	  /* init_module: a module from memory, no file (dev, ino 0) */
 
 /* A rule id with this bit names an identity rule (signer, package, path) whose file's digest was learned. */
 #define EMBARGO_RULE_IDENT (1u << 31)
+/* The rule id of an init_module event: no rule, the init_module setting of embargo.conf decided. */
+#define EMBARGO_RULE_NONE 0xffffffffu
 
 /* Key of the per-inode verdict cache. dev is the kernel's s_dev encoding (MAJOR << 20 | MINOR). */
 struct embargo_inode_key {

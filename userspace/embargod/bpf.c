@@ -34,7 +34,7 @@
 #define EMBARGO_BPFFS "/sys/fs/bpf"
 #define EMBARGO_PIN_DIR EMBARGO_BPFFS "/embargo"
 
-static int pin_all(struct daemon *d, struct embargo_bpf *skel, char *why, size_t whysize);
+static int pin_all(struct daemon *d, struct embargo_bpf *skel, uint8_t tier, char *why, size_t whysize);
 
 /* The last lines libbpf printed: why a load failed, for the tier reason. */
 static char libbpf_last[3][256];
@@ -96,6 +96,7 @@ static void set_programs(struct embargo_bpf *skel, uint8_t tier)
 	bpf_program__set_autoload(skel->progs.module_hash, tier == EMBARGO_TIER_LSM_HASH);
 	bpf_program__set_autoload(skel->progs.module_cache, tier == EMBARGO_TIER_LSM);
 	bpf_program__set_autoload(skel->progs.file_open, is_lsm(tier));
+	bpf_program__set_autoload(skel->progs.module_memory, is_lsm(tier));
 	bpf_program__set_autoload(skel->progs.exec_detect, !is_lsm(tier));
 }
 
@@ -247,6 +248,7 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, bool prealloc, 
 	/* Only the hashing tier looks digests up in the kernel. */
 	size_digest_sets(d, skel, tier, prealloc);
 	skel->bss->classify_misses = d->policy->n_ident_rules > 0;
+	skel->bss->deny_init_module = d->deny_init_module;
 
 	r = embargo_bpf__load(skel);
 	if (r < 0) {
@@ -287,7 +289,7 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, bool prealloc, 
 			goto fail;
 	}
 	if (is_lsm(tier)) {
-		r = pin_all(d, skel, why, whysize);
+		r = pin_all(d, skel, tier, why, whysize);
 		if (r < 0)
 			goto fail;
 	}
@@ -298,7 +300,7 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, bool prealloc, 
 			d->skel = NULL;
 			goto fail;
 		}
-		r = pin_all(d, skel, why, whysize);
+		r = pin_all(d, skel, tier, why, whysize);
 		if (r < 0) {
 			fanotify_stop(d);
 			d->skel = NULL;
@@ -443,21 +445,14 @@ static const char *pin_name(const char *prog)
 /* bpffs refuses dots in names (reserved): the temporary pin is "pending-NAME". */
 static int pin_one(const char *name, bool is_map, void *obj, char *why, size_t whysize)
 {
-	char tmp[PATH_MAX], final[PATH_MAX];
+	char tmp[PATH_MAX];
 	int r;
 
-	snprintf(final, sizeof(final), "%s/%s%s", EMBARGO_PIN_DIR, is_map ? "map-" : "", name);
 	snprintf(tmp, sizeof(tmp), "%s/pending-%s%s", EMBARGO_PIN_DIR, is_map ? "map-" : "", name);
 	(void)unlink(tmp);
 	r = is_map ? bpf_map__pin(obj, tmp) : bpf_link__pin(obj, tmp);
 	if (r < 0)
 		return snprintf(why, whysize, "cannot pin %s: %s", tmp, strerror(-r)), r;
-	if (rename(tmp, final) < 0) {
-		r = -errno;
-		(void)unlink(tmp);
-		return snprintf(why, whysize, "cannot rename the pin %s to %s: %s", tmp, final, strerror(-r)),
-		       r;
-	}
 	return 0;
 }
 
@@ -469,12 +464,44 @@ static bool pinned_by_us(const struct daemon *d, const char *name)
 	return false;
 }
 
-static int pin_all(struct daemon *d, struct embargo_bpf *skel, char *why, size_t whysize)
+/* Our pending pins replace the previous run's (the rename releases the old link); stale ones go. */
+static void takeover(struct daemon *d)
+{
+	char tmp[PATH_MAX], final[PATH_MAX];
+	struct dirent *de;
+	unsigned stale = 0;
+
+	for (size_t i = 0; i < d->n_pins; i++) {
+		snprintf(tmp, sizeof(tmp), "%s/pending-%s", EMBARGO_PIN_DIR, d->pins[i]);
+		snprintf(final, sizeof(final), "%s/%s", EMBARGO_PIN_DIR, d->pins[i]);
+		if (rename(tmp, final) < 0)
+			log_warning("Cannot rename the pin %s to %s: %m", tmp, final);
+	}
+	_cleanup_closedir_ DIR *dir = opendir(EMBARGO_PIN_DIR);
+
+	while (dir && (de = readdir(dir))) {
+		if (de->d_name[0] == '.' || pinned_by_us(d, de->d_name))
+			continue;
+		if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
+			stale++;
+	}
+	d->took_over = d->took_over || stale > 0;
+	d->takeover_pending = false;
+}
+
+void bpf_complete_takeover(struct daemon *d)
+{
+	if (!d->takeover_pending)
+		return;
+	takeover(d);
+	log_notice("The previous embargod's kernel programs are released: this one's verdict cache is warm");
+}
+
+static int pin_all(struct daemon *d, struct embargo_bpf *skel, uint8_t tier, char *why, size_t whysize)
 {
 	const struct bpf_object_skeleton *sk = skel->skeleton;
 	struct bpf_map *maps[] = { skel->maps.verdicts, skel->maps.digests_even, skel->maps.digests_odd };
 	struct statfs sfs;
-	struct dirent *de;
 	int r;
 
 	if (statfs(EMBARGO_BPFFS, &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC) {
@@ -503,19 +530,14 @@ static int pin_all(struct daemon *d, struct embargo_bpf *skel, char *why, size_t
 		snprintf(d->pins[d->n_pins++], sizeof(d->pins[0]), "map-%s", name);
 	}
 	d->pinned = true;
-
-	_cleanup_closedir_ DIR *dir = opendir(EMBARGO_PIN_DIR);
-	unsigned stale = 0;
-
-	while (dir && (de = readdir(dir))) {
-		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
-			continue;
-		if (pinned_by_us(d, de->d_name))
-			continue;
-		if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
-			stale++;
-	}
-	d->took_over = d->took_over || stale > 0;
+	/*
+	 * Without in-kernel hashing (lsm tier) our cache starts cold, and a file it has not classified yet
+	 * would run once: the previous run's programs, whose cache is warm, stay attached beside ours until
+	 * the start-up scan has warmed this one (bpf_complete_takeover). Both deciding, the stricter wins.
+	 */
+	d->takeover_pending = true;
+	if (!(tier == EMBARGO_TIER_LSM && d->scan_at_start && bpf_previous_pins()))
+		takeover(d);
 	return 0;
 }
 
@@ -540,7 +562,7 @@ bool bpf_previous_pins(void)
 	struct dirent *de;
 
 	while (dir && (de = readdir(dir)))
-		if (de->d_name[0] != '.')
+		if (de->d_name[0] != '.' && strncmp(de->d_name, "pending-", 8) != 0)
 			return true;
 	return false;
 }
@@ -549,6 +571,8 @@ void bpf_stop(struct daemon *d)
 {
 	/* First the threads that use the maps. */
 	fanotify_stop(d);
+	/* The previous run's programs go in any case: what stays, if anything, is ours. */
+	bpf_complete_takeover(d);
 	if (d->pinned && !d->keep_enforcement_on_exit)
 		unpin_all(d);
 	/* Pinned links stay attached when their descriptors close: that is keep_enforcement_on_exit. */
@@ -643,6 +667,36 @@ int bpf_prepare_gen(struct daemon *d, const struct embargo_policy *p, uint32_t g
 	if (r < 0)
 		return snprintf(why, whysize, "cannot fill the spare digest set: %s", strerror(-r)), r;
 	return 0;
+}
+
+void bpf_carry_matches(struct daemon *d, uint32_t gen)
+{
+	const struct embargo_policy *old = d->prev_policy, *new = d->policy;
+	struct embargo_inode_key key, *prev = NULL;
+	struct embargo_verdict v;
+	int fd;
+
+	if (!d->skel || !old)
+		return;
+	d->skel->bss->carry_gen = gen;
+	fd = bpf_map__fd(d->skel->maps.verdicts);
+	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
+		const struct embargo_rule *r;
+
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v) < 0 || v.gen != d->prev_gen ||
+		    v.verdict != EMBARGO_VERDICT_MATCH || v.rule_id >= old->n_rules)
+			continue;
+		r = embargo_policy_lookup(new, old->rules[v.rule_id].sha256);
+		if (!r)
+			continue;
+		v.gen = gen;
+		v.rule_id = (uint32_t)(r - new->rules);
+		v.vendor_id = (uint16_t)r->vendor;
+		v.vendor_mode = new->vendors[r->vendor].mode;
+		/* BPF_EXIST: a write-open may have dropped it meanwhile; then it stays dropped. */
+		(void)bpf_map_update_elem(fd, &key, &v, BPF_EXIST);
+	}
 }
 
 void bpf_switch_gen(struct daemon *d, uint32_t gen, bool classify_misses)

@@ -114,6 +114,13 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_u64(&w, "capacity", d->digest_capacity);
 	json_end_object(&w);
 
+	json_key_object(&w, "init_module");
+	json_key_bool(&w, "deny",
+		      d->deny_init_module &&
+			      (d->tier == EMBARGO_TIER_LSM_HASH || d->tier == EMBARGO_TIER_LSM));
+	json_key_string(&w, "why", d->init_module_why);
+	json_end_object(&w);
+
 	json_key_object(&w, "persistence");
 	json_key_bool(&w, "pinned", d->pinned);
 	json_key_string(&w, "pin_dir", "/sys/fs/bpf/embargo");

@@ -75,8 +75,11 @@ struct daemon {
 	bool pinned;	   /* links and maps are pinned in bpffs (LSM and fanotify tiers) */
 	char pins[16][64]; /* their names under /sys/fs/bpf/embargo */
 	size_t n_pins;
-	bool took_over; /* a previous run's programs were still attached: replaced without a gap */
+	bool took_over;	       /* a previous run's programs were still attached: replaced without a gap */
+	bool takeover_pending; /* ... kept beside ours until our cache is warm (lsm tier) */
 	bool keep_enforcement_on_exit;
+	bool deny_init_module;	   /* init_module from memory refused in enforce mode (LSM tiers) */
+	char init_module_why[256]; /* ... and why, for status and the banner */
 	struct fan *fan;
 	struct startscan *scan;
 	struct ident *ident; /* identity rules in the policy: signers, packages, paths */
@@ -108,6 +111,8 @@ int bpf_start(struct daemon *d);
 void bpf_stop(struct daemon *d);
 /* A previous run left pinned programs behind (crash, or keep_enforcement_on_exit). */
 bool bpf_previous_pins(void);
+/* Release a previous run's programs kept attached while ours warmed up (after the start-up scan). */
+void bpf_complete_takeover(struct daemon *d);
 void bpf_set_mode(struct daemon *d, uint8_t mode);
 void bpf_read_stats(const struct daemon *d, uint64_t out[EMBARGO_STAT_MAX]);
 int bpf_verdicts_fd(const struct daemon *d);
@@ -117,6 +122,11 @@ int bpf_digests_fd(const struct daemon *d, uint32_t gen);
 /* Empty the digest set of generation gen (not the one in force) and fill it with p's digests. */
 int bpf_prepare_gen(struct daemon *d, const struct embargo_policy *p, uint32_t gen, char *why,
 		    size_t whysize);
+/*
+ * Before switching to gen: cached matches of the previous generation whose digest the policy now in
+ * d->policy lists too are re-stamped for gen (valid under both), so no known file is unknown meanwhile.
+ */
+void bpf_carry_matches(struct daemon *d, uint32_t gen);
 /* Make generation gen the one the kernel decides with (one store). */
 void bpf_switch_gen(struct daemon *d, uint32_t gen, bool classify_misses);
 

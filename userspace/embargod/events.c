@@ -368,6 +368,15 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	if (ev.hdr.kind == EMBARGO_EV_UNKNOWN)
 		classify(d, &ev);
+	else if (ev.flags & EMBARGO_EVF_MEMORY)
+		/* No file, so no rule: the init_module setting decided. */
+		report(d, &ev, ev.rule_id, 0, "(init_module from memory)",
+		       ev.action == EMBARGO_ACTION_DENIED ? "a kernel module loaded from memory "
+							    "(init_module) cannot be identified: refused "
+							    "in enforce mode (init_module in embargo.conf)"
+							  : "a kernel module was loaded from memory "
+							    "(init_module): it cannot be identified, "
+							    "nothing was checked");
 	else
 		report(d, &ev, ev.rule_id, 0, NULL, NULL);
 	return 0;

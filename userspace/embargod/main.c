@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/utsname.h>
+#include <limits.h>
 #include <sys/timerfd.h>
 #include <sysexits.h>
 
@@ -257,6 +259,49 @@ static const uint8_t config_tiers[] = {
 	[EMBARGO_CONFIG_TIER_DETECT] = EMBARGO_TIER_DETECT,
 };
 
+/*
+ * Whether init_module (a module from memory: nothing for the kernel programs to hash) is refused in
+ * enforce mode. kmod loads an uncompressed module with finit_module, which is decided like an exec; it
+ * falls back to init_module for a compressed one when it decompresses in userspace (kmod before 31, or a
+ * kernel without in-kernel decompression). auto refuses init_module only where modules are not
+ * compressed, so that the system's own module loading never breaks.
+ */
+static void resolve_init_module(struct daemon *d, uint8_t setting)
+{
+	struct utsname u;
+	char path[PATH_MAX], line[1024];
+	bool compressed = false;
+
+	if (setting == EMBARGO_CONFIG_INIT_MODULE_DENY || setting == EMBARGO_CONFIG_INIT_MODULE_ALLOW) {
+		d->deny_init_module = setting == EMBARGO_CONFIG_INIT_MODULE_DENY;
+		snprintf(d->init_module_why, sizeof(d->init_module_why), "init_module %s in embargo.conf",
+			 d->deny_init_module ? "deny" : "allow");
+		return;
+	}
+	if (uname(&u) == 0) {
+		snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+		_cleanup_fclose_ FILE *f = fopen(path, "re");
+
+		/* The first line names a module file: all of a kernel's modules share one suffix. */
+		if (f && fgets(line, sizeof(line), f)) {
+			char *colon = strchr(line, ':');
+
+			if (colon) {
+				*colon = '\0';
+				compressed = !!strstr(line, ".ko.");
+			}
+		}
+	}
+	d->deny_init_module = !compressed;
+	snprintf(d->init_module_why, sizeof(d->init_module_why), "%s",
+		 compressed
+			 ? "init_module auto: this kernel's modules are compressed, so kmod may load them "
+			   "with init_module: allowed and reported (set init_module deny if kmod >= 31 and "
+			   "the kernel decompresses modules itself)"
+			 : "init_module auto: modules are loaded from files (finit_module), so a module from "
+			   "memory is refused in enforce mode");
+}
+
 static void apply_config(struct daemon *d, const struct embargo_config *cfg, enum log_target *target)
 {
 	d->policy_path = cfg->policy;
@@ -271,6 +316,7 @@ static void apply_config(struct daemon *d, const struct embargo_config *cfg, enu
 	d->scan_at_start = cfg->scan_at_start;
 	d->kill_running = cfg->kill_running;
 	d->keep_enforcement_on_exit = cfg->keep_enforcement_on_exit;
+	resolve_init_module(d, cfg->init_module);
 	d->state_dir = cfg->state_dir;
 	/* "auto" fails open: refusing an unlisted program because a hash was slow would break the machine;
 	 * a late match is still denied from then on, and its process killed in enforce mode. */
@@ -310,6 +356,8 @@ static void banner(const struct daemon *d)
 		"%s",
 		embargo_tier_name(d->tier), what, embargo_mode_name(d->mode), d->policy->path,
 		d->policy->n_vendors, d->policy->n_rules, d->tier_reason);
+	if (d->tier == EMBARGO_TIER_LSM_HASH || d->tier == EMBARGO_TIER_LSM)
+		log_info("Kernel modules from memory: %s", d->init_module_why);
 	for (size_t i = 0; i < d->probe.n; i++)
 		log_info("Probe %s: %s: %s", d->probe.checks[i].name, d->probe.checks[i].ok ? "ok" : "no",
 			 d->probe.checks[i].detail);
@@ -566,6 +614,8 @@ int main(int argc, char **argv)
 	r = startscan_begin(&d);
 	if (r < 0)
 		log_warning("Cannot start the start-up scan: %s", strerror(-r));
+	if (!d.scan)
+		bpf_complete_takeover(&d);
 	r = loop(&d) < 0 ? EX_SOFTWARE : 0;
 	(void)sd_notify(0, "STOPPING=1");
 	if (d.pinned && d.keep_enforcement_on_exit)

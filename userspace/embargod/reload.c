@@ -60,6 +60,7 @@ int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize)
 	d->gen = gen;
 	r = ident_start(d);
 	pthread_rwlock_unlock(&d->policy_lock);
+	bpf_carry_matches(d, gen);
 	/* The learned digests of the new generation are in its set: now the kernel switches. */
 	bpf_switch_gen(d, gen, p->n_ident_rules > 0);
 	embargo_policy_free(old_prev);
