@@ -22,6 +22,8 @@
 #define EMBARGO_MSGID_FOUND "b6cc30b3ede346eb91e1a3f82a1abbeb"	 /* a prohibited file found by a scan */
 #define EMBARGO_MSGID_RUNNING "8e01560f676b4824ba77fef35a417f74" /* a process running prohibited code */
 #define EMBARGO_MSGID_SCANNED "060a6617802644ae8a4724574e7ada08" /* the start-up scan's summary */
+/* Events not logged one by one (log_rate_limit, a full log queue): counts by vendor, action and file. */
+#define EMBARGO_MSGID_SUPPRESSED "efc06f4d0bf84f1fbb4acc9da2045887"
 
 struct embargo_record {
 	int priority; /* syslog priority */
