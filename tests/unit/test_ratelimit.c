@@ -125,12 +125,14 @@ TEST(summary_counts_events_not_records)
 	CHECK_EQ_INT(u64_field(&out, "EMBARGO_SUPPRESSED_LAST_USEC"), 3000);
 	const char *msg = record_get(&out, "MESSAGE");
 	REQUIRE(msg);
-	CHECK(strstr(msg, "Suppressed 13 events (6 over log_rate_limit 5 per 10 s, 7 lost to a full log queue)"));
+	CHECK(strstr(msg,
+		     "Suppressed 13 events (6 over log_rate_limit 5 per 10 s, 7 lost to a full log queue)"));
 	CHECK(strstr(msg, "Kaspersky: 12 denied, 0 audited; Other: 0 denied, 1 audited"));
 	CHECK(strstr(msg, "most: /opt/k/bin/kesl (12), /usr/bin/other (1)"));
 	CHECK(strstr(msg, "1 log messages were dropped"));
 
-	const char *vj = record_get(&out, "EMBARGO_SUPPRESSED_VENDORS"), *fj = record_get(&out, "EMBARGO_SUPPRESSED_FILES");
+	const char *vj = record_get(&out, "EMBARGO_SUPPRESSED_VENDORS"),
+		   *fj = record_get(&out, "EMBARGO_SUPPRESSED_FILES");
 	REQUIRE(vj && fj);
 	REQUIRE(json_parse(vj, strlen(vj), &vendors) == 0);
 	REQUIRE(vendors->type == JSON_ARRAY && vendors->n == 2);
@@ -177,8 +179,10 @@ TEST(summary_top_files_and_overflow)
 	CHECK_EQ_INT(m->events, 2 * s->events);
 	CHECK_EQ_INT(m->other_files, 2 * s->other_files);
 	REQUIRE(embargo_summary_record(m, 1, 1, &out) == 0);
-	const char *fj = record_get(&out, "EMBARGO_SUPPRESSED_FILES"), *vj = record_get(&out, "EMBARGO_SUPPRESSED_VENDORS");
-	REQUIRE(fj && vj && json_parse(fj, strlen(fj), &files) == 0 && json_parse(vj, strlen(vj), &vendors) == 0);
+	const char *fj = record_get(&out, "EMBARGO_SUPPRESSED_FILES"),
+		   *vj = record_get(&out, "EMBARGO_SUPPRESSED_VENDORS");
+	REQUIRE(fj && vj && json_parse(fj, strlen(fj), &files) == 0 &&
+		json_parse(vj, strlen(vj), &vendors) == 0);
 	REQUIRE(files->n == EMBARGO_SUMMARY_TOP_FILES);
 	uint64_t listed = 0, v;
 	for (size_t i = 0; i < files->n; i++) {

@@ -203,26 +203,30 @@ static char *summary_message(const struct embargo_summary *s, uint32_t limit, ui
 	if (s->events) {
 		r = r ?: putf(f, "Suppressed %llu events (", (unsigned long long)s->events);
 		if (limit)
-			r = r ?: putf(f, "%llu over log_rate_limit %u per %u s",
-					 (unsigned long long)s->by_rate, limit, interval_s);
+			r = r
+				    ?: putf(f, "%llu over log_rate_limit %u per %u s",
+					    (unsigned long long)s->by_rate, limit, interval_s);
 		else
 			r = r ?: putf(f, "log_rate_limit off");
 		r = r ?: putf(f, ", %llu lost to a full log queue):", (unsigned long long)s->by_queue);
 		for (size_t i = 0; i < s->n_vendors && i < 4; i++)
-			r = r ?: putf(f, "%s %s: %llu denied, %llu audited", i ? ";" : "",
-					 s->vendors[i].name, (unsigned long long)s->vendors[i].denied,
-					 (unsigned long long)s->vendors[i].audited);
+			r = r
+				    ?: putf(f, "%s %s: %llu denied, %llu audited", i ? ";" : "",
+					    s->vendors[i].name, (unsigned long long)s->vendors[i].denied,
+					    (unsigned long long)s->vendors[i].audited);
 		if (s->n_vendors > 4 || s->other_vendors_denied || s->other_vendors_audited)
 			r = r ?: putf(f, "; and other vendors");
 		for (size_t i = 0; i < n_top && i < 3; i++)
-			r = r ?: putf(f, "%s%s (%llu)", i ? ", " : "; most: ",
-					 s->files[top[i]].path, (unsigned long long)s->files[top[i]].events);
+			r = r
+				    ?: putf(f, "%s%s (%llu)", i ? ", " : "; most: ", s->files[top[i]].path,
+					    (unsigned long long)s->files[top[i]].events);
 		if (s->n_files > 3 || s->other_files)
 			r = r ?: putf(f, ", ...");
 	}
 	if (s->other_dropped)
-		r = r ?: putf(f, "%s%llu log messages were dropped: the log could not keep up",
-				 s->events ? "; " : "", (unsigned long long)s->other_dropped);
+		r = r
+			    ?: putf(f, "%s%llu log messages were dropped: the log could not keep up",
+				    s->events ? "; " : "", (unsigned long long)s->other_dropped);
 	if (fclose(f) != 0 || r < 0) {
 		free(out);
 		return NULL;
@@ -296,8 +300,9 @@ int embargo_summary_record(const struct embargo_summary *s, uint32_t limit, uint
 	r = r ?: record_addf(rec, "EMBARGO_SUPPRESSED_AUDITED", "%llu", (unsigned long long)s->audited);
 	r = r ?: record_add(rec, "EMBARGO_SUPPRESSED_VENDORS", vendors);
 	r = r ?: record_add(rec, "EMBARGO_SUPPRESSED_FILES", files);
-	r = r ?: record_addf(rec, "EMBARGO_SUPPRESSED_OTHER_FILES", "%llu",
-			     (unsigned long long)(s->events - listed));
+	r = r
+		    ?: record_addf(rec, "EMBARGO_SUPPRESSED_OTHER_FILES", "%llu",
+				   (unsigned long long)(s->events - listed));
 	r = r ?: record_addf(rec, "EMBARGO_SUPPRESSED_FIRST_USEC", "%llu", (unsigned long long)s->first_usec);
 	r = r ?: record_addf(rec, "EMBARGO_SUPPRESSED_LAST_USEC", "%llu", (unsigned long long)s->last_usec);
 	r = r ?: record_addf(rec, "EMBARGO_RATE_LIMIT", "%u", limit);

@@ -61,7 +61,7 @@ struct embargo_summary {
 	uint64_t by_queue; /* ... because the log queue was full */
 	uint64_t records;  /* event records not written */
 	uint64_t denied, audited;
-	uint64_t other_dropped; /* records that were no events (messages) lost to a full queue */
+	uint64_t other_dropped;		/* records that were no events (messages) lost to a full queue */
 	uint64_t first_usec, last_usec; /* CLOCK_REALTIME of the first and the last record counted */
 	size_t n_vendors;
 	struct embargo_summary_vendor vendors[EMBARGO_SUMMARY_VENDORS];
