@@ -263,8 +263,9 @@ static __always_inline struct embargo_event *event_new(const struct subject *s, 
 }
 
 /*
- * A file matched: decide by the effective mode, count, and report unless the same parent made the same
- * file match through the same hook within the dedup window (then it is counted into the next report).
+ * A file matched: decide by the effective mode, count, and report unless the same parent, in the same
+ * cgroup, made the same file match through the same hook within the dedup window (then it is counted
+ * into the next report).
  */
 static __always_inline int on_match(const struct subject *s, const struct embargo_rule_ref *ref,
 				    const __u8 *sha256, bool from_argv, const char *argv_name)
@@ -280,6 +281,7 @@ static __always_inline int on_match(const struct subject *s, const struct embarg
 
 	dk.dev = s->key.dev;
 	dk.ino = s->key.ino;
+	dk.cgroup_id = bpf_get_current_cgroup_id();
 	dk.ppid = current_ppid();
 	dk.hook = s->hook;
 	dv = bpf_map_lookup_elem(&dedup, &dk);

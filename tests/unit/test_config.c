@@ -556,6 +556,7 @@ TEST(config_format_defaults)
 			   "decision_timeout_ms 1000\n"
 			   "kill_running no\n"
 			   "keep_enforcement_on_exit no\n"
+			   "init_module auto\n"
 			   "fanotify_paths auto\n"
 			   "log auto\n"
 			   "log_rate_limit 1000\n"

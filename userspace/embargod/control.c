@@ -168,6 +168,7 @@ static int status_json(struct daemon *d, char **ret)
 	for (unsigned i = 0; i < EMBARGO_STAT_MAX; i++)
 		json_key_u64(&w, stat_names[i], stats[i]);
 	json_key_u64(&w, "log_dropped", log_dropped());
+	json_key_u64(&w, "log_suppressed", log_suppressed());
 	json_key_u64(&w, "events_malformed", d->events_bad);
 	json_key_u64(&w, "classified_in_userspace", d->classified);
 	json_end_object(&w);

@@ -189,9 +189,8 @@ void events_report(struct daemon *d, const struct embargo_event *ev, uint32_t ru
 		   const char *note);
 /* A prohibited file's name, for events about it that come without one (no bpf_d_path before 5.11). */
 void events_remember_path(uint64_t dev, uint64_t ino, uint32_t rule_id, const char *path);
-/* Log that n more matches of a file by children of ppid were counted, not reported one by one. */
-void events_report_repeated(struct daemon *d, uint8_t hook, uint64_t dev, uint64_t ino, uint32_t ppid,
-			    uint64_t n);
+/* Log that n more matches of a file (by children of one parent, in one cgroup) were counted, not logged. */
+void events_report_repeated(struct daemon *d, const struct embargo_dedup_key *key, uint64_t n);
 /* "file:line" of rule_id into buf under the running policy. */
 const char *rule_location(const struct daemon *d, uint32_t rule_id, char *buf, size_t size);
 

@@ -473,6 +473,7 @@ static int loop(struct daemon *d)
 
 				if (read(tfd, &expirations, sizeof(expirations)) == sizeof(expirations)) {
 					events_sweep_dedup(d);
+					log_tick();
 					feed_watchdog(d);
 				}
 			} else if (fd == d->ctl_fd) {
@@ -548,6 +549,7 @@ int main(int argc, char **argv)
 		embargo_config_free(&cfg);
 		return EX_OSERR;
 	}
+	log_set_rate_limit(cfg.log_rate_limit, cfg.log_rate_interval_s);
 	r = log_start(target, level);
 	if (r < 0) {
 		fprintf(stderr, "embargod: cannot start the logger: %s\n", strerror(-r));
