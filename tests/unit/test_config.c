@@ -70,7 +70,8 @@ static bool config_eq(const struct embargo_config *a, const struct embargo_confi
 	       a->scan_at_start == b->scan_at_start && a->on_timeout == b->on_timeout &&
 	       a->decision_timeout_ms == b->decision_timeout_ms && a->kill_running == b->kill_running &&
 	       a->keep_enforcement_on_exit == b->keep_enforcement_on_exit &&
-	       a->init_module == b->init_module &&
+	       a->init_module == b->init_module && a->self_protection == b->self_protection &&
+	       a->syscall_filter == b->syscall_filter &&
 	       strv_eq(a->fanotify_paths, a->n_fanotify_paths, b->fanotify_paths, b->n_fanotify_paths) &&
 	       a->log == b->log && a->log_rate_limit == b->log_rate_limit &&
 	       a->log_rate_interval_s == b->log_rate_interval_s &&
@@ -92,6 +93,8 @@ static void check_defaults(const struct embargo_config *c)
 	CHECK_EQ_INT(c->decision_timeout_ms, 1000);
 	CHECK(!c->kill_running);
 	CHECK(!c->keep_enforcement_on_exit);
+	CHECK(c->self_protection);
+	CHECK(c->syscall_filter);
 	CHECK(c->fanotify_paths == NULL);
 	CHECK_EQ_INT(c->n_fanotify_paths, 0);
 	CHECK_EQ_INT(c->log, EMBARGO_CONFIG_LOG_AUTO);
@@ -214,6 +217,8 @@ TEST(config_every_key)
 			  "decision_timeout_ms 250\n"
 			  "kill_running yes\n"
 			  "keep_enforcement_on_exit yes\n"
+			  "self_protection no\n"
+			  "syscall_filter no\n"
 			  "fanotify_paths /opt /home\n"
 			  "log stderr\n"
 			  "log_rate_limit 0\n"
@@ -233,6 +238,8 @@ TEST(config_every_key)
 	CHECK_EQ_INT(c.decision_timeout_ms, 250);
 	CHECK(c.kill_running);
 	CHECK(c.keep_enforcement_on_exit);
+	CHECK(!c.self_protection);
+	CHECK(!c.syscall_filter);
 	REQUIRE(c.n_fanotify_paths == 2);
 	CHECK_EQ_STR(c.fanotify_paths[0], "/opt");
 	CHECK_EQ_STR(c.fanotify_paths[1], "/home");
@@ -387,7 +394,8 @@ static const struct bad_case bad_cases[] = {
 	{ "verbose yes\n",
 	  "1:1: unknown key 'verbose'; expected one of: mode, policy, tier, scan_paths, "
 	  "scan_at_start, on_timeout, decision_timeout_ms, kill_running, keep_enforcement_on_exit, "
-	  "init_module, fanotify_paths, log, log_rate_limit, log_rate_interval_s, runtime_dir, state_dir" },
+	  "init_module, self_protection, syscall_filter, "
+	  "fanotify_paths, log, log_rate_limit, log_rate_interval_s, runtime_dir, state_dir" },
 	{ "Mode audit\n", "1:1: unknown key 'Mode'; did you mean 'mode'?" },
 	{ "\"mode\" audit\n", "1:1: expected a key, found \"mode\" (keys are not quoted)" },
 	{ "mode = audit\n", "1:6: unexpected '=': write 'mode VALUE', without '='" },
@@ -422,6 +430,14 @@ static const struct bad_case bad_cases[] = {
 	{ "scan_at_start true\n", "1:15: expected 'yes' or 'no', found 'true'" },
 	{ "kill_running YES\n", "1:14: expected 'yes' or 'no', found 'YES'" },
 	{ "keep_enforcement_on_exit 1\n", "1:26: expected 'yes' or 'no', found '1'" },
+	{ "self_protection off\n", "1:17: expected 'yes' or 'no', found 'off'" },
+	{ "self_protection\n", "1:16: expected 'yes' or 'no' after 'self_protection'" },
+	{ "self_protection no yes\n", "1:20: expected end of line, found 'yes'" },
+	{ "self_protection yes\nself_protection no\n",
+	  "2:1: duplicate key 'self_protection' (already set at line 1)" },
+	{ "selfprotection no\n", "1:1: unknown key 'selfprotection'; did you mean 'self_protection'?" },
+	{ "syscall_filter false\n", "1:16: expected 'yes' or 'no', found 'false'" },
+	{ "syscall-filter no\n", "1:1: unknown key 'syscall-filter'; did you mean 'syscall_filter'?" },
 	{ "decision_timeout_ms 9\n", "1:21: expected a number of milliseconds from 10 to 60000, found '9'" },
 	{ "decision_timeout_ms 60001\n",
 	  "1:21: expected a number of milliseconds from 10 to 60000, found '60001'" },
@@ -557,6 +573,8 @@ TEST(config_format_defaults)
 			   "kill_running no\n"
 			   "keep_enforcement_on_exit no\n"
 			   "init_module auto\n"
+			   "self_protection yes\n"
+			   "syscall_filter yes\n"
 			   "fanotify_paths auto\n"
 			   "log auto\n"
 			   "log_rate_limit 1000\n"
@@ -580,6 +598,8 @@ TEST(config_format_round_trip)
 			  "decision_timeout_ms 60000\n"
 			  "kill_running yes\n"
 			  "keep_enforcement_on_exit yes\n"
+			  "self_protection no\n"
+			  "syscall_filter no\n"
 			  "fanotify_paths /opt \"/srv/#x\"\n"
 			  "log journal\n"
 			  "log_rate_limit 0\n"
@@ -687,7 +707,7 @@ TEST(config_shipped_file)
 		if (line)
 			line++;
 	}
-	CHECK_EQ_INT(settings, 16);
+	CHECK_EQ_INT(settings, 18);
 	put(text);
 	if (embargo_config_load(conf_path(), &c, &err) < 0) {
 		test_fail(__FILE__, __LINE__, "uncommented: %s",

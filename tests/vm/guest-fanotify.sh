@@ -22,7 +22,10 @@ t_lsm_inactive() {
 t_daemon_start() {
 	start_daemon "$POL" || return 1
 	status_has '*"tier":"fanotify"*bpfisnotintheactiveLSMlist*' \
-		"tier fanotify chosen because bpf is not an active LSM"
+		"tier fanotify chosen because bpf is not an active LSM" || return 1
+	# No BPF LSM, no self-protection: status says so, and why.
+	status_has '*"self_protection":{"state":"unavailable","active":false,"detail":"notavailableintierfanotify*' \
+		"self-protection unavailable in the fanotify tier"
 }
 
 t_exec_listed_denied() {
@@ -151,5 +154,6 @@ run_test runtime-enforce
 run_test sigkill-no-hang
 DAEMON_REQUIRED=0
 [ -z "$NO_DAEMON_WHY" ] && run_test restart-and-clean-stop
+[ -z "$NO_DAEMON_WHY" ] && run_test syscall-filter-quiet
 stop_daemon
 [ $FAILED -eq 0 ]

@@ -11,6 +11,8 @@
 
 # shellcheck source=tests/vm/lib.sh
 . /opt/embargo-test/lib.sh
+# shellcheck source=tests/vm/guest-protect.sh
+. /opt/embargo-test/guest-protect.sh
 
 # --------------------------------------------------------------------------------------------- tests
 
@@ -294,6 +296,9 @@ t_reload_removes() {
 # kill -9: the pinned links keep enforcing while no daemon runs; a restarted daemon takes over with no
 # exec of the listed program getting through at any moment (one runs in a loop throughout).
 t_crash_keeps_denial() {
+	# Self-protection would refuse this shell's SIGKILL in enforce mode (systemd, PID 1, may send it).
+	stop_daemon
+	start_daemon "$POL" --no-self-protection || return 1
 	ls /sys/fs/bpf/embargo/exec_hash /sys/fs/bpf/embargo/exec_cache >/dev/null 2>&1 || [ -e /sys/fs/bpf/embargo/map-verdicts ] || {
 		REASON="nothing pinned under /sys/fs/bpf/embargo: $(ls /sys/fs/bpf/embargo 2>&1 | tr '\n' ' ')"
 		return 1
@@ -350,7 +355,7 @@ t_crash_keeps_denial() {
 # keep_enforcement_on_exit: a clean stop leaves the programs enforcing; the default detaches them.
 t_keep_enforcement() {
 	stop_daemon
-	start_daemon "$POL" --keep-enforcement-on-exit || return 1
+	start_daemon "$POL" --keep-enforcement-on-exit --no-self-protection || return 1
 	stop_daemon
 	[ "$DSTATUS" = 0 ] || {
 		REASON="embargod exited with status $DSTATUS"
@@ -675,6 +680,12 @@ run_test reload-bad-keeps-old
 run_test reload-removes
 run_test crash-keeps-denial
 run_test keep-enforcement
+run_test protect-status
+run_test protect-signal
+run_test protect-ptrace
+run_test protect-bpf
+run_test protect-pins
+run_test protect-audit
 run_test daemon-stop
 DAEMON_REQUIRED=0
 if [ -n "$NO_DAEMON_WHY" ]; then
@@ -686,6 +697,11 @@ if [ -n "$NO_DAEMON_WHY" ]; then
 	selected shipped-policy && skip shipped-policy "$NO_DAEMON_WHY"
 else
 	run_test shipped-policy
+fi
+if [ -n "$NO_DAEMON_WHY" ]; then
+	selected syscall-filter-quiet && skip syscall-filter-quiet "$NO_DAEMON_WHY"
+else
+	run_test syscall-filter-quiet
 fi
 stop_daemon
 

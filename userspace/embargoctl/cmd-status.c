@@ -93,6 +93,43 @@ static void print_reload(const struct json_value *r)
 	puts(" refused)");
 }
 
+/* Self-protection and the system call filter: in force or not, why, and what they refused. */
+static void print_protection(const struct json_value *sp, const struct json_value *sf)
+{
+	const struct json_value *refused = json_get(sp, "refused");
+
+	if (sp && sp->type == JSON_OBJECT) {
+		fputs("Self-protection: ", stdout);
+		put_str(sp, "state");
+		fputs("\n  ", stdout);
+		put_str(sp, "detail");
+		putchar('\n');
+		if (refused && refused->type == JSON_OBJECT) {
+			fputs("  refused: ", stdout);
+			put_num(refused, "signals");
+			fputs(" signals, ", stdout);
+			put_num(refused, "ptrace");
+			fputs(" ptrace, ", stdout);
+			put_num(refused, "bpf");
+			fputs(" bpf(), ", stdout);
+			put_num(refused, "pins");
+			fputs(" pin removals (", stdout);
+			put_num(sp, "reports_dropped");
+			puts(" not logged one by one)");
+		}
+	}
+	if (sf && sf->type == JSON_OBJECT) {
+		bool active = false;
+
+		(void)json_get_bool(sf, "active", &active);
+		printf("System call filter: %s\n  ", active ? "active" : "inactive");
+		put_str(sf, "detail");
+		fputs("; refused: ", stdout);
+		put_num(sf, "refused");
+		putchar('\n');
+	}
+}
+
 static void print_members(const char *title, const struct json_value *obj)
 {
 	int width = 0;
@@ -183,6 +220,7 @@ static void print_status(const struct json_value *st)
 	}
 	print_members("Fanotify:", json_get(st, "fanotify"));
 	print_members("Persistence:", json_get(st, "persistence"));
+	print_protection(json_get(st, "self_protection"), json_get(st, "syscall_filter"));
 
 	if (vendors && vendors->type == JSON_ARRAY) {
 		puts("Vendors:");

@@ -585,6 +585,7 @@ void bpf_set_mode(struct daemon *d, uint8_t mode)
 	d->mode = mode;
 	if (d->skel)
 		d->skel->data->global_mode = mode;
+	protect_set_mode(d, mode);
 }
 
 void bpf_read_stats(const struct daemon *d, uint64_t out[EMBARGO_STAT_MAX])

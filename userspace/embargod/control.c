@@ -102,6 +102,8 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_bool(&w, "first_exec_window", d->tier == EMBARGO_TIER_LSM || d->tier == EMBARGO_TIER_DETECT);
 	json_key_bool(&w, "enforcing", d->tier != EMBARGO_TIER_DETECT);
 	mechanisms_json(d, &w);
+	protect_status_json(d, &w);
+	confine_status_json(&w);
 	json_key_string(&w, "log", log_target_name());
 
 	json_key_object(&w, "policy");

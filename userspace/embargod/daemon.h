@@ -18,6 +18,8 @@ struct ring_buffer;
 struct fan;
 struct startscan;
 struct ident;
+struct protect;
+struct json_writer;
 
 #define FAN_MAX_PATHS 32
 
@@ -27,6 +29,10 @@ enum on_timeout {
 };
 
 #define TIER_AUTO 0xff
+
+/* embargo's directory in bpffs (as bpf.c spells it: identical definitions are no redefinition). */
+#define EMBARGO_BPFFS "/sys/fs/bpf"
+#define EMBARGO_PIN_DIR EMBARGO_BPFFS "/embargo"
 
 struct daemon {
 	/* configuration */
@@ -44,6 +50,8 @@ struct daemon {
 	bool scan_at_start;
 	bool kill_running; /* enforce mode: kill processes the start-up scan finds running prohibited code */
 	const char *state_dir;
+	bool self_protection; /* BPF LSM tiers, enforce mode: see protect.c */
+	bool syscall_filter;  /* the steady state's seccomp allow-list: see confine.c */
 
 	/* state */
 	/*
@@ -84,6 +92,7 @@ struct daemon {
 	struct startscan *scan;
 	struct ident *ident; /* identity rules in the policy: signers, packages, paths */
 	struct embargo_bpf *skel;
+	struct protect *protect;
 	struct ring_buffer *rb;
 	uint64_t events_bad; /* ring buffer records we could not parse */
 	uint64_t classified; /* files userspace hashed for the kernel */
@@ -196,6 +205,29 @@ const char *rule_location(const struct daemon *d, uint32_t rule_id, char *buf, s
 
 /* main.c: STATUS= for systemd: tier, mode, policy generation. */
 void notify_status(const struct daemon *d);
+
+/* protect.c: self-protection. Never fatal: when it is not in force, status and the banner say why. */
+int protect_start(struct daemon *d);
+void protect_stop(struct daemon *d);
+/* Called by bpf_set_mode(): protection holds in enforce mode only. */
+void protect_set_mode(struct daemon *d, uint8_t mode);
+/* Protect what exists now: every map and program of the BPF objects, their links, the pin directory.
+ * Call after creating or pinning anything at run time. */
+int protect_refresh(struct daemon *d);
+/* A map created at run time outside the skeletons. */
+int protect_add_map_fd(struct daemon *d, int fd);
+/* Log the refused attempts the kernel reported (housekeeping timer). */
+void protect_poll(struct daemon *d);
+bool protect_active(const struct daemon *d);
+const char *protect_summary(const struct daemon *d, char *buf, size_t size);
+void protect_status_json(const struct daemon *d, struct json_writer *w);
+
+/* confine.c: the seccomp allow-list for the steady state, all threads. Never fatal. */
+int confine_start(struct daemon *d);
+/* Log the system calls refused since the last call (housekeeping timer). */
+void confine_poll(struct daemon *d);
+const char *confine_summary(char *buf, size_t size);
+void confine_status_json(struct json_writer *w);
 
 /* control.c */
 int control_start(struct daemon *d);

@@ -48,6 +48,9 @@ static void usage(FILE *f)
 		"start\n"
 		"      --keep-enforcement-on-exit  leave the kernel programs attached after a clean stop\n"
 		"      --state-dir DIR      persistent state (scan cache)\n"
+		"      --no-self-protection let other processes signal, trace and unload embargod in "
+		"enforce\n"
+		"                           mode (test suites that stop it by PID)\n"
 		"      --print-config       print the effective configuration and exit\n"
 		"  -v, --verbose            also log debug messages (libbpf, verifier)\n"
 		"  -h, --help\n");
@@ -63,6 +66,7 @@ enum {
 	OPT_KILL_RUNNING,
 	OPT_KEEP_ENFORCEMENT,
 	OPT_STATE_DIR,
+	OPT_NO_SELF_PROTECTION,
 };
 
 static const struct option options[] = {
@@ -83,6 +87,7 @@ static const struct option options[] = {
 	{ "kill-running", no_argument, NULL, OPT_KILL_RUNNING },
 	{ "keep-enforcement-on-exit", no_argument, NULL, OPT_KEEP_ENFORCEMENT },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "no-self-protection", no_argument, NULL, OPT_NO_SELF_PROTECTION },
 	{},
 };
 #define SHORT_OPTIONS "c:p:m:t:l:r:vh"
@@ -205,6 +210,9 @@ static int apply_option(int c, const char *arg, struct embargo_config *cfg, int 
 	case OPT_STATE_DIR:
 		return arg[0] == '/' ? set_str(&cfg->state_dir, arg)
 				     : usage_error("--state-dir", "an absolute path", arg);
+	case OPT_NO_SELF_PROTECTION:
+		cfg->self_protection = false;
+		return 0;
 	case 'v':
 		*level = LOG_DEBUG;
 		bpf_verbose = true;
@@ -318,6 +326,8 @@ static void apply_config(struct daemon *d, const struct embargo_config *cfg, enu
 	d->keep_enforcement_on_exit = cfg->keep_enforcement_on_exit;
 	resolve_init_module(d, cfg->init_module);
 	d->state_dir = cfg->state_dir;
+	d->self_protection = cfg->self_protection;
+	d->syscall_filter = cfg->syscall_filter;
 	/* "auto" fails open: refusing an unlisted program because a hash was slow would break the machine;
 	 * a late match is still denied from then on, and its process killed in enforce mode. */
 	d->on_timeout =
@@ -329,6 +339,7 @@ static void apply_config(struct daemon *d, const struct embargo_config *cfg, enu
 
 static void banner(const struct daemon *d)
 {
+	char protection[600], confinement[200];
 	const char *what;
 
 	switch (d->tier) {
@@ -353,9 +364,11 @@ static void banner(const struct daemon *d)
 	}
 	log_msg(LOG_NOTICE, EMBARGO_MSGID_STARTED,
 		"embargod started: tier %s, %s; mode %s; policy %s: %zu vendors, %zu digests. Why this tier: "
-		"%s",
+		"%s. Self-protection: %s. System call filter: %s.",
 		embargo_tier_name(d->tier), what, embargo_mode_name(d->mode), d->policy->path,
-		d->policy->n_vendors, d->policy->n_rules, d->tier_reason);
+		d->policy->n_vendors, d->policy->n_rules, d->tier_reason,
+		protect_summary(d, protection, sizeof(protection)),
+		confine_summary(confinement, sizeof(confinement)));
 	if (d->tier == EMBARGO_TIER_LSM_HASH || d->tier == EMBARGO_TIER_LSM)
 		log_info("Kernel modules from memory: %s", d->init_module_why);
 	for (size_t i = 0; i < d->probe.n; i++)
@@ -474,6 +487,8 @@ static int loop(struct daemon *d)
 				if (read(tfd, &expirations, sizeof(expirations)) == sizeof(expirations)) {
 					events_sweep_dedup(d);
 					log_tick();
+					protect_poll(d);
+					confine_poll(d);
 					feed_watchdog(d);
 				}
 			} else if (fd == d->ctl_fd) {
@@ -487,6 +502,8 @@ static int loop(struct daemon *d)
 	}
 	/* What is still in the ring buffer is reported before we go. */
 	(void)events_poll(d);
+	protect_poll(d);
+	confine_poll(d);
 	return 0;
 }
 
@@ -590,6 +607,12 @@ int main(int argc, char **argv)
 		r = EX_UNAVAILABLE;
 		goto out;
 	}
+	r = protect_start(&d);
+	if (r < 0) {
+		log_error("Cannot prepare self-protection: %s", strerror(-r));
+		r = EX_OSERR;
+		goto out;
+	}
 	r = ident_start(&d);
 	if (r < 0) {
 		log_error("Cannot prepare the identity rules: %s", strerror(-r));
@@ -609,6 +632,8 @@ int main(int argc, char **argv)
 		r = EX_OSERR;
 		goto out;
 	}
+	/* Start-up is over: from here on only the steady state's system calls. */
+	(void)confine_start(&d);
 	banner(&d);
 	/* Under systemd (Type=notify): ready means attached and loaded, which is now. */
 	(void)sd_notify(0, "READY=1");
@@ -633,6 +658,7 @@ out:
 	startscan_end(&d);
 	control_stop(&d);
 	events_stop(&d);
+	protect_stop(&d);
 	bpf_stop(&d);
 	ident_stop(&d);
 	embargo_policy_free(d.policy);

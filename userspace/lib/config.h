@@ -69,6 +69,9 @@ struct embargo_config {
 	bool kill_running;
 	bool keep_enforcement_on_exit;
 	uint8_t init_module;   /* enum embargo_config_init_module */
+	bool self_protection;  /* BPF LSM tiers, enforce mode: others may not signal, trace or unload embargod
+				*/
+	bool syscall_filter;   /* the seccomp allow-list embargod puts on itself once started */
 	char **fanotify_paths; /* absolute, NULL-terminated; NULL (n 0) is "auto": every local filesystem */
 	size_t n_fanotify_paths;
 	uint8_t log;		 /* enum embargo_config_log */
