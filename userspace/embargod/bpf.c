@@ -289,9 +289,10 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, bool prealloc, 
 			goto fail;
 	}
 	if (is_lsm(tier)) {
+		/* Enforcing without persistence beats not enforcing: say so and go on. */
 		r = pin_all(d, skel, tier, why, whysize);
 		if (r < 0)
-			goto fail;
+			log_warning("Enforcement will end with this process: %s", why);
 	}
 	d->skel = skel;
 	if (tier == EMBARGO_TIER_FANOTIFY) {
