@@ -103,10 +103,10 @@ listed_material() {
 		>"$dir/test.policy"
 }
 
-# start_detect_daemon DIR [OPTION...]: embargod on DIR/test.policy in the detection tier (auto would
-# mark the machine's filesystems), no start-up scan, state and runtime under DIR, logging to the
-# (private) journal. Sets dpid; 1 unless it answers on its control socket within 30 s.
-start_detect_daemon() {
+# start_daemon DIR [OPTION...]: embargod on DIR/test.policy, in the detection tier (auto would mark the
+# machine's filesystems) unless an OPTION says otherwise, no start-up scan, state and runtime under
+# DIR, logging to the (private) journal. Sets dpid; 1 unless it answers on its control socket in 30 s.
+start_daemon() {
 	local dir=$1
 	shift
 	timeout 900 "$EMBARGOD" --policy "$dir/test.policy" --log journal --runtime-dir "$dir/run" \

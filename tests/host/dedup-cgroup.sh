@@ -37,7 +37,7 @@ id_b=$(stat -c %i "$cgb")
 
 private_journal "$work" || { fail "$T/journald" "no private journald"; exit 1; }
 listed_material "$work" || { fail "$T/setup" "cannot build the test programs"; exit 1; }
-start_detect_daemon "$work" || { fail "$T/start" "embargod did not start: $(tail -3 "$work/embargod.out")"; exit 1; }
+start_daemon "$work" || { fail "$T/start" "embargod did not start: $(tail -3 "$work/embargod.out")"; exit 1; }
 
 # The first exec is classified in userspace (detection tier); the later ones are decided in the
 # kernel from the cached verdict, where the dedup map is.

@@ -21,7 +21,7 @@ private_workdir
 
 private_journal "$work" || { fail "$T/journald" "no private journald"; exit 1; }
 listed_material "$work" || { fail "$T/setup" "cannot build the test programs"; exit 1; }
-start_detect_daemon "$work" || { fail "$T/start" "embargod did not start: $(tail -3 "$work/embargod.out")"; exit 1; }
+start_daemon "$work" || { fail "$T/start" "embargod did not start: $(tail -3 "$work/embargod.out")"; exit 1; }
 
 # A real event: the listed program runs (detection tier: reported, not prevented).
 "$work/listed" >/dev/null

@@ -18,7 +18,7 @@ private_workdir
 private_journal "$work" || { fail "$T/journald" "no private journald"; exit 1; }
 listed_material "$work" || { fail "$T/setup" "cannot build the test programs"; exit 1; }
 printf 'log_rate_limit %s\nlog_rate_interval_s %s\n' $LIMIT $INTERVAL >"$work/embargo.conf"
-start_detect_daemon "$work" --config "$work/embargo.conf" ||
+start_daemon "$work" --config "$work/embargo.conf" ||
 	{ fail "$T/start" "embargod did not start: $(tail -3 "$work/embargod.out")"; exit 1; }
 
 # Copies of the listed program: each a file of its own (its own inode), so no exec is a repeat that
