@@ -187,6 +187,8 @@ start_daemon() {
 	return 1
 }
 
+daemon_gone() { ! kill -0 "$DPID" 2>/dev/null; }
+
 # stop_daemon: SIGTERM, up to 10 s, then SIGKILL. Sets DSTATUS. In enforce mode self-protection refuses
 # signals from anyone but PID 1 (here /init, not this shell): the daemon is switched to audit mode
 # first, as an administrator without systemd would.
@@ -197,22 +199,13 @@ stop_daemon() {
 		ctl mode audit >/dev/null 2>&1
 		kill -TERM "$DPID" 2>/dev/null
 	fi
-	i=0
-	while kill -0 "$DPID" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if kill -0 "$DPID" 2>/dev/null; then
+	if ! wait_until 10 daemon_gone; then
 		ctl mode audit >/dev/null 2>&1
 		kill -KILL "$DPID" 2>/dev/null
 		note "embargod did not exit within 10 s of SIGTERM: killed"
-		i=0
-		while kill -0 "$DPID" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
+		wait_until 5 daemon_gone
 	fi
-	if kill -0 "$DPID" 2>/dev/null; then
+	if ! daemon_gone; then
 		# Never wait for a process that cannot be stopped: the suite would hang.
 		note "embargod (pid $DPID) cannot be stopped: self-protection, and no control socket to switch it to audit"
 		DSTATUS=unstoppable

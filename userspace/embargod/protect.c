@@ -101,45 +101,51 @@ static int add_id(struct protect *p, uint32_t kind, uint32_t id, const char *nam
 	return 0;
 }
 
+/* The map or program behind fd, by its id and name. */
+static int add_fd(struct protect *p, uint32_t kind, int fd, uint32_t *id)
+{
+	union {
+		struct bpf_map_info map;
+		struct bpf_prog_info prog;
+	} info = {};
+	__u32 len = kind == PROTECT_OBJ_MAP ? sizeof(info.map) : sizeof(info.prog);
+	int r;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	*id = kind == PROTECT_OBJ_MAP ? info.map.id : info.prog.id;
+	r = add_id(p, kind, *id, kind == PROTECT_OBJ_MAP ? info.map.name : info.prog.name);
+	if (r == 0 && kind == PROTECT_OBJ_MAP)
+		p->n_maps++;
+	else if (r == 0)
+		p->n_progs++;
+	return r;
+}
+
 /* Every map and loaded program of obj; the programs' ids go to prog_ids for the link walk. */
 static int add_object(struct protect *p, struct bpf_object *obj, uint32_t *prog_ids, size_t *n_prog_ids,
 		      size_t max_prog_ids)
 {
 	struct bpf_program *prog;
 	struct bpf_map *map;
+	uint32_t id;
 	int r;
 
-	bpf_object__for_each_map(map, obj)
-	{
-		struct bpf_map_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_map__fd(map);
-
-		if (fd < 0)
+	for (map = bpf_object__next_map(obj, NULL); map; map = bpf_object__next_map(obj, map)) {
+		if (bpf_map__fd(map) < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-			return -errno;
-		r = add_id(p, PROTECT_OBJ_MAP, info.id, info.name);
+		r = add_fd(p, PROTECT_OBJ_MAP, bpf_map__fd(map), &id);
 		if (r < 0)
 			return r;
-		p->n_maps++;
 	}
-	bpf_object__for_each_program(prog, obj)
-	{
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		if (fd < 0)
+	for (prog = bpf_object__next_program(obj, NULL); prog; prog = bpf_object__next_program(obj, prog)) {
+		if (bpf_program__fd(prog) < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-			return -errno;
-		r = add_id(p, PROTECT_OBJ_PROG, info.id, info.name);
+		r = add_fd(p, PROTECT_OBJ_PROG, bpf_program__fd(prog), &id);
 		if (r < 0)
 			return r;
-		p->n_progs++;
 		if (*n_prog_ids < max_prog_ids)
-			prog_ids[(*n_prog_ids)++] = info.id;
+			prog_ids[(*n_prog_ids)++] = id;
 	}
 	return 0;
 }
@@ -205,18 +211,11 @@ int protect_refresh(struct daemon *d)
 int protect_add_map_fd(struct daemon *d, int fd)
 {
 	struct protect *p = d->protect;
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	int r;
+	uint32_t id;
 
 	if (!p || p->state != PROTECT_LOADED)
 		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return -errno;
-	r = add_id(p, PROTECT_OBJ_MAP, info.id, info.name);
-	if (r == 0)
-		p->n_maps++;
-	return r;
+	return add_fd(p, PROTECT_OBJ_MAP, fd, &id);
 }
 
 /* ---- reports ---------------------------------------------------------------------------------------- */
@@ -486,6 +485,7 @@ void protect_status_json(const struct daemon *d, struct json_writer *w)
 		json_end_object(w);
 		json_key_u64(w, stat_names[PROTECT_STAT_RINGBUF_DROPS],
 			     p->skel->bss->stats[PROTECT_STAT_RINGBUF_DROPS]);
+		json_key_u64(w, "reports_malformed", p->events_bad);
 		json_key_object(w, "protected");
 		json_key_u64(w, "maps", p->n_maps);
 		json_key_u64(w, "programs", p->n_progs);
