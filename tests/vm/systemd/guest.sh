@@ -584,6 +584,9 @@ if t_service_ready; then
 	SERVICE_UP=1
 else
 	fail service-ready "$REASON"
+	# What embargod saw: bpffs and /sys in the machine's mount namespace and in the service's.
+	note "mounts: $(findmnt -n -o TARGET,FSTYPE,OPTIONS /sys/fs/bpf 2>&1 | tr '\n' ' ')"
+	[ "${MAINPID:-0}" != 0 ] && note "in the service: $(findmnt -N "$MAINPID" -n -o TARGET,FSTYPE,OPTIONS -R /sys 2>&1 | grep -E ' /sys($|/fs)|bpf' | tr '\n' ';')"
 fi
 
 # guarded SKIPTEST CHECK NAME: runs NAME if CHECK succeeds, else SKIP with CHECK's reason.
