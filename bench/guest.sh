@@ -36,6 +36,7 @@ N_MMAP=${bench_mmap:-5000}
 N_STATS_EXEC=${bench_stats_exec:-1000}
 N_MISS=${bench_miss:-300}
 N_DIGESTS=${bench_digests:-100000}
+N_RELOAD_EXEC=${bench_reload_exec:-3000}
 EXPECT_TIER=${embargo_tier:-lsm-hash}
 # shellcheck source=bench/common.sh
 . "$G/common.sh"
@@ -70,10 +71,36 @@ cp "$BIN/tiny" "$WORK/tiny" && cp "$BIN/tiny" "$WORK/lib" && echo small >"$WORK/
 	finish "cannot write the fresh copies"
 emit "info tier=$TIER kernel=$(uname -r) cpus=$(nproc) digests=$N_DIGESTS"
 
+# Policy reload of 1,000,000 digests while a program is exec'ed in a loop (issue: a reload must not stall
+# execs). The same exec loop runs once with no reload and once while `embargoctl reload` builds and
+# switches the new generation; result lines give the median and the worst batch of each, and a
+# "reload" line the reload's own time.
+reload_phase() {
+	# The daemon loads a million digests, then reloads another million (random, so all new).
+	[ -z "$DPID" ] || stop_embargod
+	write_policy 1000000 && start_embargod enforce 600 && warm || return 1
+	"$BIN/loop" digests 1000000 "$WORK/digests.sha256" || return 1
+	run_loop reload-none exec "$N_RELOAD_EXEC" "$WORK/tiny" || return 1
+	ctl_reload() { timeout 600 "$EMBARGOCTL" --runtime-dir "$RUNDIR" reload >"$WORK/reload.out" 2>&1; }
+	ctl_reload &
+	rpid=$!
+	run_loop reload-during exec "$N_RELOAD_EXEC" "$WORK/tiny" || return 1
+	wait $rpid
+	rc=$?
+	st=$(ctl status --json | tr -d ' \n')
+	emit "reload tier=$TIER digests=1000000 rc=$rc ms=$(echo "$st" | sed -nE 's/.*"last_ms":([0-9]+).*/\1/p') generation=$(echo "$st" | sed -nE 's/.*"generation":([0-9]+).*/\1/p') still_running=$(gone "$TPID" && echo no || echo yes)"
+	[ $rc -eq 0 ]
+}
+
 loops() { # CONFIG
 	run_loop "$1" exec "$N_EXEC" "$WORK/tiny" && run_loop "$1" open "$N_OPEN" "$WORK/small" &&
 		run_loop "$1" mmap "$N_MMAP" "$WORK/lib"
 }
+
+if [ "${bench_only:-}" = reload ]; then
+	reload_phase || finish "the reload phase failed"
+	finish ""
+fi
 
 rounds "$ROUNDS" 180 || finish "the timed loops failed"
 
@@ -85,4 +112,6 @@ stats_phase exec-hit exec "$N_STATS_EXEC" "$WORK/tiny" &&
 	stats_phase mmap-hit mmap "$N_MMAP" "$WORK/lib" &&
 	stats_phase mmap-miss mmap-each "$N_MISS" "$WORK/m" &&
 	stats_phase open open "$N_OPEN" "$WORK/small" || finish "a bpf_stats phase failed"
-finish ""
+stop_empty
+reload_phase || finish "the reload phase failed"
+finish """"

@@ -46,6 +46,9 @@ const volatile bool have_d_path = true;
  * deny set for every later use.
  */
 volatile bool classify_misses = false;
+/* init_module (a module from a buffer, nothing to hash) is refused in enforce mode: embargo.conf's
+ * init_module. */
+volatile bool deny_init_module = false;
 
 /*
  * Flipped at runtime by embargod through the mmap'ed data section: no reload, no gap.
@@ -58,6 +61,12 @@ volatile bool classify_misses = false;
  */
 volatile __u32 global_mode = EMBARGO_MODE_ENFORCE;
 volatile __u32 policy_gen = 1;
+/*
+ * The generation a reload is preparing. Before it switches, embargod re-stamps with it the cached
+ * matches whose digest the new policy lists too: such a match holds under both generations, so a known
+ * prohibited file never becomes "unknown" for a moment (in the lsm tier that would let it run once).
+ */
+volatile __u32 carry_gen = 0;
 volatile __u64 dedup_window_ns = 1000000000ull;
 
 struct stat_slot stats[EMBARGO_STAT_SLOTS];
@@ -158,7 +167,8 @@ static __always_inline void subject_init(struct subject *s, struct file *file, _
 
 static __always_inline bool verdict_valid(const struct subject *s, const struct embargo_verdict *v)
 {
-	return v->gen == s->gen && v->ctime_sec == s->ctime_sec && v->ctime_nsec == s->ctime_nsec;
+	return (v->gen == s->gen || (v->gen == carry_gen && v->verdict == EMBARGO_VERDICT_MATCH)) &&
+	       v->ctime_sec == s->ctime_sec && v->ctime_nsec == s->ctime_nsec;
 }
 
 static __always_inline void remember(const struct subject *s, __u8 verdict,
@@ -253,8 +263,9 @@ static __always_inline struct embargo_event *event_new(const struct subject *s, 
 }
 
 /*
- * A file matched: decide by the effective mode, count, and report unless the same parent made the same
- * file match through the same hook within the dedup window (then it is counted into the next report).
+ * A file matched: decide by the effective mode, count, and report unless the same parent, in the same
+ * cgroup, made the same file match through the same hook within the dedup window (then it is counted
+ * into the next report).
  */
 static __always_inline int on_match(const struct subject *s, const struct embargo_rule_ref *ref,
 				    const __u8 *sha256, bool from_argv, const char *argv_name)
@@ -270,6 +281,7 @@ static __always_inline int on_match(const struct subject *s, const struct embarg
 
 	dk.dev = s->key.dev;
 	dk.ino = s->key.ino;
+	dk.cgroup_id = bpf_get_current_cgroup_id();
 	dk.ppid = current_ppid();
 	dk.hook = s->hook;
 	dv = bpf_map_lookup_elem(&dedup, &dk);
@@ -338,6 +350,8 @@ static __always_inline int decide(struct file *file, __u32 hook, bool can_hash, 
 		count(EMBARGO_STAT_CACHE_HITS);
 		if (v->verdict != EMBARGO_VERDICT_MATCH)
 			return 0;
+		/* A carried match names its rule in the coming generation's numbering. */
+		s.gen = v->gen;
 		cached_ref.rule_id = v->rule_id;
 		cached_ref.vendor_id = v->vendor_id;
 		cached_ref.vendor_mode = v->vendor_mode;
@@ -464,6 +478,46 @@ int BPF_PROG(module_cache, struct file *file, enum kernel_read_file_id id, bool 
 	if (!file || !is_module(id))
 		return 0;
 	return verdict_errno(decide(file, EMBARGO_HOOK_MODULE, false, false, NULL));
+}
+
+/*
+ * init_module(2): the module comes from a buffer, so there is no file to hash or identify. The setting
+ * decides (refused in enforce mode, or allowed), and every such load is reported with who did it.
+ */
+SEC("lsm/kernel_load_data")
+int BPF_PROG(module_memory, enum kernel_load_data_id id, bool contents, int ret)
+{
+	struct embargo_event *e;
+	bool deny;
+
+	if (ret)
+		return earlier(ret);
+	if (id != bpf_core_enum_value(enum kernel_load_data_id, LOADING_MODULE))
+		return 0;
+	deny = deny_init_module && global_mode == EMBARGO_MODE_ENFORCE;
+	count(deny ? EMBARGO_STAT_DENIED : EMBARGO_STAT_AUDITED);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(EMBARGO_STAT_RINGBUF_DROPS);
+		return verdict_errno(deny);
+	}
+	/* As in event_new(): the path stays empty, userspace reads it up to its first NUL. */
+	__builtin_memset(e, 0, sizeof(*e) - EMBARGO_PATH_LEN);
+	e->path[0] = '\0';
+	e->hdr.version = EMBARGO_EVENT_VERSION;
+	e->hdr.kind = EMBARGO_EV_MATCH;
+	e->hdr.size = sizeof(*e);
+	e->hdr.ktime_ns = bpf_ktime_get_ns();
+	fill_task(e);
+	e->gen = policy_gen;
+	e->hook = EMBARGO_HOOK_MODULE;
+	e->tier = tier;
+	e->flags = EMBARGO_EVF_MEMORY;
+	e->rule_id = EMBARGO_RULE_NONE;
+	e->mode = global_mode;
+	e->action = deny ? EMBARGO_ACTION_DENIED : EMBARGO_ACTION_AUDITED;
+	bpf_ringbuf_submit(e, 0);
+	return verdict_errno(deny);
 }
 
 /*

@@ -69,9 +69,12 @@ enum embargo_tier {
 #define EMBARGO_EVF_PATH_TRUNC (1u << 1)  /* path did not fit or could not be resolved */
 #define EMBARGO_EVF_PATH_ARGV (1u << 2)	  /* path is the name given to execve (detection tier) */
 #define EMBARGO_EVF_WRITERS (1u << 3)	  /* the file was open for writing: verdict not cached */
+#define EMBARGO_EVF_MEMORY (1u << 4)	  /* init_module: a module from memory, no file (dev, ino 0) */
 
 /* A rule id with this bit names an identity rule (signer, package, path) whose file's digest was learned. */
 #define EMBARGO_RULE_IDENT (1u << 31)
+/* The rule id of an init_module event: no rule, the init_module setting of embargo.conf decided. */
+#define EMBARGO_RULE_NONE 0xffffffffu
 
 /* Key of the per-inode verdict cache. dev is the kernel's s_dev encoding (MAJOR << 20 | MINOR). */
 struct embargo_inode_key {
@@ -101,10 +104,15 @@ struct embargo_rule_ref {
 	__u8 pad;
 };
 
-/* Repeated matches of one file by one parent through one hook are counted here, not re-emitted. */
+/*
+ * Repeated matches of one file by one parent in one cgroup through one hook are counted here, not
+ * re-emitted. The cgroup is part of the key so that two containers or services running the same file
+ * under the same parent (a container runtime's shim, PID 1) are each reported, with their own counts.
+ */
 struct embargo_dedup_key {
 	__u64 dev;
 	__u64 ino;
+	__u64 cgroup_id; /* cgroup v2 id of the process (bpf_get_current_cgroup_id) */
 	__u32 ppid;
 	__u32 hook;
 };
@@ -131,7 +139,7 @@ struct embargo_event {
 	__u64 cgroup_id;
 	__u64 dev;
 	__u64 ino;
-	__u64 repeated;	 /* matches of the same file by the same parent suppressed before this one */
+	__u64 repeated;	 /* matches of this file by this parent in this cgroup suppressed before this one */
 	__s64 ctime_sec; /* the inode's change stamp when the kernel looked: userspace caches under it */
 	__u32 ctime_nsec;
 	__u32 pad;
@@ -185,7 +193,7 @@ struct stat_slot {
 _Static_assert(sizeof(struct embargo_inode_key) == 16, "embargo_inode_key layout");
 _Static_assert(sizeof(struct embargo_verdict) == 24, "embargo_verdict layout");
 _Static_assert(sizeof(struct embargo_rule_ref) == 8, "embargo_rule_ref layout");
-_Static_assert(sizeof(struct embargo_dedup_key) == 24, "embargo_dedup_key layout");
+_Static_assert(sizeof(struct embargo_dedup_key) == 32, "embargo_dedup_key layout");
 _Static_assert(sizeof(struct embargo_dedup_val) == 24, "embargo_dedup_val layout");
 _Static_assert(sizeof(struct stat_slot) == 128, "stat_slot layout");
 _Static_assert(sizeof(struct embargo_event_hdr) == 16, "embargo_event_hdr layout");

@@ -70,7 +70,8 @@ static bool config_eq(const struct embargo_config *a, const struct embargo_confi
 	       a->scan_at_start == b->scan_at_start && a->on_timeout == b->on_timeout &&
 	       a->decision_timeout_ms == b->decision_timeout_ms && a->kill_running == b->kill_running &&
 	       a->keep_enforcement_on_exit == b->keep_enforcement_on_exit &&
-	       a->self_protection == b->self_protection && a->syscall_filter == b->syscall_filter &&
+	       a->init_module == b->init_module && a->self_protection == b->self_protection &&
+	       a->syscall_filter == b->syscall_filter &&
 	       strv_eq(a->fanotify_paths, a->n_fanotify_paths, b->fanotify_paths, b->n_fanotify_paths) &&
 	       a->log == b->log && a->log_rate_limit == b->log_rate_limit &&
 	       a->log_rate_interval_s == b->log_rate_interval_s &&
@@ -271,6 +272,12 @@ TEST(config_every_choice)
 		  EMBARGO_CONFIG_ON_TIMEOUT_ALLOW },
 		{ "on_timeout deny", offsetof(struct embargo_config, on_timeout),
 		  EMBARGO_CONFIG_ON_TIMEOUT_DENY },
+		{ "init_module auto", offsetof(struct embargo_config, init_module),
+		  EMBARGO_CONFIG_INIT_MODULE_AUTO },
+		{ "init_module deny", offsetof(struct embargo_config, init_module),
+		  EMBARGO_CONFIG_INIT_MODULE_DENY },
+		{ "init_module allow", offsetof(struct embargo_config, init_module),
+		  EMBARGO_CONFIG_INIT_MODULE_ALLOW },
 		{ "log auto", offsetof(struct embargo_config, log), EMBARGO_CONFIG_LOG_AUTO },
 		{ "log journal", offsetof(struct embargo_config, log), EMBARGO_CONFIG_LOG_JOURNAL },
 		{ "log stderr", offsetof(struct embargo_config, log), EMBARGO_CONFIG_LOG_STDERR },
@@ -387,7 +394,7 @@ static const struct bad_case bad_cases[] = {
 	{ "verbose yes\n",
 	  "1:1: unknown key 'verbose'; expected one of: mode, policy, tier, scan_paths, "
 	  "scan_at_start, on_timeout, decision_timeout_ms, kill_running, keep_enforcement_on_exit, "
-	  "self_protection, syscall_filter, "
+	  "init_module, self_protection, syscall_filter, "
 	  "fanotify_paths, log, log_rate_limit, log_rate_interval_s, runtime_dir, state_dir" },
 	{ "Mode audit\n", "1:1: unknown key 'Mode'; did you mean 'mode'?" },
 	{ "\"mode\" audit\n", "1:1: expected a key, found \"mode\" (keys are not quoted)" },
@@ -417,6 +424,8 @@ static const struct bad_case bad_cases[] = {
 	{ "mode \"\"\n", "1:6: expected 'audit' or 'enforce', found \"\"" },
 	{ "tier bpf\n", "1:6: expected 'auto', 'lsm-hash', 'lsm', 'fanotify' or 'detect', found 'bpf'" },
 	{ "on_timeout block\n", "1:12: expected 'auto', 'allow' or 'deny', found 'block'" },
+	{ "init_module refuse\n", "1:13: expected 'auto', 'deny' or 'allow', found 'refuse'" },
+	{ "init_module\n", "1:12: expected 'auto', 'deny' or 'allow' after 'init_module'" },
 	{ "log syslog\n", "1:5: expected 'auto', 'journal' or 'stderr', found 'syslog'" },
 	{ "scan_at_start true\n", "1:15: expected 'yes' or 'no', found 'true'" },
 	{ "kill_running YES\n", "1:14: expected 'yes' or 'no', found 'YES'" },
@@ -563,6 +572,7 @@ TEST(config_format_defaults)
 			   "decision_timeout_ms 1000\n"
 			   "kill_running no\n"
 			   "keep_enforcement_on_exit no\n"
+			   "init_module auto\n"
 			   "self_protection yes\n"
 			   "syscall_filter yes\n"
 			   "fanotify_paths auto\n"
@@ -697,7 +707,7 @@ TEST(config_shipped_file)
 		if (line)
 			line++;
 	}
-	CHECK_EQ_INT(settings, 17);
+	CHECK_EQ_INT(settings, 18);
 	put(text);
 	if (embargo_config_load(conf_path(), &c, &err) < 0) {
 		test_fail(__FILE__, __LINE__, "uncommented: %s",

@@ -293,6 +293,85 @@ t_reload_removes() {
 	expect_denied $T/listed
 }
 
+# kill -9: the pinned links keep enforcing while no daemon runs; a restarted daemon takes over with no
+# exec of the listed program getting through at any moment (one runs in a loop throughout).
+t_crash_keeps_denial() {
+	# Self-protection would refuse this shell's SIGKILL in enforce mode (systemd, PID 1, may send it).
+	stop_daemon
+	start_daemon "$POL" --no-self-protection || return 1
+	ls /sys/fs/bpf/embargo/exec_hash /sys/fs/bpf/embargo/exec_cache >/dev/null 2>&1 || [ -e /sys/fs/bpf/embargo/map-verdicts ] || {
+		REASON="nothing pinned under /sys/fs/bpf/embargo: $(ls /sys/fs/bpf/embargo 2>&1 | tr '\n' ' ')"
+		return 1
+	}
+	kill -KILL "$DPID"
+	wait "$DPID"
+	DPID=
+	expect_denied $T/listed || {
+		REASON="daemon killed: $REASON"
+		return 1
+	}
+	if [ "$EXPECT_TIER" = lsm-hash ]; then
+		# Hashed in the kernel with nobody in userspace: a copy never seen before is refused too.
+		cp $T/listed /tmp/crash-copy && expect_denied /tmp/crash-copy || {
+			REASON="daemon killed, fresh copy: $REASON"
+			return 1
+		}
+	fi
+	rm -f /tmp/loop.stop /tmp/loop.ran /tmp/loop.count
+	(
+		n=0
+		while [ ! -e /tmp/loop.stop ]; do
+			MARKER=/tmp/loop.ran trun $T/listed >/dev/null 2>&1
+			n=$((n + 1))
+			echo $n >/tmp/loop.count
+		done
+	) &
+	lpid=$!
+	start_daemon "$POL"
+	started=$?
+	# A few more execs under the new daemon's programs, then stop the loop.
+	c0=$(cat /tmp/loop.count 2>/dev/null || echo 0)
+	wait_until 20 sh -c "[ \$(cat /tmp/loop.count 2>/dev/null || echo 0) -ge $((c0 + 3)) ]"
+	touch /tmp/loop.stop
+	wait $lpid
+	note "crash-keeps-denial: $(cat /tmp/loop.count 2>/dev/null) execs of the listed program across the restart"
+	[ $started -eq 0 ] || return 1
+	[ ! -e /tmp/loop.ran ] || {
+		REASON="the listed program ran while the daemon was restarting"
+		return 1
+	}
+	log_has "left its programs attached" || {
+		REASON="the restarted daemon did not say it found the previous programs"
+		return 1
+	}
+	# The lsm tier keeps the previous programs until the start-up scan has warmed its cache.
+	wait_until 60 sh -c '! ls /sys/fs/bpf/embargo | grep -q pending' || {
+		REASON="temporary pins left: $(ls /sys/fs/bpf/embargo | tr '\n' ' ')"
+		return 1
+	}
+	expect_denied $T/listed
+}
+
+# keep_enforcement_on_exit: a clean stop leaves the programs enforcing; the default detaches them.
+t_keep_enforcement() {
+	stop_daemon
+	start_daemon "$POL" --keep-enforcement-on-exit --no-self-protection || return 1
+	stop_daemon
+	[ "$DSTATUS" = 0 ] || {
+		REASON="embargod exited with status $DSTATUS"
+		return 1
+	}
+	expect_denied $T/listed || {
+		REASON="after a clean stop with keep_enforcement_on_exit: $REASON"
+		return 1
+	}
+	[ -e /sys/fs/bpf/embargo/map-verdicts ] || {
+		REASON="no pins after a clean stop with keep_enforcement_on_exit"
+		return 1
+	}
+	start_daemon "$POL"
+}
+
 t_daemon_stop() {
 	stop_daemon
 	[ "$DSTATUS" = 0 ] || {
@@ -304,7 +383,10 @@ t_daemon_stop() {
 # The daemon says it detaches its programs when it stops: nothing stays enforced behind its back.
 t_detached_after_stop() {
 	[ -z "$DPID" ] || stop_daemon
-	expect_runs $T/listed listed
+	expect_runs $T/listed listed || {
+		REASON="$REASON; pinned: $(ls /sys/fs/bpf/embargo 2>&1 | tr '\n' ' ')"
+		return 1
+	}
 }
 
 # The policy the project ships (policies/, copied in by tools/vmtest) loads into the kernel.
@@ -455,6 +537,33 @@ t_module_unlisted_loads() {
 	return 0
 }
 
+# init_module: a module from memory has no file to hash; refused in enforce mode (init_module auto: the
+# guest's modules are loaded from files), while finit_module of the same unlisted module loads.
+t_module_memory_denied() {
+	status_has '*"init_module":{"deny":true*' "init_module deny" || return 1
+	mark_log
+	out=$(timeout $STEP_TIMEOUT tfinit -m $T/modules/nls_iso8859-1.ko 2>&1)
+	[ "$out" = "init_module: Operation not permitted (errno 1)" ] || {
+		tfinit -r nls_iso8859_1 >/dev/null 2>&1
+		REASON="init_module from memory was not refused: $out"
+		return 1
+	}
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="module"' 'EMBARGO_PATH="(init_module from memory)"' \
+		'EMBARGO_COMM="tfinit"'
+}
+
+# In audit mode it loads, and is reported.
+t_module_memory_audited() {
+	mark_log
+	out=$(timeout $STEP_TIMEOUT tfinit -m $T/modules/nls_iso8859-1.ko 2>&1)
+	tfinit -r nls_iso8859_1 >/dev/null 2>&1
+	[ "$out" = "init_module: ok" ] || {
+		REASON="init_module in audit mode: $out"
+		return 1
+	}
+	wait_log 'EMBARGO_ACTION="audited"' 'EMBARGO_HOOK="module"' 'EMBARGO_PATH="(init_module from memory)"'
+}
+
 t_module_listed_denied() {
 	[ -n "$H_MOD" ] || {
 		REASON="no test module in the initramfs"
@@ -556,9 +665,11 @@ run_test rewritten-denied
 run_test interp-denied
 run_test module-unlisted-loads
 run_test module-listed-denied
+run_test module-memory-denied
 run_test identity-path-learned
 run_test module-signer-denied
 run_test runtime-audit
+run_test module-memory-audited
 # Back to enforce whatever runtime-audit did.
 [ -n "$DPID" ] && ctl mode enforce >/dev/null 2>&1
 run_test runtime-enforce
@@ -567,6 +678,8 @@ run_test vendor-enforce-mode
 run_test reload-adds
 run_test reload-bad-keeps-old
 run_test reload-removes
+run_test crash-keeps-denial
+run_test keep-enforcement
 run_test protect-status
 run_test protect-signal
 run_test protect-ptrace

@@ -219,6 +219,7 @@ static void print_status(const struct json_value *st)
 		ctl_print_strings(mechanisms, "  ");
 	}
 	print_members("Fanotify:", json_get(st, "fanotify"));
+	print_members("Persistence:", json_get(st, "persistence"));
 	print_protection(json_get(st, "self_protection"), json_get(st, "syscall_filter"));
 
 	if (vendors && vendors->type == JSON_ARRAY) {

@@ -11,7 +11,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <sys/fanotify.h>
 #include <string.h>
@@ -31,9 +33,8 @@
 #define DIGEST_SET_MAX (64u << 20)
 #define EMBARGO_BPFFS "/sys/fs/bpf"
 #define EMBARGO_PIN_DIR EMBARGO_BPFFS "/embargo"
-#define EMBARGO_PIN_BACKSTOP EMBARGO_PIN_DIR "/exec-backstop"
 
-static int pin_backstop(struct daemon *d, struct embargo_bpf *skel, char *why, size_t whysize);
+static int pin_all(struct daemon *d, struct embargo_bpf *skel, uint8_t tier, char *why, size_t whysize);
 
 /* The last lines libbpf printed: why a load failed, for the tier reason. */
 static char libbpf_last[3][256];
@@ -95,6 +96,7 @@ static void set_programs(struct embargo_bpf *skel, uint8_t tier)
 	bpf_program__set_autoload(skel->progs.module_hash, tier == EMBARGO_TIER_LSM_HASH);
 	bpf_program__set_autoload(skel->progs.module_cache, tier == EMBARGO_TIER_LSM);
 	bpf_program__set_autoload(skel->progs.file_open, is_lsm(tier));
+	bpf_program__set_autoload(skel->progs.module_memory, is_lsm(tier));
 	bpf_program__set_autoload(skel->progs.exec_detect, !is_lsm(tier));
 }
 
@@ -246,6 +248,7 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, bool prealloc, 
 	/* Only the hashing tier looks digests up in the kernel. */
 	size_digest_sets(d, skel, tier, prealloc);
 	skel->bss->classify_misses = d->policy->n_ident_rules > 0;
+	skel->bss->deny_init_module = d->deny_init_module;
 
 	r = embargo_bpf__load(skel);
 	if (r < 0) {
@@ -285,6 +288,12 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, bool prealloc, 
 		if (r < 0)
 			goto fail;
 	}
+	if (is_lsm(tier)) {
+		/* Enforcing without persistence beats not enforcing: say so and go on. */
+		r = pin_all(d, skel, tier, why, whysize);
+		if (r < 0)
+			log_warning("Enforcement will end with this process: %s", why);
+	}
 	d->skel = skel;
 	if (tier == EMBARGO_TIER_FANOTIFY) {
 		r = fanotify_start(d, why, whysize);
@@ -292,7 +301,7 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, bool prealloc, 
 			d->skel = NULL;
 			goto fail;
 		}
-		r = pin_backstop(d, skel, why, whysize);
+		r = pin_all(d, skel, tier, why, whysize);
 		if (r < 0) {
 			fanotify_stop(d);
 			d->skel = NULL;
@@ -421,11 +430,78 @@ int bpf_start(struct daemon *d)
 }
 
 /*
- * The backstop must outlive the daemon: its link is pinned, so the program keeps running (with the
- * verdicts and the mode it has) after a crash. A stale pin of a previous run is replaced.
+ * Enforcement must outlive the daemon: every link (and the maps, for inspection with bpftool) is pinned
+ * in bpffs, so the programs keep deciding with the policy and mode they have after a crash, and with
+ * keep_enforcement_on_exit after a clean stop. A new daemon takes over without a gap: its programs are
+ * attached first (for that moment both decide: the stricter wins), then each of its pins is renamed
+ * over the old one, which releases the old link, and pins the old run left that this one does not
+ * have (another tier) are removed.
  */
-static int pin_backstop(struct daemon *d, struct embargo_bpf *skel, char *why, size_t whysize)
+static const char *pin_name(const char *prog)
 {
+	/* The fanotify tier's exec program is its backstop; the name is what the documentation shows. */
+	return strcmp(prog, "exec_detect") == 0 ? "exec-backstop" : prog;
+}
+
+/* bpffs refuses dots in names (reserved): the temporary pin is "pending-NAME". */
+static int pin_one(const char *name, bool is_map, void *obj, char *why, size_t whysize)
+{
+	char tmp[PATH_MAX];
+	int r;
+
+	snprintf(tmp, sizeof(tmp), "%s/pending-%s%s", EMBARGO_PIN_DIR, is_map ? "map-" : "", name);
+	(void)unlink(tmp);
+	r = is_map ? bpf_map__pin(obj, tmp) : bpf_link__pin(obj, tmp);
+	if (r < 0)
+		return snprintf(why, whysize, "cannot pin %s: %s", tmp, strerror(-r)), r;
+	return 0;
+}
+
+static bool pinned_by_us(const struct daemon *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_pins; i++)
+		if (strcmp(d->pins[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Our pending pins replace the previous run's (the rename releases the old link); stale ones go. */
+static void takeover(struct daemon *d)
+{
+	char tmp[PATH_MAX], final[PATH_MAX];
+	struct dirent *de;
+	unsigned stale = 0;
+
+	for (size_t i = 0; i < d->n_pins; i++) {
+		snprintf(tmp, sizeof(tmp), "%s/pending-%s", EMBARGO_PIN_DIR, d->pins[i]);
+		snprintf(final, sizeof(final), "%s/%s", EMBARGO_PIN_DIR, d->pins[i]);
+		if (rename(tmp, final) < 0)
+			log_warning("Cannot rename the pin %s to %s: %m", tmp, final);
+	}
+	_cleanup_closedir_ DIR *dir = opendir(EMBARGO_PIN_DIR);
+
+	while (dir && (de = readdir(dir))) {
+		if (de->d_name[0] == '.' || pinned_by_us(d, de->d_name))
+			continue;
+		if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
+			stale++;
+	}
+	d->took_over = d->took_over || stale > 0;
+	d->takeover_pending = false;
+}
+
+void bpf_complete_takeover(struct daemon *d)
+{
+	if (!d->takeover_pending)
+		return;
+	takeover(d);
+	log_notice("The previous embargod's kernel programs are released: this one's verdict cache is warm");
+}
+
+static int pin_all(struct daemon *d, struct embargo_bpf *skel, uint8_t tier, char *why, size_t whysize)
+{
+	const struct bpf_object_skeleton *sk = skel->skeleton;
+	struct bpf_map *maps[] = { skel->maps.verdicts, skel->maps.digests_even, skel->maps.digests_odd };
 	struct statfs sfs;
 	int r;
 
@@ -435,26 +511,72 @@ static int pin_backstop(struct daemon *d, struct embargo_bpf *skel, char *why, s
 	}
 	if (mkdir(EMBARGO_PIN_DIR, 0700) < 0 && errno != EEXIST)
 		return snprintf(why, whysize, "cannot create %s: %m", EMBARGO_PIN_DIR), -errno;
-	(void)unlink(EMBARGO_PIN_BACKSTOP);
-	r = bpf_link__pin(skel->links.exec_detect, EMBARGO_PIN_BACKSTOP);
-	if (r < 0)
-		return snprintf(why, whysize, "cannot pin the exec backstop at %s: %s", EMBARGO_PIN_BACKSTOP,
-				strerror(-r)),
-		       r;
+	d->n_pins = 0;
+	for (int i = 0; i < sk->prog_cnt; i++) {
+		struct bpf_link *l = *sk->progs[i].link;
+
+		if (!l || d->n_pins == ARRAY_SIZE(d->pins))
+			continue;
+		r = pin_one(pin_name(sk->progs[i].name), false, l, why, whysize);
+		if (r < 0)
+			return r;
+		snprintf(d->pins[d->n_pins++], sizeof(d->pins[0]), "%s", pin_name(sk->progs[i].name));
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(maps) && d->n_pins < ARRAY_SIZE(d->pins); i++) {
+		const char *name = bpf_map__name(maps[i]);
+
+		r = pin_one(name, true, maps[i], why, whysize);
+		if (r < 0)
+			return r;
+		snprintf(d->pins[d->n_pins++], sizeof(d->pins[0]), "map-%s", name);
+	}
 	d->pinned = true;
+	/*
+	 * Without in-kernel hashing (lsm tier) our cache starts cold, and a file it has not classified yet
+	 * would run once: the previous run's programs, whose cache is warm, stay attached beside ours until
+	 * the start-up scan has warmed this one (bpf_complete_takeover). Both deciding, the stricter wins.
+	 */
+	d->takeover_pending = true;
+	if (!(tier == EMBARGO_TIER_LSM && d->scan_at_start && bpf_previous_pins()))
+		takeover(d);
 	return 0;
+}
+
+/* Unpin what pin_all pinned: with no other reference left, the links detach. */
+static void unpin_all(struct daemon *d)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < d->n_pins; i++) {
+		snprintf(path, sizeof(path), "%s/%s", EMBARGO_PIN_DIR, d->pins[i]);
+		(void)unlink(path);
+	}
+	(void)rmdir(EMBARGO_PIN_DIR);
+	d->n_pins = 0;
+	d->pinned = false;
+}
+
+/* Did a previous run leave programs attached (a crash, or keep_enforcement_on_exit)? */
+bool bpf_previous_pins(void)
+{
+	_cleanup_closedir_ DIR *dir = opendir(EMBARGO_PIN_DIR);
+	struct dirent *de;
+
+	while (dir && (de = readdir(dir)))
+		if (de->d_name[0] != '.' && strncmp(de->d_name, "pending-", 8) != 0)
+			return true;
+	return false;
 }
 
 void bpf_stop(struct daemon *d)
 {
 	/* First the threads that use the maps. */
 	fanotify_stop(d);
-	/* A clean stop ends enforcement: nothing is left behind in bpffs. */
-	if (d->pinned && d->skel) {
-		(void)bpf_link__unpin(d->skel->links.exec_detect);
-		(void)rmdir(EMBARGO_PIN_DIR);
-		d->pinned = false;
-	}
+	/* The previous run's programs go in any case: what stays, if anything, is ours. */
+	bpf_complete_takeover(d);
+	if (d->pinned && !d->keep_enforcement_on_exit)
+		unpin_all(d);
+	/* Pinned links stay attached when their descriptors close: that is keep_enforcement_on_exit. */
 	embargo_bpf__destroy(d->skel);
 	d->skel = NULL;
 }
@@ -547,6 +669,36 @@ int bpf_prepare_gen(struct daemon *d, const struct embargo_policy *p, uint32_t g
 	if (r < 0)
 		return snprintf(why, whysize, "cannot fill the spare digest set: %s", strerror(-r)), r;
 	return 0;
+}
+
+void bpf_carry_matches(struct daemon *d, uint32_t gen)
+{
+	const struct embargo_policy *old = d->prev_policy, *new = d->policy;
+	struct embargo_inode_key key, *prev = NULL;
+	struct embargo_verdict v;
+	int fd;
+
+	if (!d->skel || !old)
+		return;
+	d->skel->bss->carry_gen = gen;
+	fd = bpf_map__fd(d->skel->maps.verdicts);
+	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
+		const struct embargo_rule *r;
+
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v) < 0 || v.gen != d->prev_gen ||
+		    v.verdict != EMBARGO_VERDICT_MATCH || v.rule_id >= old->n_rules)
+			continue;
+		r = embargo_policy_lookup(new, old->rules[v.rule_id].sha256);
+		if (!r)
+			continue;
+		v.gen = gen;
+		v.rule_id = (uint32_t)(r - new->rules);
+		v.vendor_id = (uint16_t)r->vendor;
+		v.vendor_mode = new->vendors[r->vendor].mode;
+		/* BPF_EXIST: a write-open may have dropped it meanwhile; then it stays dropped. */
+		(void)bpf_map_update_elem(fd, &key, &v, BPF_EXIST);
+	}
 }
 
 void bpf_switch_gen(struct daemon *d, uint32_t gen, bool classify_misses)

@@ -116,6 +116,20 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_u64(&w, "capacity", d->digest_capacity);
 	json_end_object(&w);
 
+	json_key_object(&w, "init_module");
+	json_key_bool(&w, "deny",
+		      d->deny_init_module &&
+			      (d->tier == EMBARGO_TIER_LSM_HASH || d->tier == EMBARGO_TIER_LSM));
+	json_key_string(&w, "why", d->init_module_why);
+	json_end_object(&w);
+
+	json_key_object(&w, "persistence");
+	json_key_bool(&w, "pinned", d->pinned);
+	json_key_string(&w, "pin_dir", "/sys/fs/bpf/embargo");
+	json_key_bool(&w, "keep_enforcement_on_exit", d->keep_enforcement_on_exit);
+	json_key_bool(&w, "took_over", d->took_over);
+	json_end_object(&w);
+
 	json_key_object(&w, "reload");
 	json_key_u64(&w, "attempts", d->reload.attempts);
 	json_key_u64(&w, "failures", d->reload.failures);
@@ -156,6 +170,7 @@ static int status_json(struct daemon *d, char **ret)
 	for (unsigned i = 0; i < EMBARGO_STAT_MAX; i++)
 		json_key_u64(&w, stat_names[i], stats[i]);
 	json_key_u64(&w, "log_dropped", log_dropped());
+	json_key_u64(&w, "log_suppressed", log_suppressed());
 	json_key_u64(&w, "events_malformed", d->events_bad);
 	json_key_u64(&w, "classified_in_userspace", d->classified);
 	json_end_object(&w);

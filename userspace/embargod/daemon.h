@@ -79,8 +79,15 @@ struct daemon {
 	struct embargo_probe probe;
 	uint8_t tier;
 	char tier_reason[1024];
-	bool no_d_path; /* the kernel refused bpf_d_path in LSM hooks: events may carry no path */
-	bool pinned;	/* the exec backstop's link is pinned in bpffs */
+	bool no_d_path;	   /* the kernel refused bpf_d_path in LSM hooks: events may carry no path */
+	bool pinned;	   /* links and maps are pinned in bpffs (LSM and fanotify tiers) */
+	char pins[16][64]; /* their names under /sys/fs/bpf/embargo */
+	size_t n_pins;
+	bool took_over;	       /* a previous run's programs were still attached: replaced without a gap */
+	bool takeover_pending; /* ... kept beside ours until our cache is warm (lsm tier) */
+	bool keep_enforcement_on_exit;
+	bool deny_init_module;	   /* init_module from memory refused in enforce mode (LSM tiers) */
+	char init_module_why[256]; /* ... and why, for status and the banner */
 	struct fan *fan;
 	struct startscan *scan;
 	struct ident *ident; /* identity rules in the policy: signers, packages, paths */
@@ -111,6 +118,10 @@ bool daemon_verdict(const struct daemon *d, const uint8_t sha256[32], const stru
 extern bool bpf_verbose; /* libbpf's and the verifier's messages to stderr */
 int bpf_start(struct daemon *d);
 void bpf_stop(struct daemon *d);
+/* A previous run left pinned programs behind (crash, or keep_enforcement_on_exit). */
+bool bpf_previous_pins(void);
+/* Release a previous run's programs kept attached while ours warmed up (after the start-up scan). */
+void bpf_complete_takeover(struct daemon *d);
 void bpf_set_mode(struct daemon *d, uint8_t mode);
 void bpf_read_stats(const struct daemon *d, uint64_t out[EMBARGO_STAT_MAX]);
 int bpf_verdicts_fd(const struct daemon *d);
@@ -120,6 +131,11 @@ int bpf_digests_fd(const struct daemon *d, uint32_t gen);
 /* Empty the digest set of generation gen (not the one in force) and fill it with p's digests. */
 int bpf_prepare_gen(struct daemon *d, const struct embargo_policy *p, uint32_t gen, char *why,
 		    size_t whysize);
+/*
+ * Before switching to gen: cached matches of the previous generation whose digest the policy now in
+ * d->policy lists too are re-stamped for gen (valid under both), so no known file is unknown meanwhile.
+ */
+void bpf_carry_matches(struct daemon *d, uint32_t gen);
 /* Make generation gen the one the kernel decides with (one store). */
 void bpf_switch_gen(struct daemon *d, uint32_t gen, bool classify_misses);
 
@@ -182,9 +198,8 @@ void events_report(struct daemon *d, const struct embargo_event *ev, uint32_t ru
 		   const char *note);
 /* A prohibited file's name, for events about it that come without one (no bpf_d_path before 5.11). */
 void events_remember_path(uint64_t dev, uint64_t ino, uint32_t rule_id, const char *path);
-/* Log that n more matches of a file by children of ppid were counted, not reported one by one. */
-void events_report_repeated(struct daemon *d, uint8_t hook, uint64_t dev, uint64_t ino, uint32_t ppid,
-			    uint64_t n);
+/* Log that n more matches of a file (by children of one parent, in one cgroup) were counted, not logged. */
+void events_report_repeated(struct daemon *d, const struct embargo_dedup_key *key, uint64_t n);
 /* "file:line" of rule_id into buf under the running policy. */
 const char *rule_location(const struct daemon *d, uint32_t rule_id, char *buf, size_t size);
 

@@ -25,6 +25,7 @@
 struct recent {
 	uint64_t dev, ino;
 	uint32_t rule_id;
+	uint8_t action; /* of the last report: what a "repeated N times" record says was done */
 	bool used;
 	char path[EMBARGO_PATH_LEN];
 };
@@ -113,22 +114,28 @@ const struct embargo_policy *policy_of_gen(const struct daemon *d, uint32_t gen)
 	return gen == d->prev_gen && d->prev_policy ? d->prev_policy : d->policy;
 }
 
-static void remember_recent(const struct embargo_event *ev, uint32_t rule_id, const char *path)
+static void remember_recent(const struct embargo_event *ev, uint32_t rule_id, uint8_t action,
+			    const char *path)
 {
 	struct recent *r = &recent[recent_next++ % RECENT];
 
 	r->dev = ev->dev;
 	r->ino = ev->ino;
 	r->rule_id = rule_id;
+	r->action = action;
 	r->used = true;
 	snprintf(r->path, sizeof(r->path), "%s", path);
 }
 
+/* The latest report of the file: its name, rule and action as last reported. */
 static const struct recent *find_recent(uint64_t dev, uint64_t ino)
 {
-	for (unsigned i = 0; i < RECENT; i++)
-		if (recent[i].used && recent[i].dev == dev && recent[i].ino == ino)
-			return &recent[i];
+	for (unsigned i = 1; i <= RECENT; i++) {
+		const struct recent *r = &recent[(recent_next - i) % RECENT];
+
+		if (r->used && r->dev == dev && r->ino == ino)
+			return r;
+	}
 	return NULL;
 }
 
@@ -161,7 +168,7 @@ void events_remember_path(uint64_t dev, uint64_t ino, uint32_t rule_id, const ch
 	struct embargo_event ev = { .dev = dev, .ino = ino };
 
 	pthread_mutex_lock(&report_lock);
-	remember_recent(&ev, rule_id, path);
+	remember_recent(&ev, rule_id, 0, path);
 	pthread_mutex_unlock(&report_lock);
 }
 
@@ -223,13 +230,13 @@ static void report_locked(struct daemon *d, const struct embargo_event *ev, uint
 		if (resolved[0] == '/')
 			ctx.path = path = resolved;
 	}
-	remember_recent(ev, rule_id, path ? path : ev->path);
+	remember_recent(ev, rule_id, action ? action : ev->action, path ? path : ev->path);
 	if (embargo_event_record(ev, &ctx, action, &rec) < 0) {
 		record_free(&rec);
 		log_error("Out of memory formatting an event for %s", ev->path);
 		return;
 	}
-	log_submit(&rec);
+	log_submit_event(&rec);
 }
 
 /* Open path if it is the reported inode; its name into name. */
@@ -368,6 +375,15 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	if (ev.hdr.kind == EMBARGO_EV_UNKNOWN)
 		classify(d, &ev);
+	else if (ev.flags & EMBARGO_EVF_MEMORY)
+		/* No file, so no rule: the init_module setting decided. */
+		report(d, &ev, ev.rule_id, 0, "(init_module from memory)",
+		       ev.action == EMBARGO_ACTION_DENIED ? "a kernel module loaded from memory "
+							    "(init_module) cannot be identified: refused "
+							    "in enforce mode (init_module in embargo.conf)"
+							  : "a kernel module was loaded from memory "
+							    "(init_module): it cannot be identified, "
+							    "nothing was checked");
 	else
 		report(d, &ev, ev.rule_id, 0, NULL, NULL);
 	return 0;
@@ -394,38 +410,60 @@ int events_poll(struct daemon *d)
 	return r < 0 ? r : 0;
 }
 
-void events_report_repeated(struct daemon *d, uint8_t hook, uint64_t dev, uint64_t ino, uint32_t ppid,
-			    uint64_t n)
+void events_report_repeated(struct daemon *d, const struct embargo_dedup_key *key, uint64_t n)
 {
 	struct embargo_record rec = { .priority = LOG_NOTICE };
-	char rule[4200], path[EMBARGO_PATH_LEN] = "";
+	char rule[4200], path[EMBARGO_PATH_LEN] = "", vendor[512] = "";
+	const char *hook = embargo_hook_name((uint8_t)key->hook);
 	const struct recent *rc;
+	uint8_t action = 0;
 	int r = 0;
 
 	pthread_mutex_lock(&report_lock);
-	rc = find_recent(dev, ino);
+	rc = find_recent(key->dev, key->ino);
 	if (rc) {
 		snprintf(path, sizeof(path), "%s", rc->path);
 		rule_location(d, rc->rule_id, rule, sizeof(rule));
+		action = rc->action;
+		if (rc->rule_id & EMBARGO_RULE_IDENT) {
+			const struct embargo_ident_rule *ir = ident_rule(d->policy, rc->rule_id);
+
+			if (ir)
+				snprintf(vendor, sizeof(vendor), "%s", d->policy->vendors[ir->vendor].name);
+		} else if (d->policy && rc->rule_id < d->policy->n_rules) {
+			snprintf(vendor, sizeof(vendor), "%s",
+				 d->policy->vendors[d->policy->rules[rc->rule_id].vendor].name);
+		}
 	}
 	pthread_mutex_unlock(&report_lock);
 
 	r = r
 		    ?: record_addf(&rec, "MESSAGE",
-				   "%llu more %s of %s by children of pid %u were not reported one by one",
-				   (unsigned long long)n, embargo_hook_name(hook),
-				   rc ? path : "(unknown path)", ppid);
+				   "%llu more %s of %s by children of pid %u in cgroup %llu were not "
+				   "reported one "
+				   "by one",
+				   (unsigned long long)n, hook, rc ? path : "(unknown path)", key->ppid,
+				   (unsigned long long)key->cgroup_id);
 	r = r ?: record_add(&rec, "MESSAGE_ID", EMBARGO_MSGID_REPEATED);
 	r = r ?: record_addf(&rec, "PRIORITY", "%d", LOG_NOTICE);
 	r = r ?: record_addf(&rec, "EMBARGO_REPEATED", "%llu", (unsigned long long)n);
-	r = r ?: record_add(&rec, "EMBARGO_HOOK", embargo_hook_name(hook));
+	r = r ?: record_add(&rec, "EMBARGO_HOOK", hook);
+	if (!r && action)
+		r = record_add(&rec, "EMBARGO_ACTION", embargo_action_name(action));
+	if (!r && vendor[0])
+		r = record_add(&rec, "EMBARGO_VENDOR", vendor);
 	r = r ?: record_add(&rec, "EMBARGO_PATH", path);
 	r = r ?: record_add(&rec, "EMBARGO_RULE", rc ? rule : "");
-	r = r ?: record_addf(&rec, "EMBARGO_PPID", "%u", ppid);
+	r = r ?: record_addf(&rec, "EMBARGO_PPID", "%u", key->ppid);
+	r = r ?: record_addf(&rec, "EMBARGO_CGROUP_ID", "%llu", (unsigned long long)key->cgroup_id);
+	r = r
+		    ?: record_addf(&rec, "EMBARGO_DEVICE", "%u:%u", (unsigned)(key->dev >> 20),
+				   (unsigned)(key->dev & 0xfffff));
+	r = r ?: record_addf(&rec, "EMBARGO_INODE", "%llu", (unsigned long long)key->ino);
 	if (r < 0)
 		record_free(&rec);
 	else
-		log_submit(&rec);
+		log_submit_event(&rec);
 }
 
 void events_sweep_dedup(struct daemon *d)
@@ -455,7 +493,6 @@ void events_sweep_dedup(struct daemon *d)
 			(void)bpf_map_delete_elem(fd, &due[i]);
 		}
 		if (v.hits > v.emitted_hits)
-			events_report_repeated(d, (uint8_t)due[i].hook, due[i].dev, due[i].ino, due[i].ppid,
-					       v.hits - v.emitted_hits);
+			events_report_repeated(d, &due[i], v.hits - v.emitted_hits);
 	}
 }

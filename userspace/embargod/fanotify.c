@@ -12,6 +12,7 @@
  * the cache (and a late match in enforce mode kills the process that got through). No thread here opens
  * a file by name: every file is read through the descriptor the event carries, which raises no events.
  */
+#include "cgroup.h"
 #include "daemon.h"
 #include "event.h"
 #include "log.h"
@@ -94,6 +95,10 @@ static void fill_process(struct embargo_event *ev, uint32_t pid)
 	unsigned ppid = 0;
 
 	ev->pid = ev->tid = pid;
+	/* Part of the dedup key, as in the kernel: 0 (one key for all) if it cannot be read. */
+	uint64_t cg;
+
+	ev->cgroup_id = embargo_cgroup_id((pid_t)pid, &cg) == 0 ? cg : 0;
 	snprintf(p, sizeof(p), "/proc/%u/stat", pid);
 	f = fopen(p, "re");
 	if (f && fgets(buf, sizeof(buf), f)) {
@@ -132,7 +137,9 @@ static void fill_process(struct embargo_event *ev, uint32_t pid)
  */
 static bool dedup_emit(struct fan *f, const struct embargo_event *ev, uint64_t *repeated)
 {
-	struct embargo_dedup_key k = { .dev = ev->dev, .ino = ev->ino, .ppid = ev->ppid, .hook = ev->hook };
+	struct embargo_dedup_key k = {
+		.dev = ev->dev, .ino = ev->ino, .cgroup_id = ev->cgroup_id, .ppid = ev->ppid, .hook = ev->hook
+	};
 	struct embargo_dedup_val v = {};
 	int fd = bpf_dedup_fd(f->d);
 	uint64_t now = now_ns();

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "log.h"
+#include "ratelimit.h"
 #include "util.h"
 
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
+/* No CODE_FILE, CODE_LINE, CODE_FUNC: they would name this file's emit() on every record. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 #include <time.h>
 
@@ -21,13 +24,38 @@ static struct {
 	int max_level;
 	struct embargo_record queue[QUEUE_LEN];
 	size_t head, count;
-	uint64_t dropped, dropped_reported;
+	uint64_t enqueued, dequeued; /* records through the queue, ever: orders summaries after them */
+	uint64_t dropped;	     /* records a full queue refused */
+	uint64_t suppressed;	     /* events not written one by one, for status */
+	/*
+	 * The rate limit's window, what it and the full queue kept out since the last summary (open), and
+	 * the summary of an ended window not yet written (closed: written once the records queued before
+	 * it are, so that it follows them). Two buffers, swapped; a window that ends while a summary is
+	 * still waiting is merged into it.
+	 */
+	struct embargo_ratelimit rl;
+	uint32_t rate_limit, rate_interval_s;
+	struct embargo_summary *open, *closed;
+	bool have_closed;
+	uint64_t closed_after; /* written once dequeued reaches this */
 } L = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
 	.target = LOG_TARGET_STDERR,
 	.max_level = LOG_INFO,
+	.rate_limit = 0,
+	.rate_interval_s = 10,
 };
+
+static struct embargo_summary summary_bufs[2];
+
+static uint64_t realtime_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
+}
 
 int log_target_from_string(const char *s, enum log_target *t)
 {
@@ -66,41 +94,76 @@ static void emit(struct embargo_record *rec)
 	}
 }
 
+/* Called with L.lock held: the open summary becomes the one to write after what is queued now. */
+static void close_window_locked(void)
+{
+	if (embargo_summary_empty(L.open))
+		return;
+	if (!L.have_closed) {
+		struct embargo_summary *t = L.closed;
+
+		L.closed = L.open;
+		L.open = t;
+		L.have_closed = true;
+	} else {
+		embargo_summary_merge(L.closed, L.open);
+	}
+	embargo_summary_reset(L.open);
+	L.closed_after = L.enqueued;
+	pthread_cond_signal(&L.cond);
+}
+
+/* Called with L.lock held, which it drops while writing. */
+static void write_summary_locked(void)
+{
+	struct embargo_record r = {};
+	int ret = embargo_summary_record(L.closed, L.rate_limit, L.rate_interval_s, &r);
+
+	/* Formatted under the lock (bounded work: a few dozen table entries), written without it. */
+	embargo_summary_reset(L.closed);
+	L.have_closed = false;
+	pthread_mutex_unlock(&L.lock);
+	if (ret == 0)
+		emit(&r);
+	record_free(&r);
+	pthread_mutex_lock(&L.lock);
+}
+
 static void *log_thread(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&L.lock);
 	for (;;) {
-		while (L.count == 0 && !L.stopping)
+		while (L.count == 0 && !L.have_closed && !L.stopping)
 			pthread_cond_wait(&L.cond, &L.lock);
+		if (L.have_closed && L.dequeued >= L.closed_after) {
+			write_summary_locked();
+			continue;
+		}
 		if (L.count == 0 && L.stopping)
 			break;
+		if (L.count == 0)
+			continue;
 		struct embargo_record rec = L.queue[L.head];
-		uint64_t lost = L.dropped - L.dropped_reported;
 
 		L.queue[L.head] = (struct embargo_record){};
 		L.head = (L.head + 1) % QUEUE_LEN;
 		L.count--;
-		L.dropped_reported = L.dropped;
+		L.dequeued++;
 		pthread_mutex_unlock(&L.lock);
 
 		emit(&rec);
 		record_free(&rec);
-		if (lost) {
-			struct embargo_record r = { .priority = LOG_WARNING };
-
-			if (record_addf(&r, "MESSAGE",
-					"%llu log records were dropped: the log could not keep up",
-					(unsigned long long)lost) == 0 &&
-			    record_addf(&r, "PRIORITY", "%d", LOG_WARNING) == 0 &&
-			    record_addf(&r, "EMBARGO_LOG_DROPPED", "%llu", (unsigned long long)lost) == 0)
-				emit(&r);
-			record_free(&r);
-		}
 		pthread_mutex_lock(&L.lock);
 	}
 	pthread_mutex_unlock(&L.lock);
 	return NULL;
+}
+
+void log_set_rate_limit(uint32_t limit, uint32_t interval_s)
+{
+	L.rate_limit = limit;
+	L.rate_interval_s = interval_s ? interval_s : 1;
 }
 
 int log_start(enum log_target target, int max_level)
@@ -111,6 +174,11 @@ int log_start(enum log_target target, int max_level)
 		target = access(JOURNAL_SOCKET, W_OK) == 0 ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR;
 	L.target = target;
 	L.max_level = max_level;
+	embargo_ratelimit_init(&L.rl, L.rate_limit, L.rate_interval_s);
+	L.open = &summary_bufs[0];
+	L.closed = &summary_bufs[1];
+	embargo_summary_reset(L.open);
+	embargo_summary_reset(L.closed);
 	r = pthread_create(&L.thread, NULL, log_thread, NULL);
 	if (r != 0)
 		return -r;
@@ -123,6 +191,8 @@ void log_stop(void)
 	if (!L.running)
 		return;
 	pthread_mutex_lock(&L.lock);
+	/* What was kept out in the last, unfinished interval is summarized before we go. */
+	close_window_locked();
 	L.stopping = true;
 	pthread_cond_signal(&L.cond);
 	pthread_mutex_unlock(&L.lock);
@@ -130,25 +200,78 @@ void log_stop(void)
 	L.running = false;
 }
 
-void log_submit(struct embargo_record *rec)
+/* Called with L.lock held and room in the queue. */
+static void enqueue_locked(struct embargo_record *rec)
 {
-	if (!L.running) {
-		/* Before the thread starts (option errors) and after it stops: write directly. */
-		emit(rec);
-		record_free(rec);
-		return;
-	}
-	pthread_mutex_lock(&L.lock);
-	if (L.count == QUEUE_LEN) {
-		L.dropped++;
-		pthread_mutex_unlock(&L.lock);
-		record_free(rec);
-		return;
-	}
 	L.queue[(L.head + L.count) % QUEUE_LEN] = *rec;
 	*rec = (struct embargo_record){};
 	L.count++;
+	L.enqueued++;
 	pthread_cond_signal(&L.cond);
+}
+
+static bool log_direct(struct embargo_record *rec)
+{
+	if (L.running)
+		return false;
+	/* Before the thread starts (option errors) and after it stops: write directly. */
+	emit(rec);
+	record_free(rec);
+	return true;
+}
+
+void log_submit(struct embargo_record *rec)
+{
+	if (log_direct(rec))
+		return;
+	pthread_mutex_lock(&L.lock);
+	if (L.count == QUEUE_LEN) {
+		L.dropped++;
+		embargo_summary_add_dropped(L.open, realtime_usec());
+	} else {
+		enqueue_locked(rec);
+	}
+	pthread_mutex_unlock(&L.lock);
+	record_free(rec);
+}
+
+void log_submit_event(struct embargo_record *rec)
+{
+	uint64_t now = now_ns();
+	enum embargo_suppress_why why;
+
+	if (log_direct(rec))
+		return;
+	pthread_mutex_lock(&L.lock);
+	if (embargo_ratelimit_roll(&L.rl, now))
+		close_window_locked();
+	if (!embargo_ratelimit_room(&L.rl, now)) {
+		why = EMBARGO_SUPPRESS_RATE;
+	} else if (L.count == QUEUE_LEN) {
+		L.dropped++;
+		why = EMBARGO_SUPPRESS_QUEUE;
+	} else {
+		embargo_ratelimit_take(&L.rl);
+		enqueue_locked(rec);
+		pthread_mutex_unlock(&L.lock);
+		return;
+	}
+	uint64_t before = L.open->events;
+
+	embargo_summary_add(L.open, rec, why, realtime_usec());
+	L.suppressed += L.open->events - before;
+	pthread_mutex_unlock(&L.lock);
+	record_free(rec);
+}
+
+void log_tick(void)
+{
+	if (!L.running)
+		return;
+	pthread_mutex_lock(&L.lock);
+	/* No window open but something counted: only messages were dropped; their summary is due too. */
+	if (embargo_ratelimit_roll(&L.rl, now_ns()) || (!L.rl.start_ns && !embargo_summary_empty(L.open)))
+		close_window_locked();
 	pthread_mutex_unlock(&L.lock);
 }
 
@@ -176,12 +299,22 @@ void log_msg(int priority, const char *message_id, const char *fmt, ...)
 	log_submit(&rec);
 }
 
-uint64_t log_dropped(void)
+static uint64_t read_locked(const uint64_t *v)
 {
-	uint64_t d;
+	uint64_t n;
 
 	pthread_mutex_lock(&L.lock);
-	d = L.dropped;
+	n = *v;
 	pthread_mutex_unlock(&L.lock);
-	return d;
+	return n;
+}
+
+uint64_t log_dropped(void)
+{
+	return read_locked(&L.dropped);
+}
+
+uint64_t log_suppressed(void)
+{
+	return read_locked(&L.suppressed);
 }

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/utsname.h>
+#include <limits.h>
 #include <sys/timerfd.h>
 #include <sysexits.h>
 
@@ -44,6 +46,7 @@ static void usage(FILE *f)
 		"      --no-scan            no start-up scan\n"
 		"      --kill-running       enforce mode: kill processes found running prohibited code at "
 		"start\n"
+		"      --keep-enforcement-on-exit  leave the kernel programs attached after a clean stop\n"
 		"      --state-dir DIR      persistent state (scan cache)\n"
 		"      --no-self-protection let other processes signal, trace and unload embargod in "
 		"enforce\n"
@@ -61,6 +64,7 @@ enum {
 	OPT_SCAN_PATH,
 	OPT_NO_SCAN,
 	OPT_KILL_RUNNING,
+	OPT_KEEP_ENFORCEMENT,
 	OPT_STATE_DIR,
 	OPT_NO_SELF_PROTECTION,
 };
@@ -81,6 +85,7 @@ static const struct option options[] = {
 	{ "scan-path", required_argument, NULL, OPT_SCAN_PATH },
 	{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
 	{ "kill-running", no_argument, NULL, OPT_KILL_RUNNING },
+	{ "keep-enforcement-on-exit", no_argument, NULL, OPT_KEEP_ENFORCEMENT },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "no-self-protection", no_argument, NULL, OPT_NO_SELF_PROTECTION },
 	{},
@@ -199,6 +204,9 @@ static int apply_option(int c, const char *arg, struct embargo_config *cfg, int 
 	case OPT_KILL_RUNNING:
 		cfg->kill_running = true;
 		return 0;
+	case OPT_KEEP_ENFORCEMENT:
+		cfg->keep_enforcement_on_exit = true;
+		return 0;
 	case OPT_STATE_DIR:
 		return arg[0] == '/' ? set_str(&cfg->state_dir, arg)
 				     : usage_error("--state-dir", "an absolute path", arg);
@@ -259,6 +267,49 @@ static const uint8_t config_tiers[] = {
 	[EMBARGO_CONFIG_TIER_DETECT] = EMBARGO_TIER_DETECT,
 };
 
+/*
+ * Whether init_module (a module from memory: nothing for the kernel programs to hash) is refused in
+ * enforce mode. kmod loads an uncompressed module with finit_module, which is decided like an exec; it
+ * falls back to init_module for a compressed one when it decompresses in userspace (kmod before 31, or a
+ * kernel without in-kernel decompression). auto refuses init_module only where modules are not
+ * compressed, so that the system's own module loading never breaks.
+ */
+static void resolve_init_module(struct daemon *d, uint8_t setting)
+{
+	struct utsname u;
+	char path[PATH_MAX], line[1024];
+	bool compressed = false;
+
+	if (setting == EMBARGO_CONFIG_INIT_MODULE_DENY || setting == EMBARGO_CONFIG_INIT_MODULE_ALLOW) {
+		d->deny_init_module = setting == EMBARGO_CONFIG_INIT_MODULE_DENY;
+		snprintf(d->init_module_why, sizeof(d->init_module_why), "init_module %s in embargo.conf",
+			 d->deny_init_module ? "deny" : "allow");
+		return;
+	}
+	if (uname(&u) == 0) {
+		snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+		_cleanup_fclose_ FILE *f = fopen(path, "re");
+
+		/* The first line names a module file: all of a kernel's modules share one suffix. */
+		if (f && fgets(line, sizeof(line), f)) {
+			char *colon = strchr(line, ':');
+
+			if (colon) {
+				*colon = '\0';
+				compressed = !!strstr(line, ".ko.");
+			}
+		}
+	}
+	d->deny_init_module = !compressed;
+	snprintf(d->init_module_why, sizeof(d->init_module_why), "%s",
+		 compressed
+			 ? "init_module auto: this kernel's modules are compressed, so kmod may load them "
+			   "with init_module: allowed and reported (set init_module deny if kmod >= 31 and "
+			   "the kernel decompresses modules itself)"
+			 : "init_module auto: modules are loaded from files (finit_module), so a module from "
+			   "memory is refused in enforce mode");
+}
+
 static void apply_config(struct daemon *d, const struct embargo_config *cfg, enum log_target *target)
 {
 	d->policy_path = cfg->policy;
@@ -272,6 +323,8 @@ static void apply_config(struct daemon *d, const struct embargo_config *cfg, enu
 	d->n_scan_paths = cfg->n_scan_paths;
 	d->scan_at_start = cfg->scan_at_start;
 	d->kill_running = cfg->kill_running;
+	d->keep_enforcement_on_exit = cfg->keep_enforcement_on_exit;
+	resolve_init_module(d, cfg->init_module);
 	d->state_dir = cfg->state_dir;
 	d->self_protection = cfg->self_protection;
 	d->syscall_filter = cfg->syscall_filter;
@@ -316,6 +369,8 @@ static void banner(const struct daemon *d)
 		d->policy->n_vendors, d->policy->n_rules, d->tier_reason,
 		protect_summary(d, protection, sizeof(protection)),
 		confine_summary(confinement, sizeof(confinement)));
+	if (d->tier == EMBARGO_TIER_LSM_HASH || d->tier == EMBARGO_TIER_LSM)
+		log_info("Kernel modules from memory: %s", d->init_module_why);
 	for (size_t i = 0; i < d->probe.n; i++)
 		log_info("Probe %s: %s: %s", d->probe.checks[i].name, d->probe.checks[i].ok ? "ok" : "no",
 			 d->probe.checks[i].detail);
@@ -431,6 +486,7 @@ static int loop(struct daemon *d)
 
 				if (read(tfd, &expirations, sizeof(expirations)) == sizeof(expirations)) {
 					events_sweep_dedup(d);
+					log_tick();
 					protect_poll(d);
 					confine_poll(d);
 					feed_watchdog(d);
@@ -510,6 +566,7 @@ int main(int argc, char **argv)
 		embargo_config_free(&cfg);
 		return EX_OSERR;
 	}
+	log_set_rate_limit(cfg.log_rate_limit, cfg.log_rate_interval_s);
 	r = log_start(target, level);
 	if (r < 0) {
 		fprintf(stderr, "embargod: cannot start the logger: %s\n", strerror(-r));
@@ -540,6 +597,10 @@ int main(int argc, char **argv)
 		 d.policy->n_duplicates);
 
 	embargo_probe_kernel(&d.probe);
+	if (bpf_previous_pins())
+		log_notice(
+			"A previous embargod left its programs attached (crash or keep_enforcement_on_exit): "
+			"they keep enforcing until this one's are attached, then are replaced");
 	r = bpf_start(&d);
 	if (r < 0) {
 		log_error("No enforcement tier could be loaded: %s", d.tier_reason);
@@ -580,9 +641,19 @@ int main(int argc, char **argv)
 	r = startscan_begin(&d);
 	if (r < 0)
 		log_warning("Cannot start the start-up scan: %s", strerror(-r));
+	if (!d.scan)
+		bpf_complete_takeover(&d);
 	r = loop(&d) < 0 ? EX_SOFTWARE : 0;
 	(void)sd_notify(0, "STOPPING=1");
-	log_notice("embargod stopped: the kernel programs are detached, nothing is enforced any more");
+	if (d.pinned && d.keep_enforcement_on_exit)
+		log_notice(
+			"embargod stopped; keep_enforcement_on_exit: its kernel programs stay attached "
+			"under %s and keep enforcing policy generation %u in mode %s until embargod starts "
+			"again",
+			"/sys/fs/bpf/embargo", d.gen, embargo_mode_name(d.mode));
+	else
+		log_notice("embargod stopped: the kernel programs are detached, nothing is enforced any "
+			   "more");
 out:
 	startscan_end(&d);
 	control_stop(&d);

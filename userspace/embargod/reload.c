@@ -60,6 +60,7 @@ int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize)
 	d->gen = gen;
 	r = ident_start(d);
 	pthread_rwlock_unlock(&d->policy_lock);
+	bpf_carry_matches(d, gen);
 	/* The learned digests of the new generation are in its set: now the kernel switches. */
 	bpf_switch_gen(d, gen, p->n_ident_rules > 0);
 	embargo_policy_free(old_prev);
@@ -76,7 +77,8 @@ int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize)
 	log_msg(LOG_NOTICE, EMBARGO_MSGID_RELOAD,
 		"Policy reloaded by %s in %.3f s: generation %u in force (was %u): %s: %zu vendors, %zu "
 		"digests, %zu identity rules",
-		who, d->reload.seconds, gen, d->prev_gen, p->path, p->n_vendors, p->n_rules, p->n_ident_rules);
+		who, d->reload.seconds, gen, d->prev_gen, p->path, p->n_vendors, p->n_rules,
+		p->n_ident_rules);
 	r = startscan_begin(d);
 	if (r < 0)
 		log_warning("Cannot start the scan for policy generation %u: %s", gen, strerror(-r));

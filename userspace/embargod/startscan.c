@@ -149,6 +149,8 @@ static void *scan_thread(void *arg)
 
 	if (r == -ECANCELED)
 		return NULL;
+	/* Every file on disk has its verdict cached: a previous run's programs are not needed any more. */
+	bpf_complete_takeover(d);
 	rp = embargo_scan_processes(d->policy, &o, &pst);
 	if (r < 0)
 		log_warning("Start-up scan failed: %s", strerror(-r));

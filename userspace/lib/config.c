@@ -64,6 +64,11 @@ static const struct choice logs[] = {
 	{ "stderr", EMBARGO_CONFIG_LOG_STDERR },
 };
 static const struct choice yes_no[] = { { "yes", 1 }, { "no", 0 } };
+static const struct choice init_modules[] = {
+	{ "auto", EMBARGO_CONFIG_INIT_MODULE_AUTO },
+	{ "deny", EMBARGO_CONFIG_INIT_MODULE_DENY },
+	{ "allow", EMBARGO_CONFIG_INIT_MODULE_ALLOW },
+};
 
 #define OFF(field) offsetof(struct embargo_config, field)
 #define CHOICE(n, field, set)                                                                                \
@@ -101,6 +106,7 @@ static const struct key keys[] = {
 	    EMBARGO_CONFIG_TIMEOUT_MS_MAX, "milliseconds"),
 	BOOL("kill_running", kill_running),
 	BOOL("keep_enforcement_on_exit", keep_enforcement_on_exit),
+	CHOICE("init_module", init_module, init_modules),
 	BOOL("self_protection", self_protection),
 	BOOL("syscall_filter", syscall_filter),
 	PATHS("fanotify_paths", fanotify_paths, true),

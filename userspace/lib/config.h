@@ -41,6 +41,13 @@ enum embargo_config_on_timeout {
 	EMBARGO_CONFIG_ON_TIMEOUT_DENY,
 };
 
+/* init_module(2): a module passed as a buffer, with no file the kernel programs could hash or identify. */
+enum embargo_config_init_module {
+	EMBARGO_CONFIG_INIT_MODULE_AUTO,  /* deny, unless this system's module loader needs init_module */
+	EMBARGO_CONFIG_INIT_MODULE_DENY,  /* refused in enforce mode, reported in audit mode */
+	EMBARGO_CONFIG_INIT_MODULE_ALLOW, /* allowed and reported */
+};
+
 enum embargo_config_log {
 	EMBARGO_CONFIG_LOG_AUTO, /* the journal if its socket exists, stderr otherwise */
 	EMBARGO_CONFIG_LOG_JOURNAL,
@@ -61,6 +68,7 @@ struct embargo_config {
 	uint32_t decision_timeout_ms;
 	bool kill_running;
 	bool keep_enforcement_on_exit;
+	uint8_t init_module;   /* enum embargo_config_init_module */
 	bool self_protection;  /* BPF LSM tiers, enforce mode: others may not signal, trace or unload embargod
 				*/
 	bool syscall_filter;   /* the seccomp allow-list embargod puts on itself once started */

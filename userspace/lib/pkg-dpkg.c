@@ -248,16 +248,10 @@ static int read_list(struct embargo_pkg_db *db, int dirfd, const char *file, con
 	return ferror(f) ? -EIO : 0;
 }
 
-static void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
-
 int embargo_pkg_db_open(const char *admindir, struct embargo_pkg_db **ret)
 {
 	_cleanup_(embargo_pkg_db_freep) struct embargo_pkg_db *db = NULL;
-	_cleanup_(closedirp) DIR *d = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
 	_cleanup_free_ char *info = NULL;
 	struct status_entry *st = NULL;
 	size_t n_st = 0;

@@ -177,12 +177,6 @@ static void loader_done(struct loader *l)
 
 /* ---- directories ------------------------------------------------------------------------------------ */
 
-static void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -200,7 +194,7 @@ static bool is_policy_name(const char *name)
 /* Full paths of the *.policy files of dir (in the arena), sorted; *ret is malloc'ed. */
 static int list_dir(struct loader *l, const char *dir, char ***ret, size_t *ret_n)
 {
-	_cleanup_(closedirp) DIR *d = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
 	_cleanup_free_ char **names = NULL;
 	size_t n = 0, cap = 0, dir_len = strlen(dir);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -23,6 +23,8 @@
 #define EMBARGO_MSGID_RUNNING "8e01560f676b4824ba77fef35a417f74" /* a process running prohibited code */
 #define EMBARGO_MSGID_SCANNED "060a6617802644ae8a4724574e7ada08" /* the start-up scan's summary */
 #define EMBARGO_MSGID_RELOAD "5f501ec1524947d39b128b341f2f6504"	 /* a policy reload, done or refused */
+/* Events not logged one by one (log_rate_limit, a full log queue): counts by vendor, action and file. */
+#define EMBARGO_MSGID_SUPPRESSED "efc06f4d0bf84f1fbb4acc9da2045887"
 #define EMBARGO_MSGID_TAMPER "52c661a2cdb940699e7cfe9f0fec4c25"	 /* self-protection refused an attempt */
 #define EMBARGO_MSGID_SYSCALL "491134c031fb4788abd2de2c6b49bd83" /* embargod's seccomp filter refused */
 
