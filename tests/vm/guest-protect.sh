@@ -183,9 +183,10 @@ t_protect_bpf() {
 		'EMBARGO_BPF_OBJECT="map '
 }
 
-# The lsm tiers pin nothing yet: a directory made here stands in for a pin, and a map pinned by bpftool
-# for a pinned object.
+# embargod's own pins (its links and maps, kept for enforcement across a restart), plus a directory and
+# a map pinned by bpftool made here for rmdir and another pin's unlink.
 t_protect_pins() {
+	own=$(ls $PIN_DIR 2>/dev/null | grep -v '^protect-' | head -n1)
 	[ -d $PIN_DIR ] || mkdir $PIN_DIR || {
 		REASON="cannot create $PIN_DIR"
 		return 1
@@ -218,6 +219,18 @@ t_protect_pins() {
 		return 1
 		;;
 	esac
+	if [ -n "$own" ]; then
+		if out=$(rm -f "$PIN_DIR/$own" 2>&1) || [ ! -e "$PIN_DIR/$own" ]; then
+			REASON="unlinking embargod's pin $PIN_DIR/$own was not refused"
+			return 1
+		fi
+		if out=$(mv "$PIN_DIR/$own" $PIN_DIR/protect-moved 2>&1) || [ ! -e "$PIN_DIR/$own" ]; then
+			REASON="renaming embargod's pin $PIN_DIR/$own was not refused"
+			return 1
+		fi
+	else
+		note "protect-pins: embargod pinned nothing in $PIN_DIR"
+	fi
 	if [ $have_pin = 1 ]; then
 		if rm -f $PIN_DIR/protect-map 2>/dev/null || [ ! -e $PIN_DIR/protect-map ]; then
 			REASON="unlinking a pin in $PIN_DIR was not refused"
