@@ -16,15 +16,6 @@
 
 # --------------------------------------------------------------------------------------------- tests
 
-t_lsm_active() {
-	lsms=$(cat /sys/kernel/security/lsm 2>/dev/null)
-	case ",$lsms," in
-	*,bpf,*) return 0 ;;
-	esac
-	REASON="bpf is not an active LSM: /sys/kernel/security/lsm says '$lsms'"
-	return 1
-}
-
 # The test programs work in this guest at all (no daemon yet): a later "denied" means something.
 t_baseline() {
 	expect_runs $T/listed listed || return 1

@@ -49,6 +49,16 @@ run_test() {
 	fi
 }
 
+# The test every BPF LSM suite starts with (tests/vm/guest.sh, tests/vm/systemd/guest.sh).
+t_lsm_active() {
+	lsms=$(cat /sys/kernel/security/lsm 2>/dev/null)
+	case ",$lsms," in
+	*,bpf,*) return 0 ;;
+	esac
+	REASON="bpf is not an active LSM: /sys/kernel/security/lsm says '$lsms'"
+	return 1
+}
+
 # ------------------------------------------------------------------------------------------- helpers
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
