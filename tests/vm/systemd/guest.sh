@@ -111,6 +111,16 @@ expect_field() {
 	return 1
 }
 
+# wait_status GLOB WHAT: up to STEP_TIMEOUT s for the unit's StatusText (embargod's STATUS=, a datagram
+# of its own that systemd may take in after READY=1) to match GLOB; sets ST.
+wait_status() {
+	deadline $STEP_TIMEOUT
+	until ST=$(prop StatusText) && matches "$ST" "$1" "$2"; do
+		expired && return 1
+		sleep 0.1
+	done
+}
+
 # matches VALUE GLOB WHAT: VALUE matches the shell pattern GLOB; else REASON names WHAT and shows VALUE.
 matches() {
 	# shellcheck disable=SC2254 # GLOB is a pattern on purpose
@@ -173,12 +183,9 @@ t_service_ready() {
 		return 1
 	}
 	note "service-ready: READY $(((enter_mono - start_mono) / 1000)) ms after embargod started; boot: $(systemd-analyze time 2>/dev/null | head -n 1)"
-	st=$(prop StatusText)
-	echo "$st" | grep -Eq "^tier $EXPECT_TIER, mode enforce, policy generation [0-9]+" || {
-		REASON="StatusText '$st' does not say tier $EXPECT_TIER, mode enforce and the policy generation"
-		return 1
-	}
-	note "service-ready: StatusText: $st"
+	wait_status "tier $EXPECT_TIER, mode enforce, policy generation [0-9]*" \
+		"StatusText does not say tier $EXPECT_TIER, mode enforce and the policy generation" || return 1
+	note "service-ready: StatusText: $ST"
 	# The banner, logged by this very process before READY.
 	wait_journal MESSAGE_ID=$MSGID_STARTED _PID="$MAINPID" _SYSTEMD_UNIT=$UNIT || return 1
 	matches "$(field MESSAGE)" "embargod started: tier $EXPECT_TIER,*" "start banner" || return 1
@@ -266,6 +273,7 @@ t_mode_audit() {
 	mark_journal
 	set_mode audit || return 1
 	mode_is audit || return 1
+	wait_status "*mode audit*" "StatusText after embargoctl mode audit" || return 1
 	[ "$(cat $STATE_MODE 2>/dev/null)" = audit ] || {
 		REASON="$STATE_MODE holds '$(cat $STATE_MODE 2>/dev/null)', expected audit"
 		return 1
@@ -283,7 +291,7 @@ t_mode_audit_persists() {
 	restart_service || return 1
 	mark_journal
 	mode_is audit || return 1
-	matches "$(prop StatusText)" "*mode audit*" "StatusText after the restart" || return 1
+	wait_status "*mode audit*" "StatusText after the restart" || return 1
 	expect_runs $T/listed listed || return 1
 	wait_journal MESSAGE_ID=$MSGID_AUDITED EMBARGO_PATH=$T/listed _PID="$MAINPID" || return 1
 	expect_field EMBARGO_MODE audit
@@ -292,6 +300,7 @@ t_mode_audit_persists() {
 t_mode_enforce() {
 	set_mode enforce || return 1
 	mode_is enforce || return 1
+	wait_status "*mode enforce*" "StatusText after embargoctl mode enforce" || return 1
 	[ "$(cat $STATE_MODE 2>/dev/null)" = enforce ] || {
 		REASON="$STATE_MODE holds '$(cat $STATE_MODE 2>/dev/null)', expected enforce"
 		return 1
@@ -419,7 +428,7 @@ t_reload_systemctl() {
 	wait_generation $((g + 1)) || return 1
 	expect_runs $T/reloaded reloaded || return 1
 	expect_denied $T/listed || return 1
-	matches "$(prop StatusText)" "*policy generation $((g + 1))*" "StatusText after the reload"
+	wait_status "*policy generation $((g + 1))*" "StatusText after the reload"
 }
 
 # A policy with an error is refused as a whole: the running generation stays, and status says so.
@@ -440,7 +449,8 @@ t_reload_bad_policy() {
 	}
 	expect_denied $T/listed || return 1
 	expect_runs $T/reloaded reloaded || return 1
-	matches "$(ctl status 2>&1)" "*zz-bad.policy*" "embargoctl status does not show the failed reload"
+	matches "$(ctl status 2>&1)" "*zz-bad.policy*" "embargoctl status does not show the failed reload" || return 1
+	wait_status "*policy generation $g*refused*" "StatusText after the refused reload"
 }
 
 # ---- enforcement across a crash: only once embargod pins its programs.
