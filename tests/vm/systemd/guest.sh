@@ -573,6 +573,39 @@ else
 	[ "${MAINPID:-0}" != 0 ] && note "in the service: $(findmnt -N "$MAINPID" -n -o TARGET,FSTYPE,OPTIONS -R /sys 2>&1 | grep -E ' /sys($|/fs)|bpf' | tr '\n' ';')"
 fi
 
+# Last: the package comes off cleanly. dpkg -r stops the service (the binary gone, nothing pinned, the
+# listed binary runs); dpkg -P also removes the configuration and the state under /var/lib/embargo.
+t_package_remove() {
+	out=$(timeout 120 dpkg -r embargo 2>&1) || {
+		REASON="dpkg -r embargo: $(flat "$out")"
+		return 1
+	}
+	[ "$(systemctl show -P ActiveState $UNIT 2>/dev/null)" != active ] || {
+		REASON="embargo.service still active after dpkg -r"
+		return 1
+	}
+	[ ! -e /usr/sbin/embargod ] && [ ! -e /usr/sbin/embargoctl ] || {
+		REASON="binaries left after dpkg -r"
+		return 1
+	}
+	[ -z "$(ls /sys/fs/bpf/embargo 2>/dev/null)" ] || {
+		REASON="pins left after removal: $(ls /sys/fs/bpf/embargo | tr '\n' ' ')"
+		return 1
+	}
+	expect_runs $T/listed listed || {
+		REASON="after dpkg -r: $REASON"
+		return 1
+	}
+	out=$(timeout 120 dpkg -P embargo 2>&1) || {
+		REASON="dpkg -P embargo: $(flat "$out")"
+		return 1
+	}
+	[ ! -e /etc/embargo/embargo.conf ] && [ ! -e /var/lib/embargo ] || {
+		REASON="left after purge: $(ls -d /etc/embargo/embargo.conf /var/lib/embargo 2>/dev/null | tr '\n' ' ')"
+		return 1
+	}
+}
+
 # guarded SKIPTEST CHECK NAME: runs NAME if CHECK succeeds, else SKIP with CHECK's reason.
 guarded() {
 	selected "$2" || return 0
@@ -599,10 +632,11 @@ if [ $SERVICE_UP = 1 ]; then
 	guarded pins_available crash-persistence
 	run_test stop-detaches
 	run_test watchdog
+	run_test package-remove
 else
 	for t in exec-listed-denied unlisted-runs journal-json journal-catalog mode-audit mode-audit-persists \
 		mode-enforce flood reload-ctl reload-systemctl reload-bad-policy crash-persistence stop-detaches \
-		watchdog; do
+		watchdog package-remove; do
 		selected $t && skip $t "embargo.service did not start"
 	done
 fi
