@@ -5,50 +5,27 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-if [ "${EMBARGO_IN_NS:-}" != 1 ]; then
-	exec timeout --kill-after=10 300 unshare --mount --propagation private env EMBARGO_IN_NS=1 "$0" "$@"
-fi
-
 . tests/lib.sh
+private_namespace "$0" "$@"
 T=host/reload
 
-work=$(mktemp -d /tmp/embargo-reload.XXXXXX)
-mount -t tmpfs -o mode=0755 embargo-test "$work" || { fail "$T/setup" "cannot mount a private tmpfs"; exit 1; }
-mkdir -p /run/systemd /run/log
-mount -t tmpfs tmpfs /run/systemd
-mount -t tmpfs tmpfs /run/log
-[ -d /var/log/journal ] && mount -t tmpfs tmpfs /var/log/journal
-mkdir -p /run/systemd/journal
-jpid= dpid=
-cleanup() {
-	stop_pid "$dpid"
-	stop_pid "$jpid"
-	umount "$work" 2>/dev/null
-	rmdir "$work" 2>/dev/null
-}
-trap cleanup EXIT
-
-/lib/systemd/systemd-journald >"$work/journald.log" 2>&1 &
-jpid=$!
-wait_for 10 test -S /run/systemd/journal/socket || { fail "$T/journald" "no journal socket"; exit 1; }
+private_workdir
+private_journal "$work" || { fail "$T/journald" "no private journald"; exit 1; }
 ctl() { "$EMBARGOCTL" --runtime-dir "$work/run" "$@"; }
 # reported PATH GEN: the journal has a match of PATH decided under policy generation GEN.
 reported() {
-	journalctl --no-pager -o json EMBARGO_PATH="$1" 2>/dev/null |
-		jq -r 'select(.EMBARGO_POLICY_GENERATION == "'"$2"'") | .EMBARGO_RULE' | grep -q .
+	journal EMBARGO_PATH="$1" | jq -r 'select(.EMBARGO_POLICY_GENERATION == "'"$2"'") | .EMBARGO_RULE' | grep -q .
 }
 
-printf '#include <stdio.h>\nint main(void) { puts("ran"); return 0; }\n' >"$work/prog.c"
-cc -O1 -o "$work/base" "$work/prog.c"
-for n in a b; do cp "$work/base" "$work/listed-$n" && printf '%s' "$n" >>"$work/listed-$n"; done
+# Two listed programs, a and b; the policy lists a only at first. Digests of this run's own (see
+# listed_material).
+listed_material "$work" || { fail "$T/setup" "cannot build the test programs"; exit 1; }
+for n in a b; do cp "$work/unlisted" "$work/listed-$n" && printf '%s%s' "$n" "$work" >>"$work/listed-$n"; done
 sha_a=$(sha256sum "$work/listed-a" | cut -d' ' -f1)
 sha_b=$(sha256sum "$work/listed-b" | cut -d' ' -f1)
 printf 'vendor "V" reason "test"\nsha256 %s label "a"\n' "$sha_a" >"$work/test.policy"
 
-"$EMBARGOD" --policy "$work/test.policy" --log journal --runtime-dir "$work/run" --tier detect --no-scan \
-	--state-dir "$work/state" >"$work/embargod.out" 2>&1 &
-dpid=$!
-wait_for 30 ctl status || { fail "$T/start" "$(tail -5 "$work/embargod.out")"; exit 1; }
+start_daemon "$work" || { fail "$T/start" "$(tail -5 "$work/embargod.out")"; exit 1; }
 
 # 1. Generation 1 lists a only: b runs unreported (a, reported after it, is the ordering barrier).
 "$work/listed-b" >/dev/null
@@ -111,6 +88,4 @@ else
 fi
 check "$T/daemon-still-running" kill -0 "$dpid"
 
-stop_pid "$dpid"
-dpid=
 [ $failures -eq 0 ]

@@ -288,12 +288,6 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, bool prealloc, 
 		if (r < 0)
 			goto fail;
 	}
-	if (is_lsm(tier)) {
-		/* Enforcing without persistence beats not enforcing: say so and go on. */
-		r = pin_all(d, skel, tier, why, whysize);
-		if (r < 0)
-			log_warning("Enforcement will end with this process: %s", why);
-	}
 	d->skel = skel;
 	if (tier == EMBARGO_TIER_FANOTIFY) {
 		r = fanotify_start(d, why, whysize);
@@ -301,13 +295,10 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, bool prealloc, 
 			d->skel = NULL;
 			goto fail;
 		}
-		r = pin_all(d, skel, tier, why, whysize);
-		if (r < 0) {
-			fanotify_stop(d);
-			d->skel = NULL;
-			goto fail;
-		}
 	}
+	/* Enforcing without persistence beats not enforcing: say so and go on. */
+	if (tier != EMBARGO_TIER_DETECT && pin_all(d, skel, tier, why, whysize) < 0)
+		log_warning("Nothing pinned, so enforcement will end with this process: %s", why);
 	return 0;
 fail:
 	embargo_bpf__destroy(skel);
@@ -498,12 +489,24 @@ void bpf_complete_takeover(struct daemon *d)
 	log_notice("The previous embargod's kernel programs are released: this one's verdict cache is warm");
 }
 
+/* A pin_all that failed half way: none of its pins may outlive the process. */
+static void unpin_pending(struct daemon *d)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < d->n_pins; i++) {
+		snprintf(path, sizeof(path), "%s/pending-%s", EMBARGO_PIN_DIR, d->pins[i]);
+		(void)unlink(path);
+	}
+	d->n_pins = 0;
+}
+
 static int pin_all(struct daemon *d, struct embargo_bpf *skel, uint8_t tier, char *why, size_t whysize)
 {
 	const struct bpf_object_skeleton *sk = skel->skeleton;
 	struct bpf_map *maps[] = { skel->maps.verdicts, skel->maps.digests_even, skel->maps.digests_odd };
 	struct statfs sfs;
-	int r;
+	int r = 0;
 
 	if (statfs(EMBARGO_BPFFS, &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC) {
 		if (mount("bpf", EMBARGO_BPFFS, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
@@ -512,23 +515,26 @@ static int pin_all(struct daemon *d, struct embargo_bpf *skel, uint8_t tier, cha
 	if (mkdir(EMBARGO_PIN_DIR, 0700) < 0 && errno != EEXIST)
 		return snprintf(why, whysize, "cannot create %s: %m", EMBARGO_PIN_DIR), -errno;
 	d->n_pins = 0;
-	for (int i = 0; i < sk->prog_cnt; i++) {
+	for (int i = 0; i < sk->prog_cnt && r == 0; i++) {
 		struct bpf_link *l = *sk->progs[i].link;
+		const char *name = pin_name(sk->progs[i].name);
 
 		if (!l || d->n_pins == ARRAY_SIZE(d->pins))
 			continue;
-		r = pin_one(pin_name(sk->progs[i].name), false, l, why, whysize);
-		if (r < 0)
-			return r;
-		snprintf(d->pins[d->n_pins++], sizeof(d->pins[0]), "%s", pin_name(sk->progs[i].name));
+		r = pin_one(name, false, l, why, whysize);
+		if (r == 0)
+			snprintf(d->pins[d->n_pins++], sizeof(d->pins[0]), "%s", name);
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(maps) && d->n_pins < ARRAY_SIZE(d->pins); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(maps) && d->n_pins < ARRAY_SIZE(d->pins) && r == 0; i++) {
 		const char *name = bpf_map__name(maps[i]);
 
 		r = pin_one(name, true, maps[i], why, whysize);
-		if (r < 0)
-			return r;
-		snprintf(d->pins[d->n_pins++], sizeof(d->pins[0]), "map-%s", name);
+		if (r == 0)
+			snprintf(d->pins[d->n_pins++], sizeof(d->pins[0]), "map-%s", name);
+	}
+	if (r < 0) {
+		unpin_pending(d);
+		return r;
 	}
 	d->pinned = true;
 	/*
