@@ -7,6 +7,8 @@
  *             kernel (bpf_ima_file_hash) and looked up in the deny-digest map, synchronously.
  *   lsm       lsm/ variants: verdicts come from userspace; a miss is reported and allowed.
  *   detect    tp_btf/sched_process_exec: report only.
+ * lsm/kernel_read_file (READING_MODULE) decides finit_module like an exec; lsm/kernel_load_data refuses
+ * init_module from memory (nothing to hash) when embargo.conf's init_module says so.
  * lsm/file_open serves both LSM tiers: it drops the verdict of a file opened for writing and refuses an
  * exec-open of a file already known to be prohibited.
  *
@@ -213,6 +215,26 @@ static __always_inline void fill_task(struct embargo_event *e)
 	BPF_CORE_READ_STR_INTO(&e->parent_comm, task, real_parent, comm);
 }
 
+/* A record with its header and the current task filled in, path empty; NULL (counted) if the ring is full. */
+static __always_inline struct embargo_event *event_reserve(__u16 kind)
+{
+	struct embargo_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(EMBARGO_STAT_RINGBUF_DROPS);
+		return NULL;
+	}
+	/* Ring buffer memory is not zeroed: everything but the path, which is read up to its first NUL. */
+	__builtin_memset(e, 0, sizeof(*e) - EMBARGO_PATH_LEN);
+	e->path[0] = '\0';
+	e->hdr.version = EMBARGO_EVENT_VERSION;
+	e->hdr.kind = kind;
+	e->hdr.size = sizeof(*e);
+	e->hdr.ktime_ns = bpf_ktime_get_ns();
+	fill_task(e);
+	return e;
+}
+
 /*
  * Reserve and fill the common part of an event; the caller submits it. from_argv (a compile-time
  * constant): the detection tier's tracepoint may not call bpf_d_path, so it reports the name given to
@@ -221,20 +243,11 @@ static __always_inline void fill_task(struct embargo_event *e)
 static __always_inline struct embargo_event *event_new(const struct subject *s, __u16 kind, bool from_argv,
 						       const char *argv_name)
 {
-	struct embargo_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct embargo_event *e = event_reserve(kind);
 	long n;
 
-	if (!e) {
-		count(EMBARGO_STAT_RINGBUF_DROPS);
+	if (!e)
 		return NULL;
-	}
-	/* Ring buffer memory is not zeroed, and every byte of the record reaches userspace. */
-	__builtin_memset(e, 0, sizeof(*e) - EMBARGO_PATH_LEN);
-	e->hdr.version = EMBARGO_EVENT_VERSION;
-	e->hdr.kind = kind;
-	e->hdr.size = sizeof(*e);
-	e->hdr.ktime_ns = bpf_ktime_get_ns();
-	fill_task(e);
 	e->dev = s->key.dev;
 	e->ino = s->key.ino;
 	e->ctime_sec = s->ctime_sec;
@@ -496,19 +509,9 @@ int BPF_PROG(module_memory, enum kernel_load_data_id id, bool contents, int ret)
 		return 0;
 	deny = deny_init_module && global_mode == EMBARGO_MODE_ENFORCE;
 	count(deny ? EMBARGO_STAT_DENIED : EMBARGO_STAT_AUDITED);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(EMBARGO_STAT_RINGBUF_DROPS);
+	e = event_reserve(EMBARGO_EV_MATCH);
+	if (!e)
 		return verdict_errno(deny);
-	}
-	/* As in event_new(): the path stays empty, userspace reads it up to its first NUL. */
-	__builtin_memset(e, 0, sizeof(*e) - EMBARGO_PATH_LEN);
-	e->path[0] = '\0';
-	e->hdr.version = EMBARGO_EVENT_VERSION;
-	e->hdr.kind = EMBARGO_EV_MATCH;
-	e->hdr.size = sizeof(*e);
-	e->hdr.ktime_ns = bpf_ktime_get_ns();
-	fill_task(e);
 	e->gen = policy_gen;
 	e->hook = EMBARGO_HOOK_MODULE;
 	e->tier = tier;
