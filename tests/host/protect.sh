@@ -7,22 +7,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-if [ "${EMBARGO_IN_NS:-}" != 1 ]; then
-	exec timeout --kill-after=10 300 unshare --mount --propagation private env EMBARGO_IN_NS=1 "$0" "$@"
-fi
-
 . tests/lib.sh
+private_namespace "$0" "$@"
 T=host/protect
 
-work=$(mktemp -d /tmp/embargo-protect.XXXXXX)
-mount -t tmpfs -o mode=0755 embargo-test "$work" || { fail "$T/setup" "cannot mount a private tmpfs"; exit 1; }
-dpid=
-cleanup() {
-	stop_pid "$dpid"
-	umount "$work" 2>/dev/null
-	rmdir "$work" 2>/dev/null
-}
-trap cleanup EXIT
+private_workdir
 ctl() { "$EMBARGOCTL" --runtime-dir "$work/run" "$@"; }
 
 printf '#include <stdio.h>\nint main(void) { puts("ran"); return 0; }\n' >"$work/prog.c"

@@ -131,17 +131,7 @@ EOF
 		ln /tmp/hl /tmp/hardlink-listed && cp $T/listed /tmp/to-rename && mv /tmp/to-rename /tmp/renamed-listed
 fi
 DAEMON_REQUIRED=1
-if [ -z "$NO_DAEMON_WHY" ]; then
-	REASON=
-	if t_daemon_start; then
-		pass daemon-start
-	else
-		fail daemon-start "$REASON"
-		[ -n "$DPID" ] || NO_DAEMON_WHY="the daemon did not start"
-	fi
-else
-	skip daemon-start "$NO_DAEMON_WHY"
-fi
+daemon_start_step
 run_test exec-listed-denied
 run_test exec-copy-denied
 run_test exec-hardlink-denied
@@ -153,7 +143,7 @@ run_test runtime-audit
 run_test runtime-enforce
 run_test sigkill-no-hang
 DAEMON_REQUIRED=0
-[ -z "$NO_DAEMON_WHY" ] && run_test restart-and-clean-stop
-[ -z "$NO_DAEMON_WHY" ] && run_test syscall-filter-quiet
+run_test restart-and-clean-stop
+run_test syscall-filter-quiet
 stop_daemon
 [ $FAILED -eq 0 ]

@@ -620,25 +620,10 @@ EOF
 	RULE_AUDITED=8
 fi
 
-if [ -n "$NO_DAEMON_WHY" ]; then
-	selected doctor && skip doctor "$NO_DAEMON_WHY"
-else
-	run_test doctor
-fi
+run_test doctor
 
 DAEMON_REQUIRED=1
-if [ -z "$NO_DAEMON_WHY" ]; then
-	# The daemon starts in every selection: the other tests need it.
-	REASON=
-	if t_daemon_start; then
-		pass daemon-start
-	else
-		fail daemon-start "$REASON"
-		[ -n "$DPID" ] || NO_DAEMON_WHY="the daemon did not start"
-	fi
-else
-	skip daemon-start "$NO_DAEMON_WHY"
-fi
+daemon_start_step
 
 run_test doctor-daemon
 run_test exec-listed-denied
@@ -679,21 +664,9 @@ run_test protect-pins
 run_test protect-audit
 run_test daemon-stop
 DAEMON_REQUIRED=0
-if [ -n "$NO_DAEMON_WHY" ]; then
-	selected detached-after-stop && skip detached-after-stop "$NO_DAEMON_WHY"
-else
-	run_test detached-after-stop
-fi
-if [ -n "$NO_DAEMON_WHY" ]; then
-	selected shipped-policy && skip shipped-policy "$NO_DAEMON_WHY"
-else
-	run_test shipped-policy
-fi
-if [ -n "$NO_DAEMON_WHY" ]; then
-	selected syscall-filter-quiet && skip syscall-filter-quiet "$NO_DAEMON_WHY"
-else
-	run_test syscall-filter-quiet
-fi
+run_test detached-after-stop
+run_test shipped-policy
+run_test syscall-filter-quiet
 stop_daemon
 
 [ $FAILED -eq 0 ]

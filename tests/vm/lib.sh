@@ -31,11 +31,13 @@ selected() {
 	return 1
 }
 
-# run_test NAME: runs t_NAME (dashes as underscores); it returns 0 or sets REASON and returns 1.
+# run_test NAME: runs t_NAME (dashes as underscores); it returns 0 or sets REASON and returns 1. SKIP
+# when NO_DAEMON_WHY is set (embargod not built, or it did not start), or when DAEMON_REQUIRED is 1 and
+# no embargod runs.
 run_test() {
 	name=$1
 	selected "$name" || return 0
-	if [ "$DAEMON_REQUIRED" = 1 ] && [ -z "$DPID" ]; then
+	if [ -n "$NO_DAEMON_WHY" ] || { [ "$DAEMON_REQUIRED" = 1 ] && [ -z "$DPID" ]; }; then
 		skip "$name" "${NO_DAEMON_WHY:-embargod is not running}"
 		return 0
 	fi
@@ -46,6 +48,22 @@ run_test() {
 	else
 		fail "$name" "${REASON:-no reason given}"
 		return 1
+	fi
+}
+
+# daemon_start_step: t_daemon_start as its own result line, in every selection (the other tests need
+# the daemon); if it fails without a daemon left running, NO_DAEMON_WHY makes them SKIP.
+daemon_start_step() {
+	if [ -n "$NO_DAEMON_WHY" ]; then
+		skip daemon-start "$NO_DAEMON_WHY"
+		return 0
+	fi
+	REASON=
+	if t_daemon_start; then
+		pass daemon-start
+	else
+		fail daemon-start "$REASON"
+		[ -n "$DPID" ] || NO_DAEMON_WHY="the daemon did not start"
 	fi
 }
 

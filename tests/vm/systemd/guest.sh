@@ -269,15 +269,20 @@ t_journal_catalog() {
 	}
 }
 
-t_mode_audit() {
-	mark_journal
-	set_mode audit || return 1
-	mode_is audit || return 1
-	wait_status "*mode audit*" "StatusText after embargoctl mode audit" || return 1
-	[ "$(cat $STATE_MODE 2>/dev/null)" = audit ] || {
-		REASON="$STATE_MODE holds '$(cat $STATE_MODE 2>/dev/null)', expected audit"
+# switch_mode MODE: embargoctl mode MODE, and the daemon, its StatusText and the persisted state say so.
+switch_mode() {
+	set_mode "$1" || return 1
+	mode_is "$1" || return 1
+	wait_status "*mode $1*" "StatusText after embargoctl mode $1" || return 1
+	[ "$(cat $STATE_MODE 2>/dev/null)" = "$1" ] || {
+		REASON="$STATE_MODE holds '$(cat $STATE_MODE 2>/dev/null)', expected $1"
 		return 1
 	}
+}
+
+t_mode_audit() {
+	mark_journal
+	switch_mode audit || return 1
 	expect_runs $T/listed listed || return 1
 	wait_journal MESSAGE_ID=$MSGID_AUDITED EMBARGO_PATH=$T/listed || return 1
 	expect_field EMBARGO_MODE audit || return 1
@@ -298,13 +303,7 @@ t_mode_audit_persists() {
 }
 
 t_mode_enforce() {
-	set_mode enforce || return 1
-	mode_is enforce || return 1
-	wait_status "*mode enforce*" "StatusText after embargoctl mode enforce" || return 1
-	[ "$(cat $STATE_MODE 2>/dev/null)" = enforce ] || {
-		REASON="$STATE_MODE holds '$(cat $STATE_MODE 2>/dev/null)', expected enforce"
-		return 1
-	}
+	switch_mode enforce || return 1
 	mark_journal
 	expect_denied $T/listed || return 1
 	wait_journal MESSAGE_ID=$MSGID_DENIED EMBARGO_PATH=$T/listed || return 1
