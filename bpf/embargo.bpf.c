@@ -286,8 +286,8 @@ static __always_inline int on_match(const struct subject *s, const struct embarg
 	struct embargo_dedup_key dk = {};
 	struct embargo_dedup_val *dv, nv = {};
 	struct embargo_event *e;
-	__u32 mode = ref->vendor_mode != EMBARGO_MODE_INHERIT ? ref->vendor_mode : global_mode;
-	bool deny = mode == EMBARGO_MODE_ENFORCE && tier != EMBARGO_TIER_DETECT;
+	__u8 mode = embargo_effective_mode(ref->vendor_mode, global_mode);
+	bool deny = embargo_match_action(ref->vendor_mode, global_mode, tier) == EMBARGO_ACTION_DENIED;
 	__u64 now = bpf_ktime_get_ns(), repeated = 0;
 
 	count(deny ? EMBARGO_STAT_DENIED : EMBARGO_STAT_AUDITED);

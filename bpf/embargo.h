@@ -26,6 +26,15 @@ enum embargo_mode {
 	EMBARGO_MODE_ENFORCE = 2,
 };
 
+/*
+ * The one definition of the mode that applies to a match: a vendor's own mode wins over the global one.
+ * Both sides use it (the kernel programs, embargod, embargoctl): never write the comparison out again.
+ */
+static inline __u8 embargo_effective_mode(__u8 vendor_mode, __u8 global_mode)
+{
+	return vendor_mode != EMBARGO_MODE_INHERIT ? vendor_mode : global_mode;
+}
+
 /* The kernel path that asked. */
 enum embargo_hook {
 	EMBARGO_HOOK_EXEC = 1,	 /* bprm_check_security, or sched_process_exec in the detection tier */
@@ -63,6 +72,15 @@ enum embargo_tier {
 	 * images (SIGKILL before their first instruction) if the daemon is gone */
 	EMBARGO_TIER_FANOTIFY = 3,
 };
+
+/* What is done with a match: refused only in enforce mode and in a tier that can refuse. */
+static inline __u8 embargo_match_action(__u8 vendor_mode, __u8 global_mode, __u8 tier)
+{
+	return embargo_effective_mode(vendor_mode, global_mode) == EMBARGO_MODE_ENFORCE &&
+			       tier != EMBARGO_TIER_DETECT
+		       ? EMBARGO_ACTION_DENIED
+		       : EMBARGO_ACTION_AUDITED;
+}
 
 /* Flags in embargo_event.flags. */
 #define EMBARGO_EVF_KERNEL_HASH (1u << 0) /* sha256 was computed in the kernel */

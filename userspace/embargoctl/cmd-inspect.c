@@ -106,7 +106,7 @@ static int report_error(const struct inspect *in, const char *path, const char *
 
 static void set_action(const struct inspect *in, uint8_t vendor_mode, struct verdict *v)
 {
-	uint8_t eff = vendor_mode != EMBARGO_MODE_INHERIT ? vendor_mode : in->global_mode;
+	uint8_t eff = embargo_effective_mode(vendor_mode, in->global_mode);
 
 	v->vendor_mode = embargo_mode_name(vendor_mode);
 	if (eff == EMBARGO_MODE_INHERIT)

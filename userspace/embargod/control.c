@@ -153,7 +153,7 @@ static int status_json(struct daemon *d, char **ret)
 		json_key_string(&w, "name", v->name);
 		json_key_string(&w, "mode", embargo_mode_name(v->mode));
 		json_key_string(&w, "effective_mode",
-				embargo_mode_name(v->mode != EMBARGO_MODE_INHERIT ? v->mode : d->mode));
+				embargo_mode_name(embargo_effective_mode(v->mode, d->mode)));
 		json_key_u64(&w, "digests", v->n_rules);
 		if (v->reason)
 			json_key_string(&w, "reason", v->reason);
@@ -202,7 +202,7 @@ static int lookup_json(struct daemon *d, const char *hex, char **ret)
 	json_key_bool(&w, "match", r != NULL);
 	if (r) {
 		const struct embargo_vendor *v = &d->policy->vendors[r->vendor];
-		uint8_t eff = v->mode != EMBARGO_MODE_INHERIT ? v->mode : d->mode;
+		uint8_t eff = embargo_effective_mode(v->mode, d->mode);
 
 		json_key_string(&w, "vendor", v->name);
 		json_key_string(&w, "rule", embargo_rule_location(d->policy, r, loc, sizeof(loc)));
@@ -211,8 +211,7 @@ static int lookup_json(struct daemon *d, const char *hex, char **ret)
 		json_key_string(&w, "vendor_mode", embargo_mode_name(v->mode));
 		json_key_string(&w, "effective_mode", embargo_mode_name(eff));
 		json_key_string(&w, "action",
-				eff == EMBARGO_MODE_ENFORCE && d->tier != EMBARGO_TIER_DETECT ? "denied"
-											      : "audited");
+				embargo_action_name(embargo_match_action(v->mode, d->mode, d->tier)));
 	}
 	json_end_object(&w);
 	return json_writer_finish(&w, ret, NULL);

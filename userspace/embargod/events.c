@@ -353,7 +353,7 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 		return;
 
 	struct embargo_event m = *ev;
-	m.mode = v.vendor_mode != EMBARGO_MODE_INHERIT ? v.vendor_mode : d->mode;
+	m.mode = embargo_effective_mode(v.vendor_mode, d->mode);
 	m.vendor_id = v.vendor_id;
 	report(d, &m, v.rule_id, EMBARGO_ACTION_AUDITED, path,
 	       ev->tier == EMBARGO_TIER_DETECT ? "detection-only tier: reported, not prevented"

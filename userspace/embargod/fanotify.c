@@ -72,8 +72,7 @@ struct fan {
 
 static uint8_t effective_mode(const struct daemon *d, uint8_t vendor_mode)
 {
-	return vendor_mode != EMBARGO_MODE_INHERIT ? vendor_mode
-						   : __atomic_load_n(&d->mode, __ATOMIC_RELAXED);
+	return embargo_effective_mode(vendor_mode, __atomic_load_n(&d->mode, __ATOMIC_RELAXED));
 }
 
 /* Called with f->lock held: the group descriptor is closed under it at stop. */

@@ -95,7 +95,7 @@ static void on_process(void *ud, const struct embargo_process_match *m)
 	struct startscan *s = ud;
 	struct daemon *d = s->d;
 	uint8_t vmode = d->policy->vendors[m->rule->vendor].mode;
-	uint8_t mode = vmode != EMBARGO_MODE_INHERIT ? vmode : d->mode;
+	uint8_t mode = embargo_effective_mode(vmode, d->mode);
 	bool kill_it = d->kill_running && mode == EMBARGO_MODE_ENFORCE && d->tier != EMBARGO_TIER_DETECT;
 	const char *outcome = "";
 	char path[4200];
