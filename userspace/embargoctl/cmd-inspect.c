@@ -13,14 +13,13 @@
  */
 #include "embargoctl.h"
 
-#include "identify.h"
+#include "event.h"
 #include "identity.h"
 #include "json.h"
-#include "match.h"
-#include "pkg.h"
 #include "policy.h"
 #include "sha256.h"
 #include "util.h"
+#include "verdict.h"
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -35,8 +34,8 @@ struct inspect {
 	const struct embargo_policy *policy; /* NULL: ask the daemon about the digest only */
 	uint8_t global_mode;		     /* the daemon's; EMBARGO_MODE_INHERIT when not known */
 	bool detect_only;		     /* the daemon's tier stops nothing */
-	struct embargo_identify_opts id_opts;
-	struct embargo_pkg_opts pkg_opts;
+	/* The decision core, over policy (or, without one, an empty policy: it then only gathers facts). */
+	const struct embargo_decider *decider;
 };
 
 /* The verdict on one file. Strings point into the policy, the match or the daemon's parsed reply. */
@@ -112,33 +111,28 @@ static void set_action(const struct inspect *in, uint8_t vendor_mode, struct ver
 	if (eff == EMBARGO_MODE_INHERIT)
 		return;
 	v->effective_mode = embargo_mode_name(eff);
-	v->action = eff == EMBARGO_MODE_ENFORCE && !in->detect_only ? "denied" : "audited";
+	v->action = embargo_action_name(embargo_match_action(
+		vendor_mode, in->global_mode, in->detect_only ? EMBARGO_TIER_DETECT : EMBARGO_TIER_LSM_HASH));
 }
 
-/* The policy's verdict: 0, or -errno from embargo_policy_match(). */
-static int verdict_from_policy(const struct inspect *in, const struct embargo_identity *id,
-			       struct embargo_match *m, struct verdict *v)
+/* The decision core's verdict, in words. */
+static void verdict_from_decision(const struct inspect *in, const struct embargo_decision *dec,
+				  struct verdict *v)
 {
+	const struct embargo_match *m = &dec->m;
 	const struct embargo_vendor *vendor;
-	int r;
 
 	*v = (struct verdict){ .identity_checked = true };
-	r = embargo_policy_match(in->policy, id, m);
-	if (r <= 0)
-		return r;
+	if (!dec->match)
+		return;
 	vendor = &in->policy->vendors[m->vendor];
 	v->match = true;
 	v->vendor = vendor->name;
 	v->rule = m->location;
 	v->why = m->why;
-	if (m->kind == EMBARGO_MATCH_DIGEST) {
-		v->kind = m->component ? "component" : "sha256";
-		v->label = m->rule ? m->rule->label : NULL;
-	} else {
-		v->kind = embargo_ident_kind_name(m->kind);
-	}
+	v->kind = embargo_match_kind_name(m);
+	v->label = m->rule ? m->rule->label : NULL;
 	set_action(in, vendor->mode, v);
-	return 0;
 }
 
 /* The daemon's reply to "lookup <hex>" into *v; *reply keeps the strings. */
@@ -468,8 +462,10 @@ static int inspect_one(const struct inspect *in, const char *path)
 {
 	_cleanup_(embargo_identity_free) struct embargo_identity id = {};
 	_cleanup_(json_value_freep) struct json_value *reply = NULL;
+	_cleanup_free_ char *canonical = NULL;
 	_cleanup_close_ int fd = -1;
-	struct embargo_match m;
+	struct embargo_subject subject = {};
+	struct embargo_decision dec;
 	char hex[SHA256_HEX_LEN + 1], msg[1024];
 	struct verdict v;
 	bool incomplete = false;
@@ -479,35 +475,36 @@ static int inspect_one(const struct inspect *in, const char *path)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return report_error(in, path, NULL, 0, file_strerror(-errno));
-	r = embargo_sha256_fd(fd, id.sha256, &id.size);
+	r = embargo_sha256_fd(fd, subject.sha256, &subject.size);
 	if (r < 0)
 		return report_error(in, path, NULL, 0, file_strerror(r));
-	hex_encode(id.sha256, SHA256_LEN, hex);
-	r = canonical_path(fd, path, &id.path);
+	hex_encode(subject.sha256, SHA256_LEN, hex);
+	r = canonical_path(fd, path, &canonical);
 	if (r < 0)
-		return report_error(in, path, hex, id.size, strerror(-r));
+		return report_error(in, path, hex, subject.size, strerror(-r));
+	subject.fd = fd;
+	subject.path = canonical;
 
-	r = embargo_identify_fd(fd, &in->id_opts, &id);
+	r = embargo_decide(in->decider, &subject, EMBARGO_DECIDE_ALL, &id, &dec);
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "cannot read its signatures: %s", strerror(-r));
-		return report_error(in, path, hex, id.size, msg);
+		snprintf(msg, sizeof(msg), "cannot match it against the policy: %s",
+			 r == -ENOENT ? "the C.UTF-8 locale is missing" : strerror(-r));
+		return report_error(in, path, hex, subject.size, msg);
 	}
-	r = embargo_pkg_lookup(id.path, &in->pkg_opts, &id.pkgs, &id.n_pkgs);
-	if (r < 0) {
+	if (dec.sig_error) {
+		snprintf(msg, sizeof(msg), "cannot read its signatures: %s", strerror(-dec.sig_error));
+		return report_error(in, path, hex, subject.size, msg);
+	}
+	if (dec.pkg_error) {
 		/* The rest is still shown; the exit status says the answer is incomplete. */
 		fputs("embargoctl: inspect: ", stderr);
 		ctl_print_safe(stderr, path);
-		fprintf(stderr, ": cannot find the packages owning it: %s\n", strerror(-r));
+		fprintf(stderr, ": cannot find the packages owning it: %s\n", strerror(-dec.pkg_error));
 		incomplete = true;
 	}
 
 	if (in->policy) {
-		r = verdict_from_policy(in, &id, &m, &v);
-		if (r < 0) {
-			snprintf(msg, sizeof(msg), "cannot match it against the policy: %s",
-				 r == -ENOENT ? "the C.UTF-8 locale is missing" : strerror(-r));
-			return report_error(in, path, hex, id.size, msg);
-		}
+		verdict_from_decision(in, &dec, &v);
 	} else {
 		status = ask_daemon(in, path, hex, id.size, &reply, &v);
 		if (status != CTL_EXIT_OK)
@@ -610,9 +607,9 @@ int cmd_inspect(const struct ctl *ctl, int argc, char **argv)
 		{},
 	};
 	_cleanup_(embargo_policy_freep) struct embargo_policy *policy = NULL;
-	_cleanup_(embargo_pkg_db_freep) struct embargo_pkg_db *db = NULL;
+	_cleanup_free_ struct embargo_policy *empty = NULL;
+	_cleanup_(embargo_decider_freep) struct embargo_decider *decider = NULL;
 	_cleanup_free_ const char **keyring = calloc((size_t)argc + 1, sizeof(*keyring));
-	_cleanup_free_ const char **anchors = NULL;
 	struct inspect in = { .ctl = ctl };
 	const char *policy_path = NULL, *admindir = NULL;
 	bool prohibited = false, failed = false;
@@ -650,30 +647,19 @@ int cmd_inspect(const struct ctl *ctl, int argc, char **argv)
 	r = load_policy(&in, policy_path, &policy);
 	if (r != CTL_EXIT_OK)
 		return r;
-	if (in.policy && in.policy->n_trust_anchors > 0) {
-		anchors = calloc(in.policy->n_trust_anchors, sizeof(*anchors));
-		if (!anchors)
-			return ctl_error("inspect", "%s", strerror(ENOMEM));
-		for (size_t i = 0; i < in.policy->n_trust_anchors; i++)
-			anchors[i] = in.policy->trust_anchors[i].path;
-		in.id_opts.trust_anchors = anchors;
-		in.id_opts.n_trust_anchors = in.policy->n_trust_anchors;
-	}
-	in.id_opts.ima_keyring = keyring;
-	in.id_opts.n_ima_keyring = n_keyring;
-
-	/* The dpkg database is indexed once for every file. */
-	r = embargo_pkg_db_open(admindir, &db);
-	if (r == -ENOENT && !admindir) {
-		in.pkg_opts.no_dpkg = true;
-	} else if (r < 0) {
-		fputs("embargoctl: inspect: cannot read the dpkg database ", stderr);
-		ctl_print_safe(stderr, admindir ? admindir : EMBARGO_DPKG_ADMINDIR);
-		fprintf(stderr, ": %s\n", strerror(-r));
-		return CTL_EXIT_ERROR;
-	}
-	in.pkg_opts.dpkg_admindir = admindir;
-	in.pkg_opts.db = db;
+	/* Without a policy the decision core still gathers every fact; the digest is the daemon's to judge.
+	 */
+	if (!in.policy && !(empty = calloc(1, sizeof(*empty))))
+		return ctl_error("inspect", "%s", strerror(ENOMEM));
+	r = ctl_decider_new("inspect", in.policy ? in.policy : empty,
+			    &(struct embargo_decider_opts){ .ima_keyring = keyring,
+							    .n_ima_keyring = n_keyring,
+							    .dpkg_admindir = admindir,
+							    .all_facts = true },
+			    &decider);
+	if (r != CTL_EXIT_OK)
+		return r;
+	in.decider = decider;
 
 	for (int i = optind; i < argc; i++) {
 		r = inspect_one(&in, argv[i]);

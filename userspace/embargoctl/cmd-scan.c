@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * embargoctl scan [PATH...] [--json] [--jobs N] [--all] [--policy PATH] [--cache PATH | --no-cache]
- *                 [--no-processes]
+ *                 [--no-processes] [--dpkg-admindir DIR]
  * The inventory: every file under PATH (default: the local filesystems from /) and every running process
  * that a policy lists. Results on stdout (one line, or one JSON object, per match), progress and summary on
  * stderr, the progress line only when stderr is a terminal.
@@ -12,6 +12,7 @@
 #include "policy.h"
 #include "scan.h"
 #include "util.h"
+#include "verdict.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -87,29 +88,41 @@ static void print_json_line(struct json_writer *w)
 		puts(text);
 }
 
-static void json_rule(struct json_writer *w, const struct embargo_policy *p, const struct embargo_rule *rule,
+static void json_rule(struct json_writer *w, const struct embargo_policy *p, const struct embargo_match *m,
 		      const uint8_t sha256[SHA256_LEN])
 {
-	char hex[SHA256_HEX_LEN + 1], loc[4200];
+	char hex[SHA256_HEX_LEN + 1];
 
 	hex_encode(sha256, SHA256_LEN, hex);
 	json_key_string(w, "sha256", hex);
-	json_key_string(w, "vendor", p->vendors[rule->vendor].name);
-	json_key_string(w, "rule", embargo_rule_location(p, rule, loc, sizeof(loc)));
-	json_key_string(w, "label", rule->label);
+	json_key_string(w, "vendor", p->vendors[m->vendor].name);
+	json_key_string(w, "rule", m->location);
+	json_key_string(w, "kind", embargo_match_kind_name(m));
+	json_key_string(w, "why", m->why);
+	json_key_string(w, "label", m->rule ? m->rule->label : NULL);
 }
 
 /* "VENDOR  RULE  SHA256" */
-static void print_rule(const struct embargo_policy *p, const struct embargo_rule *rule,
+static void print_rule(const struct embargo_policy *p, const struct embargo_match *m,
 		       const uint8_t sha256[SHA256_LEN])
 {
-	char hex[SHA256_HEX_LEN + 1], loc[4200];
+	char hex[SHA256_HEX_LEN + 1];
 
 	hex_encode(sha256, SHA256_LEN, hex);
-	ctl_print_safe(stdout, p->vendors[rule->vendor].name);
+	ctl_print_safe(stdout, p->vendors[m->vendor].name);
 	fputs("  ", stdout);
-	ctl_print_safe(stdout, embargo_rule_location(p, rule, loc, sizeof(loc)));
+	ctl_print_safe(stdout, m->location);
 	printf("  %s", hex);
+}
+
+/* "  (KIND: WHY)": the last column, since why may hold spaces. */
+static void print_why(const struct embargo_match *m)
+{
+	fputs("  (", stdout);
+	ctl_print_safe(stdout, embargo_match_kind_name(m));
+	fputs(": ", stdout);
+	ctl_print_safe(stdout, m->why);
+	putchar(')');
 }
 
 static void on_file(void *userdata, const struct embargo_scan_file *f)
@@ -118,25 +131,27 @@ static void on_file(void *userdata, const struct embargo_scan_file *f)
 	char owner[256], mtime[64];
 	struct json_writer w = JSON_WRITER_INIT;
 
-	if (!f->rule)
+	if (!f->match)
 		return;
 	clear_progress(sc);
 	owner_name(f->st->st_uid, owner, sizeof(owner));
 	utc_time(f->st->st_mtime, mtime, sizeof(mtime));
 	if (!sc->json) {
-		/* path  vendor  rule  sha256  size  owner  mtime */
+		/* path  vendor  rule  sha256  size  owner  mtime  (kind: why) */
 		ctl_print_safe(stdout, f->path);
 		fputs("  ", stdout);
-		print_rule(sc->policy, f->rule, f->sha256);
+		print_rule(sc->policy, f->match, f->sha256);
 		printf("  %" PRIu64 "  ", (uint64_t)f->st->st_size);
 		ctl_print_safe(stdout, owner);
-		printf("  %s\n", mtime);
+		printf("  %s", mtime);
+		print_why(f->match);
+		putchar('\n');
 		return;
 	}
 	json_begin_object(&w);
 	json_key_string(&w, "type", "file");
 	json_key_string(&w, "path", f->path);
-	json_rule(&w, sc->policy, f->rule, f->sha256);
+	json_rule(&w, sc->policy, f->match, f->sha256);
 	json_key_u64(&w, "size", (uint64_t)f->st->st_size);
 	json_key_u64(&w, "uid", f->st->st_uid);
 	json_key_string(&w, "owner", owner);
@@ -157,7 +172,8 @@ static void on_process(void *userdata, const struct embargo_process_match *m)
 	sc->process_matches++;
 	owner_name(m->uid, user, sizeof(user));
 	if (!sc->json) {
-		/* pid  user  exe|map  path[ (deleted)]  vendor  rule  sha256  unit-or-cgroup  cmdline */
+		/* pid  user  exe|map  path[ (deleted)]  vendor  rule  sha256  unit-or-cgroup  cmdline  (kind:
+		 * why) */
 		if (!sc->running_header)
 			puts("Running:");
 		sc->running_header = true;
@@ -166,11 +182,12 @@ static void on_process(void *userdata, const struct embargo_process_match *m)
 		fputs(m->exe ? "  exe  " : "  map  ", stdout);
 		ctl_print_safe(stdout, m->path);
 		fputs(m->deleted ? " (deleted)  " : "  ", stdout);
-		print_rule(sc->policy, m->rule, m->sha256);
+		print_rule(sc->policy, m->match, m->sha256);
 		fputs("  ", stdout);
 		ctl_print_safe(stdout, m->unit ? m->unit : m->cgroup ? m->cgroup : "-");
 		fputs("  ", stdout);
 		ctl_print_safe(stdout, m->cmdline);
+		print_why(m->match);
 		putchar('\n');
 		return;
 	}
@@ -186,7 +203,7 @@ static void on_process(void *userdata, const struct embargo_process_match *m)
 	json_key_string(&w, "path", m->path);
 	json_key_bool(&w, "exe", m->exe);
 	json_key_bool(&w, "deleted", m->deleted);
-	json_rule(&w, sc->policy, m->rule, m->sha256);
+	json_rule(&w, sc->policy, m->match, m->sha256);
 	json_key_u64(&w, "size", (uint64_t)m->st->st_size);
 	json_key_u64(&w, "device", m->st->st_dev);
 	json_key_u64(&w, "inode", m->st->st_ino);
@@ -210,6 +227,7 @@ static void on_error(void *userdata, const struct embargo_scan_error *e)
 		return;
 	case EMBARGO_SCAN_ERROR_PROCESS:
 		return; /* counted in the summary: as non-root, most processes are not ours to read */
+	case EMBARGO_SCAN_ERROR_DECISION:
 	case EMBARGO_SCAN_ERROR_ROOT:
 	case EMBARGO_SCAN_ERROR_CACHE:
 		break;
@@ -392,17 +410,14 @@ static void die_of_signal(int sig)
 int cmd_scan(const struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "jobs", required_argument, NULL, 'J' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "cache", required_argument, NULL, 'c' },
-		{ "no-cache", no_argument, NULL, 'C' },
-		{ "no-processes", no_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+		{ "json", no_argument, NULL, 'j' },	    { "jobs", required_argument, NULL, 'J' },
+		{ "all", no_argument, NULL, 'a' },	    { "policy", required_argument, NULL, 'p' },
+		{ "cache", required_argument, NULL, 'c' },  { "no-cache", no_argument, NULL, 'C' },
+		{ "no-processes", no_argument, NULL, 'P' }, { "dpkg-admindir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },	    {},
 	};
 	_cleanup_(embargo_policy_freep) struct embargo_policy *policy = NULL;
+	_cleanup_(embargo_decider_freep) struct embargo_decider *decider = NULL;
 	struct scanctl sc = { .progress = isatty(STDERR_FILENO) == 1 };
 	struct embargo_scan_opts o = { .on_file = on_file,
 				       .on_error = on_error,
@@ -412,7 +427,7 @@ int cmd_scan(const struct ctl *ctl, int argc, char **argv)
 				       .cancel = &interrupted };
 	struct embargo_scan_stats st = {};
 	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
-	const char *policy_path = NULL;
+	const char *policy_path = NULL, *admindir = NULL;
 	bool no_cache = false, processes = true;
 	int c, r, rp = 0, status;
 	uint32_t jobs;
@@ -446,6 +461,11 @@ int cmd_scan(const struct ctl *ctl, int argc, char **argv)
 		case 'P':
 			processes = false;
 			break;
+		case 'd':
+			if (!*optarg)
+				return ctl_usage_error("scan", "--dpkg-admindir needs a directory");
+			admindir = optarg;
+			break;
 		case 'h':
 			ctl_usage(stdout);
 			return CTL_EXIT_OK;
@@ -462,14 +482,19 @@ int cmd_scan(const struct ctl *ctl, int argc, char **argv)
 	if (status != CTL_EXIT_OK)
 		return status;
 	sc.policy = policy;
+	/* The same decision as inspect's, for every file and process (verdict.h). */
+	status = ctl_decider_new("scan", policy, &(struct embargo_decider_opts){ .dpkg_admindir = admindir },
+				 &decider);
+	if (status != CTL_EXIT_OK)
+		return status;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	r = embargo_scan(policy, &o, &st);
+	r = embargo_scan(decider, &o, &st);
 	clear_progress(&sc);
 	if (r >= 0 && processes)
-		rp = embargo_scan_processes(policy, &o, &st);
+		rp = embargo_scan_processes(decider, &o, &st);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	clear_progress(&sc);

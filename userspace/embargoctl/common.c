@@ -4,7 +4,9 @@
 
 #include "control.h"
 #include "json.h"
+#include "pkg.h"
 #include "util.h"
+#include "verdict.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -221,4 +223,20 @@ int ctl_call_failed(const struct ctl *ctl, const char *what, int r, const char *
 	ctl_print_safe(stderr, ctl_call_strerror(ctl, r, body, msg, sizeof(msg)));
 	fputc('\n', stderr);
 	return ctl_call_status(r, body);
+}
+
+int ctl_decider_new(const char *what, const struct embargo_policy *p, const struct embargo_decider_opts *o,
+		    struct embargo_decider **ret)
+{
+	int r = embargo_decider_new(p, o, ret);
+
+	if (r == -ENOMEM)
+		return ctl_error(what, "%s", strerror(ENOMEM));
+	if (r < 0) {
+		fprintf(stderr, "embargoctl: %s: cannot read the dpkg database ", what);
+		ctl_print_safe(stderr, o && o->dpkg_admindir ? o->dpkg_admindir : EMBARGO_DPKG_ADMINDIR);
+		fprintf(stderr, ": %s\n", strerror(-r));
+		return CTL_EXIT_ERROR;
+	}
+	return CTL_EXIT_OK;
 }

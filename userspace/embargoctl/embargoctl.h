@@ -75,6 +75,16 @@ int ctl_call_status(int r, const char *body);
  */
 void ctl_print_safe(FILE *f, const char *s);
 
+struct embargo_policy;
+struct embargo_decider;
+struct embargo_decider_opts;
+/*
+ * The decision core over p for the command what (verdict.h): CTL_EXIT_OK with *ret, or the exit status
+ * after saying why on stderr (a dpkg database that was named and cannot be read).
+ */
+int ctl_decider_new(const char *what, const struct embargo_policy *p, const struct embargo_decider_opts *o,
+		    struct embargo_decider **ret);
+
 struct json_value;
 /* Each string of a JSON array on its own line after indent, made safe (other members skipped). */
 void ctl_print_strings(const struct json_value *array, const char *indent);

@@ -5,14 +5,12 @@
  * deny set (the kernel's digest map in the lsm-hash tier, this table in the others), so the next exec,
  * copy or hard link of it is decided like a listed one. Learned digests are kept under state_dir with
  * the rule that taught them, and learned again at start while that rule is still in the policy.
- * Signatures are read by the confined worker (identify.h) only for files that can carry one.
+ * Who a file is, is the decision core's to say (verdict.h): the same function inspect and scan use.
  */
 #include "daemon.h"
-#include "identify.h"
 #include "log.h"
-#include "match.h"
-#include "pkg.h"
 #include "util.h"
+#include "verdict.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -20,7 +18,6 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 
 #include "embargo.skel.h"
 
@@ -31,21 +28,11 @@ struct learned {
 
 struct ident {
 	pthread_mutex_t lock;
-	struct embargo_pkg_db *dpkg;
-	bool sig_rules, pkg_rules;
+	struct embargo_decider *decider; /* over d->policy */
 	struct learned *items;
 	size_t n, cap;
 	char state_path[4096];
-	const char **anchors;
 };
-
-static bool has_kind(const struct embargo_policy *p, uint8_t a, uint8_t b, uint8_t c)
-{
-	for (size_t i = 0; i < p->n_ident_rules; i++)
-		if (p->ident_rules[i].kind == a || p->ident_rules[i].kind == b || p->ident_rules[i].kind == c)
-			return true;
-	return false;
-}
 
 static struct learned *find(struct ident *x, const uint8_t sha[SHA256_LEN])
 {
@@ -58,12 +45,9 @@ static struct learned *find(struct ident *x, const uint8_t sha[SHA256_LEN])
 static void rule_ref_of(const struct daemon *d, uint32_t ident, struct embargo_rule_ref *ref)
 {
 	const struct embargo_ident_rule *r = &d->policy->ident_rules[ident];
+	struct embargo_match m = { .kind = r->kind, .vendor = r->vendor, .ident = r };
 
-	*ref = (struct embargo_rule_ref){
-		.rule_id = EMBARGO_RULE_IDENT | ident,
-		.vendor_id = (uint16_t)r->vendor,
-		.vendor_mode = d->policy->vendors[r->vendor].mode,
-	};
+	embargo_match_rule_ref(d->policy, &m, ref);
 }
 
 /* Called with x->lock held. persist: append to the state file (not when reading it back). */
@@ -144,26 +128,22 @@ int ident_start(struct daemon *d)
 	struct ident *x;
 	int r;
 
-	if (p->n_ident_rules == 0)
-		return 0;
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
 	pthread_mutex_init(&x->lock, NULL);
-	x->sig_rules =
-		has_kind(p, EMBARGO_IDENT_SIGNER_ORG, EMBARGO_IDENT_SIGNER_CN, EMBARGO_IDENT_SIGNER_CERT);
-	x->pkg_rules =
-		has_kind(p, EMBARGO_IDENT_PACKAGE, EMBARGO_IDENT_PACKAGE_MAINTAINER, EMBARGO_IDENT_PACKAGE);
-	if (x->pkg_rules) {
-		r = embargo_pkg_db_open(NULL, &x->dpkg);
-		if (r < 0 && r != -ENOENT)
-			log_warning("Cannot read the dpkg database: %s; package rules match through rpm only",
-				    strerror(-r));
+	r = embargo_decider_new(p, NULL, &x->decider);
+	if (r < 0 && r != -ENOMEM) {
+		log_warning("Cannot read the dpkg database: %s; package rules match through rpm only",
+			    strerror(-r));
+		r = embargo_decider_new(p, &(struct embargo_decider_opts){ .no_dpkg = true }, &x->decider);
 	}
-	x->anchors = calloc(p->n_trust_anchors + 1, sizeof(char *));
-	for (size_t i = 0; x->anchors && i < p->n_trust_anchors; i++)
-		x->anchors[i] = p->trust_anchors[i].path;
-	if (d->state_dir && (mkdir(d->state_dir, 0700) == 0 || errno == EEXIST))
+	if (r < 0) {
+		pthread_mutex_destroy(&x->lock);
+		free(x);
+		return r;
+	}
+	if (p->n_ident_rules > 0 && d->state_dir && (mkdir(d->state_dir, 0700) == 0 || errno == EEXIST))
 		snprintf(x->state_path, sizeof(x->state_path), "%s/learned", d->state_dir);
 	d->ident = x;
 	pthread_mutex_lock(&x->lock);
@@ -178,12 +158,16 @@ void ident_stop(struct daemon *d)
 
 	if (!x)
 		return;
-	embargo_pkg_db_free(x->dpkg);
+	embargo_decider_free(x->decider);
 	free(x->items);
-	free(x->anchors);
 	pthread_mutex_destroy(&x->lock);
 	free(x);
 	d->ident = NULL;
+}
+
+const struct embargo_decider *ident_decider(const struct daemon *d)
+{
+	return d->ident ? d->ident->decider : NULL;
 }
 
 bool ident_learned(const struct daemon *d, const uint8_t sha[SHA256_LEN], struct embargo_rule_ref *ref)
@@ -204,60 +188,43 @@ bool ident_learned(const struct daemon *d, const uint8_t sha[SHA256_LEN], struct
 	return found;
 }
 
-/* Only files that can carry a signature go to the worker (a fork each): PE, kernel modules, IMA. */
-static bool may_be_signed(int fd)
+bool ident_learn(struct daemon *d, const struct embargo_match *m, const uint8_t sha[SHA256_LEN],
+		 const char *path)
 {
-	static const char trailer[] = "~Module signature appended~\n";
-	char head[2], tail[sizeof(trailer) - 1];
-	struct stat st;
+	struct ident *x = d->ident;
+	bool hit;
 
-	if (fgetxattr(fd, "security.ima", NULL, 0) > 0)
-		return true;
-	if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(tail))
+	if (!x || !m->ident)
 		return false;
-	if (pread(fd, head, sizeof(head), 0) == sizeof(head) && head[0] == 'M' && head[1] == 'Z')
-		return true;
-	return pread(fd, tail, sizeof(tail), st.st_size - (off_t)sizeof(tail)) == sizeof(tail) &&
-	       memcmp(tail, trailer, sizeof(tail)) == 0;
+	pthread_mutex_lock(&x->lock);
+	hit = learn_locked(d, x, sha, (uint32_t)(m->ident - d->policy->ident_rules), true) == 0;
+	pthread_mutex_unlock(&x->lock);
+	log_notice("Identified %s as %s's: %s (rule %s); its digest is denied from now on",
+		   path ? path : "(file)", d->policy->vendors[m->vendor].name, m->why, m->location);
+	return hit;
 }
 
 bool ident_check(struct daemon *d, int fd, const char *path, const uint8_t sha[SHA256_LEN], uint32_t *ident)
 {
 	struct ident *x = d->ident;
-	struct embargo_identity id = { 0 };
-	struct embargo_match m;
-	struct embargo_identify_opts o = { .trust_anchors = x ? x->anchors : NULL,
-					   .n_trust_anchors = d->policy->n_trust_anchors };
-	struct embargo_pkg_opts po = { .db = x ? x->dpkg : NULL };
-	_cleanup_close_ int own_fd = -1;
-	bool hit = false;
+	struct embargo_subject s = { .fd = fd, .path = path };
+	struct embargo_decision dec;
 	int r;
 
-	if (!x)
+	if (!x || !embargo_decider_has_identity_rules(x->decider))
 		return false;
-	/* Called without a descriptor (the start-up scan): open our own, which the fanotify tier never
-	 * refuses to us; only signer rules need to read the file. */
-	if (fd < 0 && x->sig_rules && path)
-		fd = own_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	if (x->sig_rules && fd >= 0 && may_be_signed(fd)) {
-		r = embargo_identify_fd(fd, &o, &id);
-		if (r < 0)
-			log_warning("Cannot read the signatures of %s: %s", path ? path : "(file)",
-				    strerror(-r));
+	memcpy(s.sha256, sha, SHA256_LEN);
+	r = embargo_decide(x->decider, &s, 0, NULL, &dec);
+	if (r < 0) {
+		log_warning("Cannot match %s against the identity rules: %s", path ? path : "(file)",
+			    strerror(-r));
+		return false;
 	}
-	memcpy(id.sha256, sha, SHA256_LEN);
-	free(id.path);
-	id.path = path ? strdup(path) : NULL;
-	if (x->pkg_rules && path && embargo_pkg_lookup(path, &po, &id.pkgs, &id.n_pkgs) < 0)
-		id.n_pkgs = 0;
-	if (embargo_policy_match(d->policy, &id, &m) == 1 && m.ident) {
-		*ident = (uint32_t)(m.ident - d->policy->ident_rules);
-		pthread_mutex_lock(&x->lock);
-		hit = learn_locked(d, x, sha, *ident, true) == 0;
-		pthread_mutex_unlock(&x->lock);
-		log_notice("Identified %s as %s's: %s (rule %s); its digest is denied from now on",
-			   path ? path : "(file)", d->policy->vendors[m.vendor].name, m.why, m.location);
-	}
-	embargo_identity_free(&id);
-	return hit;
+	if (dec.sig_error)
+		log_warning("Cannot read the signatures of %s: %s", path ? path : "(file)",
+			    strerror(-dec.sig_error));
+	if (!dec.match || !dec.m.ident || !ident_learn(d, &dec.m, sha, path))
+		return false;
+	*ident = (uint32_t)(dec.m.ident - d->policy->ident_rules);
+	return true;
 }

@@ -28,35 +28,40 @@ struct startscan {
 	uint64_t running, killed;
 };
 
-static void log_found(struct daemon *d, const char *msgid, int prio, const struct embargo_rule *r,
+static void log_found(struct daemon *d, const char *msgid, int prio, const struct embargo_match *m,
 		      const uint8_t sha[SHA256_LEN], const char *path, const char *fmt_extra, uint32_t pid,
 		      const char *comm, const char *unit)
 {
 	struct embargo_record rec = { .priority = prio };
-	char rule[4200], hex[SHA256_HEX_LEN + 1];
-	const char *vendor = d->policy->vendors[r->vendor].name;
+	char hex[SHA256_HEX_LEN + 1];
+	const char *vendor = d->policy->vendors[m->vendor].name, *rule = m->location;
+	const struct embargo_rule *r = m->rule;
 	int e = 0;
 
 	hex_encode(sha, SHA256_LEN, hex);
-	embargo_rule_location(d->policy, r, rule, sizeof(rule));
 	if (pid)
 		e = e
-			    ?: record_addf(&rec, "MESSAGE",
-					   "Prohibited code running: pid %u (%s%s%s) runs %s: %s (rule %s)%s",
-					   pid, comm, unit ? ", " : "", unit ? unit : "", path, vendor, rule,
-					   fmt_extra);
+			    ?: record_addf(
+				       &rec, "MESSAGE",
+				       "Prohibited code running: pid %u (%s%s%s) runs %s: %s (rule %s: %s)%s",
+				       pid, comm, unit ? ", " : "", unit ? unit : "", path, vendor, rule,
+				       m->why, fmt_extra);
 	else
 		e = e
-			    ?: record_addf(&rec, "MESSAGE", "Prohibited file on disk: %s: %s (rule %s)", path,
-					   vendor, rule);
+			    ?: record_addf(&rec, "MESSAGE", "Prohibited file on disk: %s: %s (rule %s: %s)",
+					   path, vendor, rule, m->why);
 	e = e ?: record_add(&rec, "MESSAGE_ID", msgid);
 	e = e ?: record_addf(&rec, "PRIORITY", "%d", prio);
 	e = e ?: record_add(&rec, "EMBARGO_VENDOR", vendor);
 	e = e ?: record_add(&rec, "EMBARGO_RULE", rule);
 	e = e ?: record_add(&rec, "EMBARGO_SHA256", hex);
 	e = e ?: record_add(&rec, "EMBARGO_PATH", path);
-	if (r->label)
+	if (r && r->label)
 		e = e ?: record_add(&rec, "EMBARGO_LABEL", r->label);
+	if (m->ident)
+		e = e
+			    ?: record_addf(&rec, "EMBARGO_LABEL", "%s %s",
+					   embargo_ident_kind_name(m->ident->kind), m->ident->written);
 	if (pid) {
 		e = e ?: record_addf(&rec, "EMBARGO_PID", "%u", pid);
 		e = e ?: record_add(&rec, "EMBARGO_COMM", comm);
@@ -75,17 +80,20 @@ static void on_file(void *ud, const struct embargo_scan_file *f)
 	struct daemon *d = s->d;
 	struct embargo_inode_key key = { .dev = kernel_dev(f->st->st_dev), .ino = f->st->st_ino };
 	struct embargo_verdict v;
-	/* No descriptor: identity rules open the file themselves, and only if a signature is to be read. */
-	bool matched = daemon_identify(d, -1, f->path, f->sha256, f->st, &v);
+	bool matched;
 
+	/* The scan decided with every rule (verdict.h); what an identity rule found, the kernel learns. */
+	if (f->match && f->match->ident)
+		ident_learn(d, f->match, f->sha256, f->path);
+	matched = daemon_verdict(d, f->sha256, f->st, &v);
 	if (matched) {
 		if (d->tier == EMBARGO_TIER_FANOTIFY)
 			fanotify_mark_path(d, f->path);
 		events_remember_path(key.dev, key.ino, v.rule_id, f->path);
-		if (f->rule)
-			log_found(d, EMBARGO_MSGID_FOUND, LOG_WARNING, f->rule, f->sha256, f->path, "", 0,
-				  NULL, NULL);
 	}
+	if (f->match)
+		log_found(d, EMBARGO_MSGID_FOUND, LOG_WARNING, f->match, f->sha256, f->path, "", 0, NULL,
+			  NULL);
 	/* Never over a verdict the kernel made meanwhile: same stamp, same content, nothing to gain. */
 	(void)bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_NOEXIST);
 }
@@ -94,7 +102,7 @@ static void on_process(void *ud, const struct embargo_process_match *m)
 {
 	struct startscan *s = ud;
 	struct daemon *d = s->d;
-	uint8_t vmode = d->policy->vendors[m->rule->vendor].mode;
+	uint8_t vmode = d->policy->vendors[m->match->vendor].mode;
 	uint8_t mode = embargo_effective_mode(vmode, d->mode);
 	bool kill_it = d->kill_running && mode == EMBARGO_MODE_ENFORCE && d->tier != EMBARGO_TIER_DETECT;
 	const char *outcome = "";
@@ -114,7 +122,9 @@ static void on_process(void *ud, const struct embargo_process_match *m)
 	} else if (mode == EMBARGO_MODE_ENFORCE) {
 		outcome = "; left running (kill_running is off)";
 	}
-	log_found(d, EMBARGO_MSGID_RUNNING, LOG_WARNING, m->rule, m->sha256, path, outcome, (uint32_t)m->pid,
+	if (m->match->ident)
+		ident_learn(d, m->match, m->sha256, path);
+	log_found(d, EMBARGO_MSGID_RUNNING, LOG_WARNING, m->match, m->sha256, path, outcome, (uint32_t)m->pid,
 		  m->comm, m->unit);
 }
 
@@ -145,13 +155,17 @@ static void *scan_thread(void *arg)
 		.userdata = s,
 		.cancel = &s->cancel,
 	};
-	int r = embargo_scan(d->policy, &o, &st), rp;
+	const struct embargo_decider *dec = ident_decider(d);
+	int r, rp;
 
+	if (!dec)
+		return NULL;
+	r = embargo_scan(dec, &o, &st);
 	if (r == -ECANCELED)
 		return NULL;
 	/* Every file on disk has its verdict cached: a previous run's programs are not needed any more. */
 	bpf_complete_takeover(d);
-	rp = embargo_scan_processes(d->policy, &o, &pst);
+	rp = embargo_scan_processes(dec, &o, &pst);
 	if (r < 0)
 		log_warning("Start-up scan failed: %s", strerror(-r));
 	if (rp < 0 && rp != -ECANCELED)

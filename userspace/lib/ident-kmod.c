@@ -7,7 +7,6 @@
 
 #include <string.h>
 
-#define MODULE_SIG_STRING "~Module signature appended~\n"
 #define PKEY_ID_PKCS7 2
 
 /* As in the kernel's include/linux/module_signature.h. */

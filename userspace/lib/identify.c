@@ -1029,6 +1029,35 @@ static int add_failure(struct embargo_identity *id, const char *fmt, int arg)
 	return ident_add_malformed(id, 0, 0, buf);
 }
 
+int embargo_identify_may_have_signatures(int fd)
+{
+	static const char trailer[] = MODULE_SIG_STRING;
+	char head[2], tail[sizeof(trailer) - 1];
+	struct stat st;
+	ssize_t n;
+
+	n = fgetxattr(fd, "security.ima", NULL, 0);
+	if (n > 0)
+		return 1;
+	if (n < 0 && errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size < 2)
+		return 0;
+	n = pread(fd, head, sizeof(head), 0);
+	if (n < 0)
+		return -errno;
+	if (n == sizeof(head) && head[0] == 'M' && head[1] == 'Z')
+		return 1;
+	if (st.st_size < (off_t)sizeof(tail))
+		return 0;
+	n = pread(fd, tail, sizeof(tail), st.st_size - (off_t)sizeof(tail));
+	if (n < 0)
+		return -errno;
+	return n == sizeof(tail) && memcmp(tail, trailer, sizeof(tail)) == 0;
+}
+
 int embargo_identify_fd(int fd, const struct embargo_identify_opts *o, struct embargo_identity *id)
 {
 	struct embargo_identify_opts opts = o ? *o : (struct embargo_identify_opts){ 0 };

@@ -49,6 +49,12 @@ struct embargo_identify_opts {
  * failures (fork, pipe, memory). o may be NULL.
  */
 int embargo_identify_fd(int fd, const struct embargo_identify_opts *o, struct embargo_identity *id);
+/*
+ * Whether fd can carry a signature the parsers read: a security.ima value, a PE ("MZ") header, a module
+ * signature trailer. A cheap test (three system calls, no fork) that is never false for a file in which
+ * embargo_identify_fd() would find a signature. 1, 0, or -errno.
+ */
+int embargo_identify_may_have_signatures(int fd);
 /* The same parsers in-process, for the fuzzers and the worker itself. */
 int embargo_identify_buf(const uint8_t *buf, size_t len, const struct embargo_identify_opts *o,
 			 struct embargo_identity *id);
@@ -105,6 +111,8 @@ int ident_kmod(const struct ident_ctx *c, const uint8_t *buf, size_t len, struct
 /* content NULL: the signature cannot be checked. -ENODATA: not a digital signature. */
 int ident_ima(const struct ident_ctx *c, const uint8_t *xattr, size_t len, const uint8_t *content,
 	      size_t content_len, struct embargo_signature *sig);
+/* What ends a signed kernel module (the kernel's include/linux/module_signature.h). */
+#define MODULE_SIG_STRING "~Module signature appended~\n"
 /* Whether buf ends in a module signature trailer. */
 int ident_kmod_has_trailer(const uint8_t *buf, size_t len);
 

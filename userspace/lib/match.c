@@ -187,8 +187,22 @@ static int match_ident(const struct embargo_ident_rule *r, const struct embargo_
 	return 0;
 }
 
+int embargo_ident_rule_match(const struct embargo_ident_rule *r, const struct embargo_identity *id,
+			     struct embargo_match *m)
+{
+	if (!r || !id || !m)
+		return -EINVAL;
+	return match_ident(r, id, m);
+}
+
 int embargo_policy_match(const struct embargo_policy *p, const struct embargo_identity *id,
 			 struct embargo_match *m)
+{
+	return embargo_policy_match_ex(p, id, 0, m);
+}
+
+int embargo_policy_match_ex(const struct embargo_policy *p, const struct embargo_identity *id, unsigned skip,
+			    struct embargo_match *m)
 {
 	/* Strongest evidence first: the content itself, then who signed it, who packaged it, where it is.
 	 * signer-org and signer-cn are one step: the first of them in the policy wins. */
@@ -217,7 +231,12 @@ int embargo_policy_match(const struct embargo_policy *p, const struct embargo_id
 			 hex, rule->label ? " " : "", rule->label ?: "");
 		return 1;
 	}
-	for (size_t o = 0; o < ARRAY_SIZE(order); o++)
+	for (size_t o = 0; o < ARRAY_SIZE(order); o++) {
+		bool signer_stage =
+			order[o][0] == EMBARGO_IDENT_SIGNER_CERT || order[o][0] == EMBARGO_IDENT_SIGNER_ORG;
+
+		if (signer_stage && (skip & EMBARGO_MATCH_SKIP_SIGNERS))
+			continue;
 		for (size_t i = 0; i < p->n_ident_rules; i++) {
 			const struct embargo_ident_rule *r = &p->ident_rules[i];
 			int ret;
@@ -237,5 +256,6 @@ int embargo_policy_match(const struct embargo_policy *p, const struct embargo_id
 				return 1;
 			}
 		}
+	}
 	return 0;
 }

@@ -36,4 +36,18 @@ struct embargo_match {
 int embargo_policy_match(const struct embargo_policy *p, const struct embargo_identity *id,
 			 struct embargo_match *m);
 
+/*
+ * The same, skipping the signer rules (signer-cert, signer-org, signer-cn) with EMBARGO_MATCH_SKIP_SIGNERS:
+ * for a caller that knows, from an earlier match of the same content under the same signer rules, that none
+ * of them matches (verdict.c). Skipping what cannot match changes nothing else of the order.
+ */
+#define EMBARGO_MATCH_SKIP_SIGNERS 0x1u
+int embargo_policy_match_ex(const struct embargo_policy *p, const struct embargo_identity *id, unsigned skip,
+			    struct embargo_match *m);
+
+/* One identity rule against id, with m->why set on a match: 1, 0 or -errno. m's other fields are untouched.
+ */
+int embargo_ident_rule_match(const struct embargo_ident_rule *r, const struct embargo_identity *id,
+			     struct embargo_match *m);
+
 #endif

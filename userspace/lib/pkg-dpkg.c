@@ -355,35 +355,37 @@ static int add_pkg(const struct dpkg_pkg *p, struct embargo_package **pkgs, size
 	return 0;
 }
 
-static int lookup_one(const struct embargo_pkg_db *db, const char *path, struct embargo_package **pkgs,
-		      size_t *n)
+/* Appends to idx (up to max, counting all in *n) the packages listing exactly path, each once. */
+static void find_one(const struct embargo_pkg_db *db, const char *path, uint32_t *idx, size_t max, size_t *n)
 {
 	uint32_t h = hash_str(path);
 
 	if (!db->cap)
-		return 0;
-	for (size_t j = h & (db->cap - 1); db->table[j].path; j = (j + 1) & (db->cap - 1))
-		if (db->table[j].hash == h && strcmp(db->table[j].path, path) == 0) {
-			int r = add_pkg(&db->pkgs[db->table[j].pkg], pkgs, n);
+		return;
+	for (size_t j = h & (db->cap - 1); db->table[j].path; j = (j + 1) & (db->cap - 1)) {
+		bool seen = false;
 
-			if (r < 0)
-				return r;
-		}
-	return 0;
+		if (db->table[j].hash != h || strcmp(db->table[j].path, path) != 0)
+			continue;
+		for (size_t k = 0; k < *n && k < max; k++)
+			seen = seen || idx[k] == db->table[j].pkg;
+		if (seen)
+			continue;
+		if (*n < max)
+			idx[*n] = db->table[j].pkg;
+		(*n)++;
+	}
 }
 
-int embargo_pkg_db_lookup(const struct embargo_pkg_db *db, const char *path, struct embargo_package **pkgs,
-			  size_t *n)
+size_t embargo_pkg_db_find(const struct embargo_pkg_db *db, const char *path, uint32_t *idx, size_t max)
 {
 	static const char *const merged[] = { "/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/libx32/" };
 	char alt[4096];
-	int r;
+	size_t n = 0;
 
-	if (!db || !path || !pkgs || !n)
-		return -EINVAL;
-	r = lookup_one(db, path, pkgs, n);
-	if (r < 0)
-		return r;
+	if (!db || !path)
+		return 0;
+	find_one(db, path, idx, max, &n);
 	/* Merged /usr: /bin is /usr/bin, and a package may list either name. */
 	for (size_t i = 0; i < ARRAY_SIZE(merged); i++) {
 		size_t k = strlen(merged[i]);
@@ -394,7 +396,46 @@ int embargo_pkg_db_lookup(const struct embargo_pkg_db *db, const char *path, str
 			snprintf(alt, sizeof(alt), "%s", path + 4);
 		else
 			continue;
-		return lookup_one(db, alt, pkgs, n);
+		find_one(db, alt, idx, max, &n);
+		break;
+	}
+	return n;
+}
+
+size_t embargo_pkg_db_n_packages(const struct embargo_pkg_db *db)
+{
+	return db ? db->n_pkgs : 0;
+}
+
+int embargo_pkg_db_package(const struct embargo_pkg_db *db, size_t i, struct embargo_package *out)
+{
+	static char dpkg[] = "dpkg";
+
+	if (!db || i >= db->n_pkgs)
+		return -ENOENT;
+	*out = (struct embargo_package){ .manager = dpkg,
+					 .name = db->pkgs[i].name,
+					 .version = db->pkgs[i].version,
+					 .maintainer = db->pkgs[i].maintainer,
+					 .vendor = db->pkgs[i].origin };
+	return 0;
+}
+
+int embargo_pkg_db_lookup(const struct embargo_pkg_db *db, const char *path, struct embargo_package **pkgs,
+			  size_t *n)
+{
+	uint32_t idx[64];
+	size_t k;
+
+	if (!db || !path || !pkgs || !n)
+		return -EINVAL;
+	k = embargo_pkg_db_find(db, path, idx, ARRAY_SIZE(idx));
+	/* More than 64 packages listing one path: a diverted or shared directory, not a file's owner. */
+	for (size_t i = 0; i < k && i < ARRAY_SIZE(idx); i++) {
+		int r = add_pkg(&db->pkgs[idx[i]], pkgs, n);
+
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

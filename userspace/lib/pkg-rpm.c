@@ -40,6 +40,13 @@ static int find_rpm(const char *rpm, char *buf, size_t size)
 	return -ENOENT;
 }
 
+bool embargo_pkg_rpm_present(const char *rpm)
+{
+	char buf[4096];
+
+	return find_rpm(rpm, buf, sizeof(buf)) == 0;
+}
+
 /* A field of the query: NULL for rpm's "(none)" or an empty one. */
 static int field_dup(const char *s, size_t n, char **ret)
 {

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "identity.h"
 
@@ -33,6 +34,15 @@ static inline void embargo_pkg_db_freep(struct embargo_pkg_db **db)
 size_t embargo_pkg_db_size(const struct embargo_pkg_db *db);
 
 /*
+ * The packages of db listing path (both names under a merged /usr), as indexes for
+ * embargo_pkg_db_package(): up to max of them into idx; returns how many there are (may exceed max).
+ */
+size_t embargo_pkg_db_find(const struct embargo_pkg_db *db, const char *path, uint32_t *idx, size_t max);
+/* The number of packages in db, and package i (its strings are db's: not to be freed). 0 or -ENOENT. */
+size_t embargo_pkg_db_n_packages(const struct embargo_pkg_db *db);
+int embargo_pkg_db_package(const struct embargo_pkg_db *db, size_t i, struct embargo_package *out);
+
+/*
  * Appends to (*pkgs, *n) the packages of db listing path. With a merged /usr, a file can be listed as
  * /bin/x and found as /usr/bin/x (or the other way round): both are looked up. 0 or -ENOMEM.
  */
@@ -46,6 +56,8 @@ int embargo_pkg_db_lookup(const struct embargo_pkg_db *db, const char *path, str
  */
 int embargo_pkg_rpm_lookup(const char *path, const char *rpm, unsigned timeout_ms,
 			   struct embargo_package **pkgs, size_t *n);
+/* Whether the rpm program (as embargo_pkg_rpm_lookup() finds it) is installed. */
+bool embargo_pkg_rpm_present(const char *rpm);
 
 struct embargo_pkg_opts {
 	const char *dpkg_admindir; /* NULL: /var/lib/dpkg */

@@ -161,6 +161,7 @@ int scan_cache_load(const char *path, struct scan_cache *c, const char **detail)
 		.map = map,
 		.map_len = (size_t)st.st_size,
 	};
+	memcpy(c->signer_key, ((const struct scan_cache_header *)map)->signer_key, SHA256_LEN);
 	return 0;
 }
 
@@ -370,6 +371,7 @@ int scan_cache_writer_commit(struct scan_cache_writer *w, const char **detail)
 	}
 	memcpy(h.magic, SCAN_CACHE_MAGIC, sizeof(h.magic));
 	h.n_entries = w->n;
+	memcpy(h.signer_key, w->signer_key, SHA256_LEN);
 	r = embargo_sha256_buf(map ? map + sizeof(h) : (const uint8_t *)"", body, h.body_sha256);
 	if (r >= 0)
 		r = header_digest(&h, h.header_sha256);

@@ -14,12 +14,15 @@
 /* ---- the persistent cache (scan-cache.c); format in docs/scan.md ---- */
 
 #define SCAN_CACHE_MAGIC "EMBSCAN\0"
-#define SCAN_CACHE_VERSION 1u
+#define SCAN_CACHE_VERSION 2u
 /* Written in the host's byte order: a cache from a machine of the other order reads as foreign. */
 #define SCAN_CACHE_BYTE_ORDER 0x01020304u
 
 #define SCAN_CACHE_HASHED 0x1u /* sha256 holds the content's digest */
 #define SCAN_CACHE_CODE 0x2u   /* classified as able to carry code; neither flag: probed, not code */
+/* Facts of the content for the decision core (verdict.h), with SCAN_CACHE_HASHED: */
+#define SCAN_CACHE_UNSIGNED 0x4u   /* it can carry no signature (whatever the policy) */
+#define SCAN_CACHE_SIGS_CLEAN 0x8u /* no signer rule matched it, under the header's signer_key */
 
 struct scan_cache_header {
 	char magic[8];
@@ -28,7 +31,8 @@ struct scan_cache_header {
 	uint32_t header_size; /* sizeof(struct scan_cache_header) */
 	uint32_t entry_size;  /* sizeof(struct scan_cache_entry) */
 	uint64_t n_entries;
-	uint8_t body_sha256[SHA256_LEN];   /* over the n_entries entries that follow the header */
+	uint8_t signer_key[SHA256_LEN];	 /* embargo_decider_signer_key() that SCAN_CACHE_SIGS_CLEAN is for */
+	uint8_t body_sha256[SHA256_LEN]; /* over the n_entries entries that follow the header */
 	uint8_t header_sha256[SHA256_LEN]; /* over every byte of the header before this field */
 };
 
@@ -44,13 +48,14 @@ struct scan_cache_entry {
 	uint8_t sha256[SHA256_LEN];
 };
 
-_Static_assert(sizeof(struct scan_cache_header) == 96, "cache header layout");
+_Static_assert(sizeof(struct scan_cache_header) == 128, "cache header layout");
 _Static_assert(sizeof(struct scan_cache_entry) == 80, "cache entry layout");
 
 /* A loaded cache: the file mapped read-only, validated. */
 struct scan_cache {
 	const struct scan_cache_entry *entries;
 	size_t n;
+	uint8_t signer_key[SHA256_LEN];
 	void *map;
 	size_t map_len;
 };
@@ -80,7 +85,8 @@ struct scan_cache_writer {
 	uint8_t *buf; /* entries not yet written */
 	size_t buf_len;
 	uint64_t n;
-	int error; /* first write error, sticky */
+	int error;			/* first write error, sticky */
+	uint8_t signer_key[SHA256_LEN]; /* for the header: set before commit */
 };
 
 int scan_cache_writer_open(struct scan_cache_writer *w, const char *path, const char **detail);

@@ -40,7 +40,7 @@ struct proc_info {
 };
 
 struct proc_scan {
-	const struct embargo_policy *p;
+	const struct embargo_decider *d;
 	const struct embargo_scan_opts *o;
 	struct embargo_scan_stats *stats;
 	struct scan_hasher h;
@@ -242,6 +242,8 @@ static bool already_checked(struct proc_scan *ps, uint64_t dev, uint64_t ino)
 static int check_file(struct proc_scan *ps, int fd, const char *path, bool exe, const char *where)
 {
 	struct embargo_process_match m = { .pid = ps->pid, .pidfd = ps->pidfd, .exe = exe };
+	struct embargo_subject subject = { .fd = fd };
+	struct embargo_decision dec;
 	char clean[4096];
 	struct memo_entry *known;
 	struct scan_cache_entry e;
@@ -260,6 +262,9 @@ static int check_file(struct proc_scan *ps, int fd, const char *path, bool exe, 
 	known = memo_find(&ps->memo, st.st_dev, st.st_ino);
 	if (known && scan_cache_entry_current(&known->e, &st)) {
 		e = known->e;
+		/* Facts of this content from an earlier process: the signatures are not read twice. */
+		subject.unsigned_known = e.flags & SCAN_CACHE_UNSIGNED;
+		subject.sigs_clean = e.flags & SCAN_CACHE_SIGS_CLEAN;
 	} else {
 		scan_cache_entry_init(&e, &st);
 		r = scan_hash_fd(&ps->h, fd, e.size, e.sha256, &bytes, ps->o->cancel);
@@ -270,23 +275,37 @@ static int check_file(struct proc_scan *ps, int fd, const char *path, bool exe, 
 			return 0;
 		}
 		ps->stats->process_hashed++;
-		r = memo_put(&ps->memo, &e);
-		if (r < 0)
-			return r;
 	}
-	m.rule = embargo_policy_lookup(ps->p, e.sha256);
-	if (!m.rule)
-		return 0;
-	load_info(ps);
-	/* Read after the pidfd was opened: if it is still alive, all of it was this process. */
-	if (!process_alive(ps))
-		return 0;
 	m.deleted = st.st_nlink == 0;
 	if (len >= sl && strcmp(path + len - sl, DELETED_SUFFIX) == 0) {
 		m.deleted = true;
 		len -= sl;
 	}
 	snprintf(clean, sizeof(clean), "%.*s", (int)len, path);
+	memcpy(subject.sha256, e.sha256, SHA256_LEN);
+	subject.size = e.size;
+	/* A deleted file is still judged by the name it had: where it was installed says whose it is. */
+	subject.path = clean;
+	r = embargo_decide(ps->d, &subject, 0, NULL, &dec);
+	if (r < 0) {
+		report(ps, where, r, "cannot be matched against the policy");
+		return 0;
+	}
+	if (dec.sig_error)
+		report(ps, where, dec.sig_error, "its signatures could not be read: decided without them");
+	e.flags = (e.flags & ~(SCAN_CACHE_UNSIGNED | SCAN_CACHE_SIGS_CLEAN)) |
+		  (dec.unsigned_content ? SCAN_CACHE_UNSIGNED : 0) |
+		  (dec.sigs_clean ? SCAN_CACHE_SIGS_CLEAN : 0);
+	r = memo_put(&ps->memo, &e);
+	if (r < 0)
+		return r;
+	if (!dec.match)
+		return 0;
+	m.match = &dec.m;
+	load_info(ps);
+	/* Read after the pidfd was opened: if it is still alive, all of it was this process. */
+	if (!process_alive(ps))
+		return 0;
 	m.path = clean;
 	m.uid = ps->info.uid;
 	m.comm = ps->info.comm;
@@ -421,22 +440,22 @@ out:
 	return r;
 }
 
-int embargo_scan_processes(const struct embargo_policy *p, const struct embargo_scan_opts *o,
+int embargo_scan_processes(const struct embargo_decider *d, const struct embargo_scan_opts *o,
 			   struct embargo_scan_stats *stats)
 {
 	struct embargo_scan_stats local = {};
 	struct proc_scan *ps = NULL;
 	DIR *proc = NULL;
-	struct dirent *d;
+	struct dirent *de;
 	uint64_t start = now_ns();
 	int r;
 
-	if (!p || !o)
+	if (!d || !o)
 		return -EINVAL;
 	ps = calloc(1, sizeof(*ps));
 	if (!ps)
 		return -ENOMEM;
-	*ps = (struct proc_scan){ .p = p, .o = o, .stats = &local, .pidfd = -1, .dirfd = -1 };
+	*ps = (struct proc_scan){ .d = d, .o = o, .stats = &local, .pidfd = -1, .dirfd = -1 };
 	r = scan_hasher_init(&ps->h);
 	if (r < 0)
 		goto out;
@@ -449,8 +468,8 @@ int embargo_scan_processes(const struct embargo_policy *p, const struct embargo_
 		uint32_t pid;
 
 		errno = 0;
-		d = readdir(proc);
-		if (!d) {
+		de = readdir(proc);
+		if (!de) {
 			r = errno ? -errno : 0;
 			break;
 		}
@@ -458,9 +477,9 @@ int embargo_scan_processes(const struct embargo_policy *p, const struct embargo_
 			r = -ECANCELED;
 			break;
 		}
-		if (parse_u32(d->d_name, &pid) < 0 || pid == 0)
+		if (parse_u32(de->d_name, &pid) < 0 || pid == 0)
 			continue;
-		r = check_process(ps, dirfd(proc), d->d_name, (pid_t)pid);
+		r = check_process(ps, dirfd(proc), de->d_name, (pid_t)pid);
 	}
 out:
 	if (proc)

@@ -36,8 +36,9 @@
 
 struct item {
 	int fd;
-	bool probe; /* its first bytes decide whether it is hashed */
-	bool code;  /* known to be able to carry code */
+	bool probe;    /* its first bytes decide whether it is hashed */
+	bool code;     /* known to be able to carry code */
+	unsigned root; /* index into scan.roots */
 	struct stat st;
 	char *path; /* owned; buffers move between the queue's slots and the workers */
 	size_t path_cap;
@@ -71,9 +72,23 @@ struct worker {
 	pthread_t thread;
 };
 
+/* A path given: how the walker's names under it become canonical paths for path and package rules. */
+struct root {
+	char *canonical; /* what replaces the first given_len bytes of a name; NULL: the names are canonical
+			  */
+	size_t given_len;
+};
+
 struct scan {
-	const struct embargo_policy *policy;
+	const struct embargo_decider *decider;
 	const struct embargo_scan_opts *o;
+	struct root *roots;
+	size_t n_roots;
+	unsigned root; /* the walker's */
+	bool identity; /* the policy has rules beyond digests: the canonical path matters */
+	/* The loaded cache's "matched no signer rule" holds for this policy (same signer key). */
+	bool signer_key_same;
+	bool cache_changed; /* an entry was written with other facts than the loaded cache had */
 	/* Counters the workers change are changed under lock; the walker's own only by the walker. */
 	struct embargo_scan_stats stats;
 	pthread_mutex_t lock; /* the callbacks, the cache writer, the workers' counters */
@@ -105,34 +120,94 @@ static void report_error(struct scan *s, enum embargo_scan_error_kind kind, cons
 		s->stats.unreadable++;
 	else if (kind == EMBARGO_SCAN_ERROR_ROOT)
 		s->stats.roots_failed++;
+	else if (kind == EMBARGO_SCAN_ERROR_DECISION)
+		s->stats.incomplete++;
 	if (s->o->on_error)
 		s->o->on_error(s->o->userdata, &e);
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* A digest known for a file: to the caller, and into the new cache (entry NULL: not to be cached). */
-static void report_file(struct scan *s, const char *path, const struct stat *st, const uint8_t *digest,
-			uint64_t bytes, bool from_cache, const struct scan_cache_entry *entry)
+/*
+ * The decision core's verdict on a file whose digest is known (*e: its cache entry, whose facts are used and
+ * updated). fd: the open file, or -1 when the cache's facts make reading it needless.
+ */
+static int decide(struct scan *s, unsigned root, const char *path, int fd, struct scan_cache_entry *e,
+		  struct embargo_decision *dec)
 {
-	struct embargo_scan_file f = { .path = path,
-				       .st = st,
-				       .rule = embargo_policy_lookup(s->policy, digest),
-				       .from_cache = from_cache };
+	_cleanup_free_ char *canonical = NULL;
+	struct embargo_subject subject = {
+		.fd = fd,
+		.path = path,
+		.size = e->size,
+		.unsigned_known = e->flags & SCAN_CACHE_UNSIGNED,
+		.sigs_clean = (e->flags & SCAN_CACHE_SIGS_CLEAN) && s->signer_key_same,
+	};
+	const struct root *rt = &s->roots[root];
+	int r;
 
-	memcpy(f.sha256, digest, SHA256_LEN);
+	memcpy(subject.sha256, e->sha256, SHA256_LEN);
+	if (s->identity && rt->canonical) {
+		if (asprintf(&canonical, "%s%s", rt->canonical, path + rt->given_len) < 0)
+			return -ENOMEM;
+		subject.path = canonical;
+	}
+	r = embargo_decide(s->decider, &subject, 0, NULL, dec);
+	if (r < 0)
+		return r;
+	e->flags &= ~(SCAN_CACHE_UNSIGNED | SCAN_CACHE_SIGS_CLEAN);
+	e->flags |= (dec->unsigned_content ? SCAN_CACHE_UNSIGNED : 0) |
+		    (dec->sigs_clean ? SCAN_CACHE_SIGS_CLEAN : 0);
+	return 0;
+}
+
+/* What could not be read for a decision, as an error of the file (counted in stats.incomplete). */
+static void report_incomplete(struct scan *s, const char *path, const struct embargo_decision *dec)
+{
+	if (dec->sig_error)
+		report_error(s, EMBARGO_SCAN_ERROR_DECISION, path, dec->sig_error,
+			     "its signatures could not be read: decided without them");
+	else if (dec->pkg_error)
+		report_error(s, EMBARGO_SCAN_ERROR_DECISION, path, dec->pkg_error,
+			     "the packages owning it could not be looked up: decided without them");
+}
+
+/*
+ * A digest known for a file: decided, to the caller, and into the new cache (cacheable false: not to be
+ * cached, e.g. written to while it was read). old: the loaded cache's entry, for the cache's "unchanged".
+ */
+static void report_file(struct scan *s, unsigned root, const char *path, int fd, const struct stat *st,
+			struct scan_cache_entry *e, uint64_t bytes, const struct scan_cache_entry *old,
+			bool cacheable)
+{
+	struct embargo_scan_file f = { .path = path, .st = st, .from_cache = old != NULL };
+	struct embargo_decision dec;
+	int r;
+
+	memcpy(f.sha256, e->sha256, SHA256_LEN);
+	r = decide(s, root, path, fd, e, &dec);
+	if (r < 0) {
+		report_error(s, EMBARGO_SCAN_ERROR_FILE, path, r, "cannot be matched against the policy");
+		return;
+	}
+	if (dec.sig_error || dec.pkg_error)
+		report_incomplete(s, path, &dec);
+	f.match = dec.match ? &dec.m : NULL;
 	pthread_mutex_lock(&s->lock);
-	if (from_cache) {
+	if (old) {
 		s->stats.files_cached++;
+		if (old->flags != e->flags)
+			s->cache_changed = true;
 	} else {
 		s->stats.files_hashed++;
 		s->stats.bytes_hashed += bytes;
 	}
-	if (f.rule)
+	if (f.match)
 		s->stats.matches++;
 	if (s->o->on_file)
 		s->o->on_file(s->o->userdata, &f);
-	if (entry)
-		scan_cache_writer_add(&s->writer, entry);
+	/* A verdict made without all its facts is not kept: the next scan tries again. */
+	if (cacheable && !dec.sig_error)
+		scan_cache_writer_add(&s->writer, e);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -251,6 +326,7 @@ static int queue_push(struct scan *s, int fd, const struct stat *st, const char 
 	slot->st = *st;
 	slot->probe = probe;
 	slot->code = code;
+	slot->root = s->root;
 	q->count++;
 	if (q->n_idle && ((!probe && (uint64_t)st->st_size >= WAKE_SIZE) || q->count >= WAKE_BATCH))
 		pthread_cond_signal(&q->not_empty);
@@ -325,7 +401,7 @@ static void hash_item(struct scan *s, struct scan_hasher *h, const struct item *
 	stable = bytes == e.size && fstat(it->fd, &after) == 0 && scan_cache_entry_current(&e, &after);
 	e.flags = SCAN_CACHE_HASHED | (code ? SCAN_CACHE_CODE : 0);
 	memcpy(e.sha256, digest, SHA256_LEN);
-	report_file(s, it->path, &it->st, digest, bytes, false, stable ? &e : NULL);
+	report_file(s, it->root, it->path, it->fd, &it->st, &e, bytes, NULL, stable);
 }
 
 static void *worker_main(void *arg)
@@ -423,9 +499,15 @@ static bool from_cache(struct scan *s, const struct stat *st, enum embargo_scan_
 	e = scan_cache_lookup(&s->cache, st->st_dev, st->st_ino);
 	if (!e || !scan_cache_entry_current(e, st))
 		return false;
-	if (e->flags & SCAN_CACHE_HASHED)
-		report_file(s, s->path, st, e->sha256, 0, true, e);
-	else if (cls == EMBARGO_SCAN_NEEDS_MAGIC)
+	if (e->flags & SCAN_CACHE_HASHED) {
+		struct scan_cache_entry now = *e;
+
+		/* Signer rules to check, and the cache cannot say they do not match: read it again. */
+		if (embargo_decider_reads_signatures(s->decider) && !(e->flags & SCAN_CACHE_UNSIGNED) &&
+		    !((e->flags & SCAN_CACHE_SIGS_CLEAN) && s->signer_key_same))
+			return false;
+		report_file(s, s->root, s->path, -1, st, &now, 0, e, true);
+	} else if (cls == EMBARGO_SCAN_NEEDS_MAGIC)
 		/* Probed last time and found no code: still true if still decided by its first bytes. */
 		report_probed(s, e, true);
 	else
@@ -807,6 +889,30 @@ static int walk_tree(struct scan *s, int fd, const struct stat *st, size_t path_
 	return r;
 }
 
+/*
+ * How names under root become canonical paths: the walker follows no symbolic link below a root, so only
+ * the root's own name can differ from its canonical path (relative, through a symbolic link, "..").
+ */
+static int root_init(struct root *rt, const char *root, size_t trimmed)
+{
+	char *real = realpath(root, NULL);
+	size_t n;
+
+	*rt = (struct root){ .given_len = trimmed };
+	/* Not there: scan_root() reports it. */
+	if (!real)
+		return errno == ENOMEM ? -ENOMEM : 0;
+	n = strlen(real);
+	/* "/" is "" to the walker, whose names then start with "/". */
+	if (n == 1)
+		real[0] = '\0', n = 0;
+	if (n == trimmed && strncmp(real, root, n) == 0)
+		free(real);
+	else
+		rt->canonical = real;
+	return 0;
+}
+
 /* One path of opts.paths: a tree, or a file (hashed whatever it is, having been named). */
 static int scan_root(struct scan *s, const char *root)
 {
@@ -889,6 +995,8 @@ static void cache_open(struct scan *s)
 		return;
 	r = scan_cache_load(s->o->cache_path, &s->cache, &detail);
 	if (r == 0) {
+		s->signer_key_same =
+			memcmp(s->cache.signer_key, embargo_decider_signer_key(s->decider), SHA256_LEN) == 0;
 		s->stats.cache_loaded = true;
 		s->stats.cache_entries = s->cache.n;
 		/* Without it, an unchanged tree costs a rewrite of the whole cache: no harm. */
@@ -899,6 +1007,7 @@ static void cache_open(struct scan *s)
 			     detail ? detail : "cannot be read: rebuilt");
 	}
 	r = scan_cache_writer_open(&s->writer, s->o->cache_path, &detail);
+	memcpy(s->writer.signer_key, embargo_decider_signer_key(s->decider), SHA256_LEN);
 	if (r < 0)
 		report_error(s, EMBARGO_SCAN_ERROR_CACHE, s->o->cache_path, r,
 			     detail ? detail : "cannot be written: this scan's results will not be kept");
@@ -914,7 +1023,7 @@ static void cache_close(struct scan *s, bool commit)
 	 * spares sorting, checksumming and syncing it (80 MB for a million files).
 	 */
 	if (commit && s->confirmed && s->n_confirmed == s->cache.n && !s->stats.files_hashed &&
-	    !s->stats.files_probed) {
+	    !s->stats.files_probed && !s->cache_changed && s->signer_key_same) {
 		s->stats.cache_unchanged = true;
 		commit = false;
 	}
@@ -946,6 +1055,9 @@ static void scan_free(struct scan *s, struct worker *w, unsigned jobs)
 		free(s->levels[i].buf);
 	free(s->levels);
 	free(s->path);
+	for (size_t i = 0; s->roots && i < s->n_roots; i++)
+		free(s->roots[i].canonical);
+	free(s->roots);
 	scan_mounts_free(&s->mounts);
 	pthread_cond_destroy(&s->q.not_empty);
 	pthread_cond_destroy(&s->q.not_full);
@@ -970,7 +1082,7 @@ static void size_budgets(struct scan *s, unsigned jobs)
 		s->q.cap = limit / 4 < 4 ? 4 : limit / 4;
 }
 
-int embargo_scan(const struct embargo_policy *p, const struct embargo_scan_opts *o,
+int embargo_scan(const struct embargo_decider *d, const struct embargo_scan_opts *o,
 		 struct embargo_scan_stats *stats)
 {
 	static const char *const default_roots[] = { "/" };
@@ -981,7 +1093,7 @@ int embargo_scan(const struct embargo_policy *p, const struct embargo_scan_opts 
 	struct scan *s = NULL;
 	int r = 0;
 
-	if (!p || !o || (o->n_paths && !o->paths) || o->jobs > MAX_JOBS)
+	if (!d || !o || (o->n_paths && !o->paths) || o->jobs > MAX_JOBS)
 		return -EINVAL;
 	jobs = o->jobs ? o->jobs : default_jobs();
 	if (jobs > MAX_JOBS)
@@ -993,7 +1105,8 @@ int embargo_scan(const struct embargo_policy *p, const struct embargo_scan_opts 
 		free(w);
 		return -ENOMEM;
 	}
-	s->policy = p;
+	s->decider = d;
+	s->identity = embargo_decider_has_identity_rules(d);
 	s->o = o;
 	s->euid = geteuid();
 	s->writer.fd = -1;
@@ -1005,6 +1118,21 @@ int embargo_scan(const struct embargo_policy *p, const struct embargo_scan_opts 
 		goto out;
 	}
 	size_budgets(s, jobs);
+	s->roots = calloc(n_roots, sizeof(*s->roots));
+	if (!s->roots) {
+		r = -ENOMEM;
+		goto out;
+	}
+	s->n_roots = n_roots;
+	for (size_t i = 0; i < n_roots && r >= 0; i++) {
+		size_t len = strlen(roots[i]);
+
+		while (len > 0 && roots[i][len - 1] == '/')
+			len--;
+		r = root_init(&s->roots[i], roots[i], len);
+	}
+	if (r < 0)
+		goto out;
 	s->q.slots = calloc(s->q.cap, sizeof(*s->q.slots));
 	if (!s->q.slots) {
 		r = -ENOMEM;
@@ -1040,8 +1168,10 @@ int embargo_scan(const struct embargo_policy *p, const struct embargo_scan_opts 
 		pthread_mutex_unlock(&s->q.lock);
 	}
 	r = 0;
-	for (size_t i = 0; i < n_roots && r >= 0; i++)
+	for (size_t i = 0; i < n_roots && r >= 0; i++) {
+		s->root = (unsigned)i;
 		r = scan_root(s, roots[i]);
+	}
 
 	/* Drain: the workers finish what is queued (or, cancelled, close it unread). */
 	pthread_mutex_lock(&s->q.lock);

@@ -4,9 +4,11 @@
  *
  * embargo_scan() walks trees (by default the local filesystems from "/"), hashes the regular files that can
  * carry code (or every file with .all) on worker threads, and reports each one through on_file with its
- * digest and the rule it matches. A persistent cache (device, inode, size, mtime, ctime -> digest) lets a
- * re-scan of an unchanged tree read no file content. embargo_scan_processes() finds the processes whose
- * executable or executable file mappings match, deleted files included.
+ * digest and the verdict of the decision core (verdict.h: the same as `embargoctl inspect`'s, every kind of
+ * rule). A persistent cache (device, inode, size, mtime, ctime -> digest, and whether the content can carry
+ * a signature or matched no signer rule) lets a re-scan of an unchanged tree read no file content.
+ * embargo_scan_processes() finds the processes whose executable or executable file mappings match, deleted
+ * files included.
  *
  * Walk rules (docs/scan.md): symbolic links are never followed (except a path given in .paths, which is
  * resolved as named); FIFOs, sockets and devices are never opened; a directory on another device is entered
@@ -30,16 +32,17 @@
 
 #include "policy.h"
 #include "sha256.h"
+#include "verdict.h"
 
 #define EMBARGO_SCAN_CACHE_PATH "/var/lib/embargo/scan-cache"
 
 /* A file hashed in this scan, or whose digest came from the cache. */
 struct embargo_scan_file {
-	const char *path;		 /* the root as given, then the names walked */
-	const struct stat *st;		 /* as listed (lstat) and verified on the open file */
-	uint8_t sha256[SHA256_LEN];	 /* the file's content */
-	const struct embargo_rule *rule; /* the rule it matches, or NULL */
-	bool from_cache;		 /* no content was read */
+	const char *path;		   /* the root as given, then the names walked */
+	const struct stat *st;		   /* as listed (lstat) and verified on the open file */
+	uint8_t sha256[SHA256_LEN];	   /* the file's content */
+	const struct embargo_match *match; /* the rule it matches, which and why; NULL: none */
+	bool from_cache;		   /* no content was read */
 };
 
 enum embargo_scan_error_kind {
@@ -47,6 +50,8 @@ enum embargo_scan_error_kind {
 	EMBARGO_SCAN_ERROR_ROOT,  /* a path given in .paths could not be scanned at all: stats.roots_failed */
 	EMBARGO_SCAN_ERROR_CACHE, /* the cache was not used (corrupt, foreign, untrusted) or not written */
 	EMBARGO_SCAN_ERROR_PROCESS, /* a process, or one of its files, could not be inspected */
+	/* A file was decided without all it could be judged by (signatures, packages): stats.incomplete */
+	EMBARGO_SCAN_ERROR_DECISION,
 };
 
 struct embargo_scan_error {
@@ -88,6 +93,7 @@ struct embargo_scan_stats {
 	uint64_t unreadable;	 /* files and directories that could not be read (on_error told which) */
 	uint64_t roots_failed;	 /* paths given that could not be scanned */
 	uint64_t matches;	 /* files matching a rule */
+	uint64_t incomplete; /* files decided without their signatures or packages (on_error told which) */
 	uint64_t elapsed_ns;
 	/* The persistent cache */
 	bool cache_loaded;	/* a valid cache was read */
@@ -123,7 +129,7 @@ struct embargo_process_match {
 	bool deleted;	     /* the file has no name any more (st_nlink 0 or "(deleted)") */
 	const struct stat *st;
 	uint8_t sha256[SHA256_LEN];
-	const struct embargo_rule *rule;
+	const struct embargo_match *match; /* the rule, which and why */
 };
 
 struct embargo_scan_opts {
@@ -148,7 +154,7 @@ struct embargo_scan_opts {
  * another -errno when the scan itself could not run. A cache that cannot be read or written is not an
  * error of the scan (on_error, stats). stats may be NULL.
  */
-int embargo_scan(const struct embargo_policy *p, const struct embargo_scan_opts *o,
+int embargo_scan(const struct embargo_decider *d, const struct embargo_scan_opts *o,
 		 struct embargo_scan_stats *stats);
 
 /*
@@ -158,7 +164,7 @@ int embargo_scan(const struct embargo_policy *p, const struct embargo_scan_opts 
  * once however many processes map it. Processes that exit meanwhile are skipped silently. Needs root to
  * see other users' processes (and map_files). 0, -ECANCELED, or -errno when /proc cannot be read.
  */
-int embargo_scan_processes(const struct embargo_policy *p, const struct embargo_scan_opts *o,
+int embargo_scan_processes(const struct embargo_decider *d, const struct embargo_scan_opts *o,
 			   struct embargo_scan_stats *stats);
 
 /* ---- the "can carry code" classifier ---- */
