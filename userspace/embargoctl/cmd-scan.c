@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * embargoctl scan [PATH...] [--json] [--jobs N] [--all] [--policy PATH] [--cache PATH | --no-cache]
- *                 [--no-processes] [--dpkg-admindir DIR]
+ *                 [--no-processes] [--dpkg-admindir DIR] [--ima-keyring FILE]...
  * The inventory: every file under PATH (default: the local filesystems from /) and every running process
  * that a policy lists. Results on stdout (one line, or one JSON object, per match), progress and summary on
  * stderr, the progress line only when stderr is a terminal.
@@ -409,13 +409,21 @@ static void die_of_signal(int sig)
 
 int cmd_scan(const struct ctl *ctl, int argc, char **argv)
 {
+	/* clang-format off: one option a line */
 	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },	    { "jobs", required_argument, NULL, 'J' },
-		{ "all", no_argument, NULL, 'a' },	    { "policy", required_argument, NULL, 'p' },
-		{ "cache", required_argument, NULL, 'c' },  { "no-cache", no_argument, NULL, 'C' },
-		{ "no-processes", no_argument, NULL, 'P' }, { "dpkg-admindir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },	    {},
+		{ "json", no_argument, NULL, 'j' },
+		{ "jobs", required_argument, NULL, 'J' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "cache", required_argument, NULL, 'c' },
+		{ "no-cache", no_argument, NULL, 'C' },
+		{ "no-processes", no_argument, NULL, 'P' },
+		{ "dpkg-admindir", required_argument, NULL, 'd' },
+		{ "ima-keyring", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
 	};
+	/* clang-format on */
 	_cleanup_(embargo_policy_freep) struct embargo_policy *policy = NULL;
 	_cleanup_(embargo_decider_freep) struct embargo_decider *decider = NULL;
 	struct scanctl sc = { .progress = isatty(STDERR_FILENO) == 1 };
@@ -427,11 +435,15 @@ int cmd_scan(const struct ctl *ctl, int argc, char **argv)
 				       .cancel = &interrupted };
 	struct embargo_scan_stats st = {};
 	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+	_cleanup_free_ const char **keyring = calloc((size_t)argc + 1, sizeof(*keyring));
 	const char *policy_path = NULL, *admindir = NULL;
+	size_t n_keyring = 0;
 	bool no_cache = false, processes = true;
 	int c, r, rp = 0, status;
 	uint32_t jobs;
 
+	if (!keyring)
+		return ctl_error("scan", "%s", strerror(ENOMEM));
 	o.cache_path = geteuid() == 0 ? EMBARGO_SCAN_CACHE_PATH : NULL;
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
@@ -466,6 +478,9 @@ int cmd_scan(const struct ctl *ctl, int argc, char **argv)
 				return ctl_usage_error("scan", "--dpkg-admindir needs a directory");
 			admindir = optarg;
 			break;
+		case 'k':
+			keyring[n_keyring++] = optarg;
+			break;
 		case 'h':
 			ctl_usage(stdout);
 			return CTL_EXIT_OK;
@@ -483,7 +498,10 @@ int cmd_scan(const struct ctl *ctl, int argc, char **argv)
 		return status;
 	sc.policy = policy;
 	/* The same decision as inspect's, for every file and process (verdict.h). */
-	status = ctl_decider_new("scan", policy, &(struct embargo_decider_opts){ .dpkg_admindir = admindir },
+	status = ctl_decider_new("scan", policy,
+				 &(struct embargo_decider_opts){ .ima_keyring = keyring,
+								 .n_ima_keyring = n_keyring,
+								 .dpkg_admindir = admindir },
 				 &decider);
 	if (status != CTL_EXIT_OK)
 		return status;
