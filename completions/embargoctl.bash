@@ -11,7 +11,7 @@ mode audit|enforce
 inspect FILE... [--json] [--policy PATH]
 policy check PATH...
 doctor [--json]
-scan [PATH...] [--json] [--jobs N] [--all] [--policy PATH] [--cache PATH | --no-cache] [--no-processes]'
+scan [PATH...] [--json] [--jobs N] [--all] [--policy PATH] [--cache PATH | --no-cache] [--no-processes] [--dpkg-admindir DIR] [--ima-keyring FILE]...'
 
 # One line per command: its synopsis without the description. A synopsis too long for one line goes on
 # in the next, indented, starting with '['.
