@@ -491,7 +491,8 @@ static int inspect_one(const struct inspect *in, const char *path)
 			 r == -ENOENT ? "the C.UTF-8 locale is missing" : strerror(-r));
 		return report_error(in, path, hex, subject.size, msg);
 	}
-	if (dec.sig_error) {
+	/* A worker that failed (-EIO) is shown as the malformed entry it left, with why; anything else is ours. */
+	if (dec.sig_error && dec.sig_error != -EIO) {
 		snprintf(msg, sizeof(msg), "cannot read its signatures: %s", strerror(-dec.sig_error));
 		return report_error(in, path, hex, subject.size, msg);
 	}

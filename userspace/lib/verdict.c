@@ -234,6 +234,23 @@ const uint8_t *embargo_decider_signer_key(const struct embargo_decider *d)
 	return d->signer_key;
 }
 
+/*
+ * Reads the signatures into id. A worker that timed out, crashed or answered garbage leaves an entry of no
+ * kind (identify.h): the file was not read, whatever it holds, and the verdict must say it is incomplete.
+ */
+static int read_signatures(const struct embargo_decider *d, int fd, struct embargo_identity *id)
+{
+	size_t before = id->n_sigs;
+	int r = embargo_identify_fd(fd, &d->id_opts, id);
+
+	if (r < 0)
+		return r;
+	for (size_t i = before; i < id->n_sigs; i++)
+		if (id->sigs[i].kind == 0 && id->sigs[i].state == EMBARGO_SIG_MALFORMED)
+			return -EIO;
+	return 0;
+}
+
 /* Whether a package rule could match path's packages: dpkg's through the index, rpm's always. */
 static bool packages_may_match(const struct embargo_decider *d, const char *path)
 {
@@ -280,7 +297,7 @@ int embargo_decide(const struct embargo_decider *d, const struct embargo_subject
 	 */
 	if (all && s->fd >= 0) {
 		/* The worker also gives the format and build id that inspect shows. */
-		r = embargo_identify_fd(s->fd, &d->id_opts, id);
+		r = read_signatures(d, s->fd, id);
 		if (r == -ENOMEM)
 			return r;
 		out->sig_error = r < 0 ? r : 0;
@@ -291,7 +308,7 @@ int embargo_decide(const struct embargo_decider *d, const struct embargo_subject
 		if (r == 0)
 			out->unsigned_content = true;
 		else if (r > 0 && d->sig_rules)
-			r = embargo_identify_fd(s->fd, &d->id_opts, id);
+			r = read_signatures(d, s->fd, id);
 		if (r == -ENOMEM)
 			return r;
 		out->sig_error = r < 0 && d->sig_rules ? r : 0;
