@@ -242,13 +242,14 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, bool prealloc, 
 	set_programs(skel, tier);
 	skel->rodata->tier = tier;
 	skel->rodata->have_d_path = d_path;
+	/* Constant once loaded: embargo.conf is read once, at start (a reload reads policies only). */
+	skel->rodata->deny_init_module = d->deny_init_module;
 	skel->data->global_mode = d->mode;
 	skel->data->policy_gen = d->gen;
 	bpf_map__set_max_entries(skel->maps.verdicts, VERDICT_CACHE_ENTRIES);
 	/* Only the hashing tier looks digests up in the kernel. */
 	size_digest_sets(d, skel, tier, prealloc);
 	skel->bss->classify_misses = d->policy->n_ident_rules > 0;
-	skel->bss->deny_init_module = d->deny_init_module;
 
 	r = embargo_bpf__load(skel);
 	if (r < 0) {
