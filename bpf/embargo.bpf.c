@@ -19,11 +19,11 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
+#include "common.bpf.h"
 #include "embargo.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define EPERM 1
 /* include/linux/fs.h; stable since they were introduced. */
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
@@ -48,9 +48,11 @@ const volatile bool have_d_path = true;
  * deny set for every later use.
  */
 volatile bool classify_misses = false;
-/* init_module (a module from a buffer, nothing to hash) is refused in enforce mode: embargo.conf's
- * init_module. */
-volatile bool deny_init_module = false;
+/*
+ * init_module (a module from a buffer, nothing to hash) is refused in enforce mode: embargo.conf's
+ * init_module, read once at start. Constant, so that where it is off the verifier drops the refusal.
+ */
+const volatile bool deny_init_module = false;
 
 /*
  * Flipped at runtime by embargod through the mmap'ed data section: no reload, no gap.
@@ -69,7 +71,6 @@ volatile __u32 policy_gen = 1;
  * prohibited file never becomes "unknown" for a moment (in the lsm tier that would let it run once).
  */
 volatile __u32 carry_gen = 0;
-volatile __u64 dedup_window_ns = 1000000000ull;
 
 struct stat_slot stats[EMBARGO_STAT_SLOTS];
 
@@ -298,7 +299,7 @@ static __always_inline int on_match(const struct subject *s, const struct embarg
 	dk.ppid = current_ppid();
 	dk.hook = s->hook;
 	dv = bpf_map_lookup_elem(&dedup, &dk);
-	if (dv && now - dv->last_emit_ns < dedup_window_ns) {
+	if (dv && now - dv->last_emit_ns < EMBARGO_DEDUP_WINDOW_NS) {
 		__sync_fetch_and_add(&dv->hits, 1);
 		count(EMBARGO_STAT_DEDUPED);
 		return deny ? -EPERM : 0;
@@ -398,27 +399,6 @@ static __always_inline int decide(struct file *file, __u32 hook, bool can_hash, 
 	}
 	remember(&s, EMBARGO_VERDICT_MATCH, ref);
 	return on_match(&s, ref, digest, from_argv, argv_name);
-}
-
-/*
- * What a hook returns. The verifier (6.12 and later) checks that an LSM program returns 0 or an errno;
- * a value computed from a condition must reach it as one of two constants.
- */
-static __always_inline int verdict_errno(int deny)
-{
-	/* Opaque to clang, so it cannot turn the choice below into a negation the verifier won't follow. */
-	asm volatile("" : "+r"(deny));
-	if (deny)
-		return -EPERM;
-	return 0;
-}
-
-/* An earlier program's verdict passes through unchanged, as an errno the verifier can see is one. */
-static __always_inline int earlier(int ret)
-{
-	if (ret < -4095 || ret > 0)
-		return -EPERM;
-	return ret;
 }
 
 static __always_inline bool is_exec_mmap(struct file *file, unsigned long prot)

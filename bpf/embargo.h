@@ -126,7 +126,11 @@ struct embargo_rule_ref {
  * Repeated matches of one file by one parent in one cgroup through one hook are counted here, not
  * re-emitted. The cgroup is part of the key so that two containers or services running the same file
  * under the same parent (a container runtime's shim, PID 1) are each reported, with their own counts.
+ * Within the window after a report a match is only counted; the kernel programs and embargod (the
+ * fanotify tier's matches, the sweep that reports repeats) share this one window.
  */
+#define EMBARGO_DEDUP_WINDOW_NS 1000000000ull /* 1 s */
+
 struct embargo_dedup_key {
 	__u64 dev;
 	__u64 ino;

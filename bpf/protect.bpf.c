@@ -24,12 +24,11 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
-#include "embargo.h"
+#include "common.bpf.h"
 #include "protect.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define EPERM 1
 /* include/linux/sched.h, include/linux/ptrace.h: stable since they exist. */
 #define PF_KTHREAD 0x00200000
 #define PTRACE_MODE_ATTACH 0x02
@@ -115,14 +114,6 @@ static __always_inline int refuse(__u32 what, __u32 target, __u32 detail, __u32 
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 	return -EPERM;
-}
-
-/* An earlier program's verdict passes through unchanged, as an errno the verifier can see is one. */
-static __always_inline int earlier(int ret)
-{
-	if (ret < -4095 || ret > 0)
-		return -EPERM;
-	return ret;
 }
 
 SEC("lsm/task_kill")

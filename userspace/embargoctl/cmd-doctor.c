@@ -126,10 +126,10 @@ static void check_root(struct doctor *d)
 		snprintf(c->detail, sizeof(c->detail), "running as root");
 		return;
 	}
-	snprintf(c->detail, sizeof(c->detail),
-		 "running as uid %u: loading BPF programs, fanotify and the daemon's socket need root, so "
-		 "the checks below may fail for that reason alone",
-		 (unsigned)geteuid());
+	snprintf(
+		c->detail, sizeof(c->detail),
+		"running as uid %u: loading BPF programs, fanotify and the daemon's socket need root, so the checks below may fail for that reason alone",
+		(unsigned)geteuid());
 	snprintf(c->remedy, sizeof(c->remedy), "run embargoctl doctor as root");
 }
 
@@ -144,9 +144,9 @@ static void check_btf(struct doctor *d)
 		 d->probe.btf ? "present" : "missing", cfg ? " (" : "",
 		 cfg ? kc_show("CONFIG_DEBUG_INFO_BTF", cfg, show, sizeof(show)) : "", cfg ? ")" : "");
 	if (!d->probe.btf)
-		snprintf(c->remedy, sizeof(c->remedy),
-			 "a kernel built with CONFIG_DEBUG_INFO_BTF=y (Debian's are): without BTF no tier of "
-			 "embargo can load");
+		snprintf(
+			c->remedy, sizeof(c->remedy),
+			"a kernel built with CONFIG_DEBUG_INFO_BTF=y (Debian's are): without BTF no tier of embargo can load");
 }
 
 static void check_bpf_lsm_config(struct doctor *d)
@@ -156,18 +156,18 @@ static void check_bpf_lsm_config(struct doctor *d)
 	struct check *c = add(d, "bpf_lsm_config", !cfg ? RESULT_UNKNOWN : is_y(cfg) ? RESULT_OK : RESULT_NO);
 
 	if (!cfg) {
-		snprintf(c->detail, sizeof(c->detail),
-			 "CONFIG_BPF_LSM unknown: neither /boot/config-%s nor /proc/config.gz is readable "
-			 "(%s)",
-			 d->uts.release, strerror(-d->kc_err));
+		snprintf(
+			c->detail, sizeof(c->detail),
+			"CONFIG_BPF_LSM unknown: neither /boot/config-%s nor /proc/config.gz is readable (%s)",
+			d->uts.release, strerror(-d->kc_err));
 		return;
 	}
 	snprintf(c->detail, sizeof(c->detail), "%s (from %s)",
 		 kc_show("CONFIG_BPF_LSM", cfg, show, sizeof(show)), d->kc.path);
 	if (!is_y(cfg))
-		snprintf(c->remedy, sizeof(c->remedy),
-			 "a kernel built with CONFIG_BPF_LSM=y (Debian's are): without it only the fanotify "
-			 "and detect tiers are possible");
+		snprintf(
+			c->remedy, sizeof(c->remedy),
+			"a kernel built with CONFIG_BPF_LSM=y (Debian's are): without it only the fanotify and detect tiers are possible");
 }
 
 static void check_bpf_lsm_active(struct doctor *d)
@@ -222,8 +222,7 @@ static void check_ima(struct doctor *d)
 		res = RESULT_NO;
 		append(c->detail, sizeof(c->detail), "the kernel has no bpf_ima_file_hash helper");
 		append(c->remedy, sizeof(c->remedy),
-		       "a kernel with bpf_ima_file_hash and sleepable LSM programs (Linux 5.18 or later, "
-		       "e.g. Debian 12's 6.1)");
+		       "a kernel with bpf_ima_file_hash and sleepable LSM programs (Linux 5.18 or later, e.g. Debian 12's 6.1)");
 	} else {
 		append(c->detail, sizeof(c->detail),
 		       "the kernel has bpf_ima_file_hash (sleepable LSM programs)");
@@ -248,8 +247,7 @@ static void check_ima(struct doctor *d)
 		append(c->detail, sizeof(c->detail), "the command line sets ima_hash=%s, not sha256",
 		       cmd_algo);
 		append(c->remedy, sizeof(c->remedy),
-		       "remove ima_hash=%s from the kernel command line or make it "
-		       "ima_hash=sha256: " GRUB_HOWTO,
+		       "remove ima_hash=%s from the kernel command line or make it ima_hash=sha256: " GRUB_HOWTO,
 		       cmd_algo);
 	} else if (cmd_algo) {
 		append(c->detail, sizeof(c->detail), "ima_hash=sha256 on the command line");
@@ -293,16 +291,18 @@ static void check_lsm_load(struct doctor *d)
 		snprintf(c->detail, sizeof(c->detail),
 			 "a BPF LSM program on bprm_check_security loads (not attached)");
 	} else {
-		snprintf(c->detail, sizeof(c->detail),
-			 "loading a BPF LSM program on bprm_check_security failed: %s%s%s%s", strerror(-r),
-			 *why ? ": " : "", why,
-			 r == -EPERM ? " (the kernel, or a sandbox around it, refuses BPF LSM programs even "
-				       "to root)"
-				     : "");
-		snprintf(c->remedy, sizeof(c->remedy),
-			 r == -EPERM ? "run embargo on a kernel that is not confined this way (a VM or a "
-				       "host kernel of your own); the fanotify tier works without BPF LSM"
-				     : "a kernel built with CONFIG_BPF_LSM=y and CONFIG_BPF_SYSCALL=y");
+		snprintf(
+			c->detail, sizeof(c->detail),
+			"loading a BPF LSM program on bprm_check_security failed: %s%s%s%s", strerror(-r),
+			*why ? ": " : "", why,
+			r == -EPERM
+				? " (the kernel, or a sandbox around it, refuses BPF LSM programs even to root)"
+				: "");
+		snprintf(
+			c->remedy, sizeof(c->remedy),
+			r == -EPERM
+				? "run embargo on a kernel that is not confined this way (a VM or a host kernel of your own); the fanotify tier works without BPF LSM"
+				: "a kernel built with CONFIG_BPF_LSM=y and CONFIG_BPF_SYSCALL=y");
 	}
 
 	r = embargo_probe_lsm_load(true, why, sizeof(why));
@@ -317,9 +317,9 @@ static void check_lsm_load(struct doctor *d)
 		 "loading a sleepable BPF LSM program calling bpf_ima_file_hash failed: %s%s%s", strerror(-r),
 		 *why ? ": " : "", why);
 	if (d->lsm_prog)
-		snprintf(c->remedy, sizeof(c->remedy),
-			 "a kernel with sleepable LSM programs and bpf_ima_file_hash (see ima_file_hash); "
-			 "until then embargo can use the lsm tier");
+		snprintf(
+			c->remedy, sizeof(c->remedy),
+			"a kernel with sleepable LSM programs and bpf_ima_file_hash (see ima_file_hash); until then embargo can use the lsm tier");
 	else
 		snprintf(c->remedy, sizeof(c->remedy), "see lsm_program");
 }
@@ -334,9 +334,9 @@ static void check_fanotify(struct doctor *d)
 
 	d->fanotify = r == 0;
 	if (r == 0) {
-		snprintf(c->detail, sizeof(c->detail),
-			 "permission events work (a FAN_CLASS_CONTENT group took a FAN_OPEN_EXEC_PERM mark "
-			 "on a private memfd)");
+		snprintf(
+			c->detail, sizeof(c->detail),
+			"permission events work (a FAN_CLASS_CONTENT group took a FAN_OPEN_EXEC_PERM mark on a private memfd)");
 		return;
 	}
 	snprintf(c->detail, sizeof(c->detail), "%s failed: %s%s%s", step, strerror(-r), cfg ? "; " : "",
@@ -345,9 +345,9 @@ static void check_fanotify(struct doctor *d)
 		snprintf(c->remedy, sizeof(c->remedy),
 			 "run as root (fanotify permission events need CAP_SYS_ADMIN)");
 	else
-		snprintf(c->remedy, sizeof(c->remedy),
-			 "a kernel built with CONFIG_FANOTIFY=y and CONFIG_FANOTIFY_ACCESS_PERMISSIONS=y "
-			 "(Debian's are)");
+		snprintf(
+			c->remedy, sizeof(c->remedy),
+			"a kernel built with CONFIG_FANOTIFY=y and CONFIG_FANOTIFY_ACCESS_PERMISSIONS=y (Debian's are)");
 }
 
 static void check_bpffs(struct doctor *d)
@@ -361,9 +361,10 @@ static void check_bpffs(struct doctor *d)
 	}
 	snprintf(c->detail, sizeof(c->detail), "%s at " BPFFS,
 		 r == -ENODEV ? "another filesystem than bpffs is mounted" : strerror(-r));
-	snprintf(c->remedy, sizeof(c->remedy),
-		 "mount -t bpf bpf " BPFFS " (systemd does at boot; embargod mounts it itself to pin the "
-		 "fanotify tier's exec backstop)");
+	snprintf(
+		c->remedy, sizeof(c->remedy),
+		"mount -t bpf bpf " BPFFS
+		" (systemd does at boot; embargod mounts it itself to pin the fanotify tier's exec backstop)");
 }
 
 static void check_journal(struct doctor *d)
@@ -449,9 +450,9 @@ static int verdict(const struct doctor *d, const char **tier, char *why, size_t 
 	/* Not running: the tier embargod would take, in its own order. */
 	if (d->btf && d->bpf_lsm_active && d->lsm_prog && d->lsm_hash_prog && !d->ima_blocks) {
 		*tier = "lsm-hash";
-		snprintf(why, size,
-			 "embargod is not running; lsm-hash is available (its self-test at start proves "
-			 "in-kernel hashing)");
+		snprintf(
+			why, size,
+			"embargod is not running; lsm-hash is available (its self-test at start proves in-kernel hashing)");
 		return CTL_EXIT_OK;
 	}
 	if (!d->btf)

@@ -187,9 +187,9 @@ const char *ctl_call_strerror(const struct ctl *ctl, int r, const char *body, ch
 		break;
 	case ECONNRESET:
 	case EPIPE:
-		snprintf(buf, size,
-			 "embargod closed the connection without replying (only root may use the control "
-			 "socket)");
+		snprintf(
+			buf, size,
+			"embargod closed the connection without replying (only root may use the control socket)");
 		break;
 	case ETIMEDOUT:
 		snprintf(buf, size, "embargod did not reply within %d ms (see --timeout)", ctl->timeout_ms);

@@ -186,10 +186,9 @@ static int selftest_hash(struct daemon *d, struct embargo_bpf *skel, char *why, 
 	key.dev = kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
 	if (after[EMBARGO_STAT_HASH_ERRORS] > before[EMBARGO_STAT_HASH_ERRORS])
-		return snprintf(why, whysize,
-				"bpf_ima_file_hash did not return a SHA-256 digest (is ima_hash= set to "
-				"another "
-				"algorithm?)"),
+		return snprintf(
+			       why, whysize,
+			       "bpf_ima_file_hash did not return a SHA-256 digest (is ima_hash= set to another algorithm?)"),
 		       -EOPNOTSUPP;
 	if (after[EMBARGO_STAT_KERNEL_HASHES] == before[EMBARGO_STAT_KERNEL_HASHES])
 		return snprintf(why, whysize, "the mmap_file program did not run on an executable mapping"),
@@ -242,21 +241,23 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, bool prealloc, 
 	set_programs(skel, tier);
 	skel->rodata->tier = tier;
 	skel->rodata->have_d_path = d_path;
+	/* Constant once loaded: embargo.conf is read once, at start (a reload reads policies only). */
+	skel->rodata->deny_init_module = d->deny_init_module;
 	skel->data->global_mode = d->mode;
 	skel->data->policy_gen = d->gen;
 	bpf_map__set_max_entries(skel->maps.verdicts, VERDICT_CACHE_ENTRIES);
 	/* Only the hashing tier looks digests up in the kernel. */
 	size_digest_sets(d, skel, tier, prealloc);
 	skel->bss->classify_misses = d->policy->n_ident_rules > 0;
-	skel->bss->deny_init_module = d->deny_init_module;
 
 	r = embargo_bpf__load(skel);
 	if (r < 0) {
-		snprintf(why, whysize, "loading the programs failed: %s%s%s%s", strerror(-r),
-			 r == -EPERM && is_lsm(tier) ? " (the kernel, or a sandbox around it, refuses BPF "
-						       "LSM programs even to root)"
-						     : "",
-			 libbpf_reason(reason, sizeof(reason))[0] ? ": " : "", reason);
+		snprintf(
+			why, whysize, "loading the programs failed: %s%s%s%s", strerror(-r),
+			r == -EPERM && is_lsm(tier)
+				? " (the kernel, or a sandbox around it, refuses BPF LSM programs even to root)"
+				: "",
+			libbpf_reason(reason, sizeof(reason))[0] ? ": " : "", reason);
 		/* Before 6.1 sleepable programs may use preallocated hash maps only. */
 		if (tier == EMBARGO_TIER_LSM_HASH && !prealloc && r != -EPERM) {
 			embargo_bpf__destroy(skel);
@@ -403,10 +404,9 @@ int bpf_start(struct daemon *d)
 	snprintf(failed, sizeof(failed), "%s", d->tier_reason);
 	embargo_probe_lsm_suggestion(&d->probe, sugg, sizeof(sugg));
 	if (d->tier == EMBARGO_TIER_LSM_HASH)
-		snprintf(d->tier_reason, sizeof(d->tier_reason),
-			 "BPF LSM with in-kernel SHA-256 (bpf_ima_file_hash): every exec and executable "
-			 "mapping is "
-			 "decided in the kernel before it runs, also for a copy made a moment before");
+		snprintf(
+			d->tier_reason, sizeof(d->tier_reason),
+			"BPF LSM with in-kernel SHA-256 (bpf_ima_file_hash): every exec and executable mapping is decided in the kernel before it runs, also for a copy made a moment before");
 	else if (d->tier_request != TIER_AUTO)
 		snprintf(d->tier_reason, sizeof(d->tier_reason), "tier %s requested with --tier",
 			 embargo_tier_name(d->tier));
@@ -661,9 +661,7 @@ int bpf_prepare_gen(struct daemon *d, const struct embargo_policy *p, uint32_t g
 	if (digests_needed(p) > d->digest_capacity)
 		return snprintf(
 			       why, whysize,
-			       "the new policy needs room for %zu digests, the kernel's digest sets hold %zu "
-			       "(sized at start to twice the policy then loaded%s): restart embargod to load "
-			       "it",
+			       "the new policy needs room for %zu digests, the kernel's digest sets hold %zu (sized at start to twice the policy then loaded%s): restart embargod to load it",
 			       digests_needed(p), d->digest_capacity,
 			       d->digest_prealloc ? ", preallocated: this kernel needs that" : ""),
 		       -ENOSPC;

@@ -33,18 +33,20 @@ static void mechanisms_json(const struct daemon *d, struct json_writer *w)
 	json_key_array(w, "mechanisms");
 	switch (d->tier) {
 	case EMBARGO_TIER_LSM_HASH:
-		json_string(w, "BPF LSM bprm_check_security and mmap_file (PROT_EXEC), sleepable, hashing "
-			       "misses with "
-			       "bpf_ima_file_hash");
-		json_string(w, "BPF LSM file_open: write-opens drop cached verdicts, exec-opens of known "
-			       "files refused");
+		json_string(
+			w,
+			"BPF LSM bprm_check_security and mmap_file (PROT_EXEC), sleepable, hashing misses with bpf_ima_file_hash");
+		json_string(
+			w,
+			"BPF LSM file_open: write-opens drop cached verdicts, exec-opens of known files refused");
 		break;
 	case EMBARGO_TIER_LSM:
 		json_string(
-			w, "BPF LSM bprm_check_security and mmap_file (PROT_EXEC) on cached verdicts; misses "
-			   "classified by embargod");
-		json_string(w, "BPF LSM file_open: write-opens drop cached verdicts, exec-opens of known "
-			       "files refused");
+			w,
+			"BPF LSM bprm_check_security and mmap_file (PROT_EXEC) on cached verdicts; misses classified by embargod");
+		json_string(
+			w,
+			"BPF LSM file_open: write-opens drop cached verdicts, exec-opens of known files refused");
 		break;
 	case EMBARGO_TIER_FANOTIFY:
 		fanotify_stats(d, &fs);
@@ -58,8 +60,7 @@ static void mechanisms_json(const struct daemon *d, struct json_writer *w)
 		json_string(w, "fanotify FAN_OPEN_PERM on each known prohibited inode");
 		json_string(
 			w,
-			"tp_btf/sched_process_exec: context, and SIGKILL of known prohibited images (pinned: "
-			"survives the daemon)");
+			"tp_btf/sched_process_exec: context, and SIGKILL of known prohibited images (pinned: survives the daemon)");
 		break;
 	default:
 		json_string(w, "tp_btf/sched_process_exec: reports only");
@@ -266,8 +267,7 @@ static void req_mode(struct daemon *d, int fd, const char *who, const char *arg)
 	r = state_save_mode(d, mode);
 	if (r < 0)
 		log_warning(
-			"Mode %s is in effect but could not be saved under %s: %s; a restart would use the "
-			"configured mode",
+			"Mode %s is in effect but could not be saved under %s: %s; a restart would use the configured mode",
 			embargo_mode_name(mode), d->state_dir, strerror(-r));
 	log_msg(LOG_NOTICE, EMBARGO_MSGID_MODE, "Mode changed from %s to %s by %s%s", embargo_mode_name(old),
 		embargo_mode_name(mode), who,

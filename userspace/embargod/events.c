@@ -472,7 +472,7 @@ void events_sweep_dedup(struct daemon *d)
 	static struct embargo_dedup_key due[8192];
 	struct embargo_dedup_key cur, next;
 	struct embargo_dedup_val v;
-	uint64_t now = now_ns(), window = d->skel->data->dedup_window_ns;
+	uint64_t now = now_ns(), window = EMBARGO_DEDUP_WINDOW_NS;
 	int fd = bpf_dedup_fd(d);
 	bool first = true;
 	size_t n = 0;

@@ -144,8 +144,7 @@ static bool dedup_emit(struct fan *f, const struct embargo_event *ev, uint64_t *
 	uint64_t now = now_ns();
 
 	*repeated = 0;
-	if (bpf_map_lookup_elem(fd, &k, &v) == 0 &&
-	    now - v.last_emit_ns < f->d->skel->data->dedup_window_ns) {
+	if (bpf_map_lookup_elem(fd, &k, &v) == 0 && now - v.last_emit_ns < EMBARGO_DEDUP_WINDOW_NS) {
 		v.hits++;
 		(void)bpf_map_update_elem(fd, &k, &v, BPF_ANY);
 		return false;

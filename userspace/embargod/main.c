@@ -33,23 +33,19 @@ static void usage(FILE *f)
 		"  -c, --config PATH        configuration file\n"
 		"  -p, --policy PATH        policy file or directory of *.policy files\n"
 		"  -m, --mode MODE          audit | enforce\n"
-		"  -t, --tier TIER          auto | lsm-hash | lsm | fanotify | detect (auto: the best that "
-		"works)\n"
+		"  -t, --tier TIER          auto | lsm-hash | lsm | fanotify | detect (auto: the best that works)\n"
 		"  -l, --log TARGET         auto | journal | stderr\n"
 		"  -r, --runtime-dir DIR    control socket directory\n"
 		"      --fanotify-path DIR  fanotify tier: mark this filesystem (repeatable; default: every\n"
 		"                           local filesystem)\n"
 		"      --decision-timeout-ms N  fanotify tier: longest wait for a verdict\n"
 		"      --on-timeout allow|deny  fanotify tier: the answer when it runs out\n"
-		"      --scan-path DIR      the start-up scan walks this tree (repeatable; replaces "
-		"scan_paths)\n"
+		"      --scan-path DIR      the start-up scan walks this tree (repeatable; replaces scan_paths)\n"
 		"      --no-scan            no start-up scan\n"
-		"      --kill-running       enforce mode: kill processes found running prohibited code at "
-		"start\n"
+		"      --kill-running       enforce mode: kill processes found running prohibited code at start\n"
 		"      --keep-enforcement-on-exit  leave the kernel programs attached after a clean stop\n"
 		"      --state-dir DIR      persistent state (scan cache)\n"
-		"      --no-self-protection let other processes signal, trace and unload embargod in "
-		"enforce\n"
+		"      --no-self-protection let other processes signal, trace and unload embargod in enforce\n"
 		"                           mode (test suites that stop it by PID)\n"
 		"      --print-config       print the effective configuration and exit\n"
 		"  -v, --verbose            also log debug messages (libbpf, verifier)\n"
@@ -301,13 +297,11 @@ static void resolve_init_module(struct daemon *d, uint8_t setting)
 		}
 	}
 	d->deny_init_module = !compressed;
-	snprintf(d->init_module_why, sizeof(d->init_module_why), "%s",
-		 compressed
-			 ? "init_module auto: this kernel's modules are compressed, so kmod may load them "
-			   "with init_module: allowed and reported (set init_module deny if kmod >= 31 and "
-			   "the kernel decompresses modules itself)"
-			 : "init_module auto: modules are loaded from files (finit_module), so a module from "
-			   "memory is refused in enforce mode");
+	snprintf(
+		d->init_module_why, sizeof(d->init_module_why), "%s",
+		compressed
+			? "init_module auto: this kernel's modules are compressed, so kmod may load them with init_module: allowed and reported (set init_module deny if kmod >= 31 and the kernel decompresses modules itself)"
+			: "init_module auto: modules are loaded from files (finit_module), so a module from memory is refused in enforce mode");
 }
 
 static void apply_config(struct daemon *d, const struct embargo_config *cfg, enum log_target *target)
@@ -347,24 +341,17 @@ static void banner(const struct daemon *d)
 		what = "ENFORCING in the kernel with in-kernel SHA-256";
 		break;
 	case EMBARGO_TIER_LSM:
-		what = "ENFORCING verdicts in the kernel; WARNING: a never-seen file can run once before it "
-		       "is "
-		       "classified (no in-kernel hashing on this kernel)";
+		what = "ENFORCING verdicts in the kernel; WARNING: a never-seen file can run once before it is classified (no in-kernel hashing on this kernel)";
 		break;
 	case EMBARGO_TIER_FANOTIFY:
-		what = "ENFORCING through fanotify permission events: every exec on the marked filesystems "
-		       "waits "
-		       "for a verdict; known prohibited files cannot be opened; sched_process_exec kills "
-		       "known "
-		       "prohibited images if the daemon is gone";
+		what = "ENFORCING through fanotify permission events: every exec on the marked filesystems waits for a verdict; known prohibited files cannot be opened; sched_process_exec kills known prohibited images if the daemon is gone";
 		break;
 	default:
 		what = "DETECTION ONLY: nothing is prevented, executions of listed files are reported";
 		break;
 	}
 	log_msg(LOG_NOTICE, EMBARGO_MSGID_STARTED,
-		"embargod started: tier %s, %s; mode %s; policy %s: %zu vendors, %zu digests. Why this tier: "
-		"%s. Self-protection: %s. System call filter: %s.",
+		"embargod started: tier %s, %s; mode %s; policy %s: %zu vendors, %zu digests. Why this tier: %s. Self-protection: %s. System call filter: %s.",
 		embargo_tier_name(d->tier), what, embargo_mode_name(d->mode), d->policy->path,
 		d->policy->n_vendors, d->policy->n_rules, d->tier_reason,
 		protect_summary(d, protection, sizeof(protection)),
@@ -552,8 +539,8 @@ int main(int argc, char **argv)
 	if (saved_r == 0)
 		d.mode = saved_mode;
 	if (geteuid() != 0) {
-		fprintf(stderr, "embargod: must run as root (loading BPF programs needs CAP_BPF and "
-				"CAP_SYS_ADMIN)\n");
+		fprintf(stderr,
+			"embargod: must run as root (loading BPF programs needs CAP_BPF and CAP_SYS_ADMIN)\n");
 		embargo_config_free(&cfg);
 		return EX_NOPERM;
 	}
@@ -599,8 +586,7 @@ int main(int argc, char **argv)
 	embargo_probe_kernel(&d.probe);
 	if (bpf_previous_pins())
 		log_notice(
-			"A previous embargod left its programs attached (crash or keep_enforcement_on_exit): "
-			"they keep enforcing until this one's are attached, then are replaced");
+			"A previous embargod left its programs attached (crash or keep_enforcement_on_exit): they keep enforcing until this one's are attached, then are replaced");
 	r = bpf_start(&d);
 	if (r < 0) {
 		log_error("No enforcement tier could be loaded: %s", d.tier_reason);
@@ -647,13 +633,11 @@ int main(int argc, char **argv)
 	(void)sd_notify(0, "STOPPING=1");
 	if (d.pinned && d.keep_enforcement_on_exit)
 		log_notice(
-			"embargod stopped; keep_enforcement_on_exit: its kernel programs stay attached "
-			"under %s and keep enforcing policy generation %u in mode %s until embargod starts "
-			"again",
+			"embargod stopped; keep_enforcement_on_exit: its kernel programs stay attached under %s and keep enforcing policy generation %u in mode %s until embargod starts again",
 			"/sys/fs/bpf/embargo", d.gen, embargo_mode_name(d.mode));
 	else
-		log_notice("embargod stopped: the kernel programs are detached, nothing is enforced any "
-			   "more");
+		log_notice(
+			"embargod stopped: the kernel programs are detached, nothing is enforced any more");
 out:
 	startscan_end(&d);
 	control_stop(&d);

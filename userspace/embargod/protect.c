@@ -318,8 +318,7 @@ void protect_poll(struct daemon *d)
 	(void)ring_buffer__consume(p->rb);
 	if (p->suppressed)
 		log_msg(LOG_WARNING, EMBARGO_MSGID_TAMPER,
-			"Self-protection refused %u more attempts since the last report, not logged one by "
-			"one (embargoctl status counts every one)",
+			"Self-protection refused %u more attempts since the last report, not logged one by one (embargoctl status counts every one)",
 			p->suppressed);
 	/* Pins may be made (or the directory removed) after start. */
 	watch_pin_dir(p);
@@ -376,11 +375,10 @@ int protect_start(struct daemon *d)
 	}
 	if (!lsm_tier(d->tier)) {
 		p->state = PROTECT_UNAVAILABLE;
-		snprintf(p->detail, sizeof(p->detail),
-			 "not available in tier %s: it needs the BPF LSM hooks (task_kill, "
-			 "ptrace_access_check, "
-			 "bpf), so any root process can signal, trace or unload embargod",
-			 embargo_tier_name(d->tier));
+		snprintf(
+			p->detail, sizeof(p->detail),
+			"not available in tier %s: it needs the BPF LSM hooks (task_kill, ptrace_access_check, bpf), so any root process can signal, trace or unload embargod",
+			embargo_tier_name(d->tier));
 		return 0;
 	}
 	r = load(d, p);
@@ -393,10 +391,10 @@ int protect_start(struct daemon *d)
 		log_warning("Self-protection is not in force: %s; enforcement goes on without it", p->detail);
 		return 0;
 	}
-	snprintf(p->detail, sizeof(p->detail),
-		 "in enforce mode only PID 1 and the kernel may signal embargod; nobody may ptrace it, get "
-		 "an fd to its %u maps, %u programs and %u links, or remove its pins",
-		 p->n_maps, p->n_progs, p->n_links);
+	snprintf(
+		p->detail, sizeof(p->detail),
+		"in enforce mode only PID 1 and the kernel may signal embargod; nobody may ptrace it, get an fd to its %u maps, %u programs and %u links, or remove its pins",
+		p->n_maps, p->n_progs, p->n_links);
 	protect_set_mode(d, d->mode);
 	return 0;
 }

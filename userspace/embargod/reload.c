@@ -65,9 +65,9 @@ int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize)
 	bpf_switch_gen(d, gen, p->n_ident_rules > 0);
 	embargo_policy_free(old_prev);
 	if (r < 0)
-		log_warning("Policy generation %u: cannot prepare its identity rules: %s; its digests are "
-			    "enforced",
-			    gen, strerror(-r));
+		log_warning(
+			"Policy generation %u: cannot prepare its identity rules: %s; its digests are enforced",
+			gen, strerror(-r));
 	fanotify_policy_changed(d);
 
 	d->loaded_at = time(NULL);
@@ -75,8 +75,7 @@ int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize)
 	d->reload.error[0] = '\0';
 	d->reload.seconds = (double)(now_ns() - t0) / 1e9;
 	log_msg(LOG_NOTICE, EMBARGO_MSGID_RELOAD,
-		"Policy reloaded by %s in %.3f s: generation %u in force (was %u): %s: %zu vendors, %zu "
-		"digests, %zu identity rules",
+		"Policy reloaded by %s in %.3f s: generation %u in force (was %u): %s: %zu vendors, %zu digests, %zu identity rules",
 		who, d->reload.seconds, gen, d->prev_gen, p->path, p->n_vendors, p->n_rules,
 		p->n_ident_rules);
 	r = startscan_begin(d);
