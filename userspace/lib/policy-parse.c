@@ -23,6 +23,8 @@ struct parser {
 static int lex_fail_policy(void *userdata, int r, const char *file, uint32_t line, uint32_t column,
 			   const char *message)
 {
+	_Static_assert(sizeof(((struct embargo_policy_error *)0)->message) == LEX_MESSAGE_MAX,
+		       "the lexer's messages fit");
 	return policy_fail(userdata, r, file, line, column, "%s", message);
 }
 
