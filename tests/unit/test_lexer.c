@@ -195,41 +195,36 @@ TEST(lexer_describe)
 	CHECK_EQ_STR(lex_describe(&t, buf, sizeof(buf)), want);
 }
 
+/* lex_line_trim() on text[0..n) as line lineno: "offset+length" of what is left. */
+static const char *trimmed(const char *text, size_t n, uint32_t lineno, char *out, size_t size)
+{
+	char buf[16];
+	char *s = buf;
+
+	memcpy(buf, text, n);
+	lex_line_trim(&s, &n, lineno);
+	snprintf(out, size, "%td+%zu", s - buf, n);
+	return out;
+}
+
 TEST(lexer_line_trim)
 {
-	char text[16];
-	char *s;
-	size_t n;
+	char out[32];
 
-	memcpy(text,
-	       "\xef\xbb\xbf"
-	       "ab\r",
-	       6);
-	s = text;
-	n = 6;
-	lex_line_trim(&s, &n, 1);
-	CHECK(s == text + 3);
-	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_STR(trimmed("\xef\xbb\xbf"
+			     "ab\r",
+			     6, 1, out, sizeof(out)),
+		     "3+2");
 	/* The mark opens a file, not a line; a CR is dropped once, the one before the LF. */
-	s = text;
-	n = 6;
-	lex_line_trim(&s, &n, 2);
-	CHECK(s == text);
-	CHECK_EQ_INT(n, 5);
-	memcpy(text, "a\r\r", 3);
-	s = text;
-	n = 3;
-	lex_line_trim(&s, &n, 1);
-	CHECK_EQ_INT(n, 2);
-	s = text;
-	n = 0;
-	lex_line_trim(&s, &n, 1);
-	CHECK_EQ_INT(n, 0);
-	memcpy(text, "\xef\xbb\xbf", 3);
-	s = text;
-	n = 3;
-	lex_line_trim(&s, &n, 1);
-	CHECK_EQ_INT(n, 0);
+	CHECK_EQ_STR(trimmed("\xef\xbb\xbf"
+			     "ab\r",
+			     6, 2, out, sizeof(out)),
+		     "0+5");
+	CHECK_EQ_STR(trimmed("a\r\r", 3, 1, out, sizeof(out)), "0+2");
+	CHECK_EQ_STR(trimmed("ab", 2, 1, out, sizeof(out)), "0+2");
+	CHECK_EQ_STR(trimmed("", 0, 1, out, sizeof(out)), "0+0");
+	CHECK_EQ_STR(trimmed("\xef\xbb\xbf", 3, 1, out, sizeof(out)), "3+0");
+	CHECK_EQ_STR(trimmed("\xef\xbb\xbf\r", 4, 1, out, sizeof(out)), "3+0");
 }
 
 /* lex_write_string() then lex_next(): the same string, bare when it can be. */
