@@ -472,8 +472,7 @@ static const struct bad_case bad_cases[] = {
 	/* words and strings, as in the policy language */
 	{ "policy \"/a\n", "1:8: unterminated string" },
 	{ "policy \"/a\\\n", "1:8: unterminated string" },
-	{ "policy \"/a\\n\"\n",
-	  "1:11: invalid escape: backslash before 'n' (only \\\" and \\\\ are allowed)" },
+	{ "policy \"/a\\n\"\n", "1:11: invalid escape '\\n' (only \\\" and \\\\ are allowed)" },
 	{ "policy \"/a\\\x01\"\n",
 	  "1:11: invalid escape: backslash before byte 0x01 (only \\\" and \\\\ are allowed)" },
 	{ "policy \"/a\"b\n", "1:12: expected whitespace after string, found 'b'" },

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * embargo.conf: "key value..." lines. The words are those of the policy language (bare or double-quoted,
- * "\"" and "\\" the only escapes, '#' starts a comment), so one set of rules covers every file embargo
- * reads. The file is small: it is read whole, and tokens are cut out of the buffer in place.
+ * embargo.conf: "key value..." lines, in the words of lexer.h, those of the policy language too, so one
+ * set of rules covers every file embargo reads. The file is small: it is read whole, and tokens are cut
+ * out of the buffer in place.
  */
 #include "config.h"
 
 #include "control.h"
 #include "embargo.h"
-#include "policy.h"
+#include "lexer.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -241,154 +241,17 @@ static int config_fail(struct embargo_config_error *err, int r, const char *file
 	return r;
 }
 
-/* The policy's presentation, so that every file embargo reads reports errors alike. */
+/* The lexer's errors, and the parser's at a token, into the caller's record. */
+static int lex_fail_config(void *userdata, int r, const char *file, uint32_t line, uint32_t column,
+			   const char *message)
+{
+	return config_fail(userdata, r, file, line, column, "%s", message);
+}
+
 const char *embargo_config_error_format(const struct embargo_config_error *err, char *buf, size_t size)
 {
-	struct embargo_policy_error pe = { .line = err->line, .column = err->column };
-
-	_Static_assert(sizeof(pe.file) == sizeof(err->file) && sizeof(pe.message) == sizeof(err->message),
-		       "config and policy errors hold the same text");
-	memcpy(pe.file, err->file, sizeof(pe.file));
-	memcpy(pe.message, err->message, sizeof(pe.message));
-	return embargo_policy_error_format(&pe, buf, size);
-}
-
-/* ---- words -------------------------------------------------------------------------------------------- */
-
-struct token {
-	char *value; /* NUL-terminated, in the file buffer */
-	size_t len;
-	uint32_t column;
-	bool quoted;
-};
-
-struct lexer {
-	struct parser *ps;
-	uint32_t line;
-	char *start, *pos, *end;
-	bool done;	/* end of line or comment reached */
-	uint32_t after; /* column just after the last token: where a missing value is reported */
-};
-
-#define lex_fail(x, column, ...)                                                                             \
-	config_fail((x)->ps->err, -EINVAL, (x)->ps->file, (x)->line, (column), __VA_ARGS__)
-
-static inline bool is_ctl(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
-}
-
-static inline bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static inline uint32_t col(const struct lexer *x, const char *p)
-{
-	return (uint32_t)(p - x->start + 1);
-}
-
-/* 'word' or "string", shortened, for "found ..." in messages. */
-static const char *found(const struct token *t, char *buf, size_t size)
-{
-	const int max = 48;
-	const char *more = t->len > (size_t)max ? "..." : "";
-	char q = t->quoted ? '"' : '\'';
-
-	snprintf(buf, size, "%c%.*s%s%c", q, max, t->value, more, q);
-	return buf;
-}
-
-/* What a byte that may not stand somewhere is: 'x', or "byte 0xNN" when printing it would not help. */
-static const char *byte_name(unsigned char c, char *buf, size_t size)
-{
-	if (is_ctl(c) || c >= 0x80)
-		snprintf(buf, size, "byte 0x%02x", c);
-	else
-		snprintf(buf, size, "'%c'", c);
-	return buf;
-}
-
-static int lex_string(struct lexer *x, struct token *t)
-{
-	char *open = x->pos, *out = x->pos, *q = x->pos + 1;
-	char buf[16];
-
-	/* Unescaped over itself from the opening quote on: the output never overtakes the input. */
-	for (; q < x->end && *q != '"'; q++) {
-		unsigned char c = (unsigned char)*q;
-
-		if (c == '\\') {
-			if (q + 1 == x->end)
-				return lex_fail(x, col(x, open), "unterminated string");
-			if (q[1] != '"' && q[1] != '\\')
-				return lex_fail(x, col(x, q),
-						"invalid escape: backslash before %s (only \\\" and \\\\ are "
-						"allowed)",
-						byte_name((unsigned char)q[1], buf, sizeof(buf)));
-			q++;
-		} else if (is_ctl(c) && c != '\t') {
-			return lex_fail(x, col(x, q), "unexpected control character 0x%02x", c);
-		}
-		*out++ = *q;
-	}
-	if (q == x->end)
-		return lex_fail(x, col(x, open), "unterminated string");
-	q++;
-	if (q < x->end && !is_blank(*q) && *q != '#')
-		return lex_fail(x, col(x, q), "expected whitespace after string, found %s",
-				byte_name((unsigned char)*q, buf, sizeof(buf)));
-	*out = '\0';
-	*t = (struct token){
-		.value = open, .len = (size_t)(out - open), .column = col(x, open), .quoted = true
-	};
-	x->after = col(x, q);
-	x->pos = q;
-	return 1;
-}
-
-static int lex_word(struct lexer *x, struct token *t)
-{
-	char *q = x->pos;
-
-	for (; q < x->end && !is_blank(*q) && *q != '#'; q++) {
-		if (*q == '"')
-			return lex_fail(x, col(x, q), "unexpected '\"' inside a word");
-		if (is_ctl((unsigned char)*q))
-			return lex_fail(x, col(x, q), "unexpected control character 0x%02x",
-					(unsigned char)*q);
-	}
-	*t = (struct token){ .value = x->pos, .len = (size_t)(q - x->pos), .column = col(x, x->pos) };
-	x->after = col(x, q);
-	x->done = q == x->end || *q == '#';
-	x->pos = x->done ? q : q + 1;
-	*q = '\0'; /* a blank, a '#' already seen, or the line's old terminator */
-	return 1;
-}
-
-/* 1 and a token, 0 at the end of the line (or at a comment), or -EINVAL. */
-static int lex_next(struct lexer *x, struct token *t)
-{
-	if (x->done)
-		return 0;
-	while (x->pos < x->end && is_blank(*x->pos))
-		x->pos++;
-	if (x->pos == x->end || *x->pos == '#') {
-		x->done = true;
-		return 0;
-	}
-	return *x->pos == '"' ? lex_string(x, t) : lex_word(x, t);
-}
-
-static int lex_end(struct lexer *x)
-{
-	struct token t;
-	char buf[64];
-	int r = lex_next(x, &t);
-
-	if (r <= 0)
-		return r;
-	return lex_fail(x, t.column, "expected end of line, found %s", found(&t, buf, sizeof(buf)));
+	_Static_assert(sizeof(err->message) == LEX_MESSAGE_MAX, "the lexer's messages fit");
+	return lex_error_format(err->file, err->line, err->column, err->message, buf, size);
 }
 
 /* ---- values ------------------------------------------------------------------------------------------- */
@@ -411,14 +274,12 @@ static const char *choice_list(const struct key *k, char *buf, size_t size)
 }
 
 /* The first token of a value, with a word about the "key = value" habit. */
-static int value_first(struct lexer *x, const struct key *k, struct token *t, const char *expected)
+static int value_first(struct lexer *x, const struct key *k, struct lex_token *t, const char *expected)
 {
-	int r = lex_next(x, t);
+	int r = lex_need(x, t, expected, k->name);
 
 	if (r < 0)
 		return r;
-	if (r == 0)
-		return lex_fail(x, x->after, "expected %s after '%s'", expected, k->name);
 	if (!t->quoted && strcmp(t->value, "=") == 0)
 		return lex_fail(x, t->column, "unexpected '=': write '%s VALUE', without '='", k->name);
 	return 0;
@@ -427,7 +288,7 @@ static int value_first(struct lexer *x, const struct key *k, struct token *t, co
 static int parse_choice(struct lexer *x, const struct key *k, uint8_t *ret)
 {
 	char expected[128], buf[64];
-	struct token t;
+	struct lex_token t;
 	int r;
 
 	choice_list(k, expected, sizeof(expected));
@@ -439,13 +300,13 @@ static int parse_choice(struct lexer *x, const struct key *k, uint8_t *ret)
 			*ret = k->choices[i].value;
 			return lex_end(x);
 		}
-	return lex_fail(x, t.column, "expected %s, found %s", expected, found(&t, buf, sizeof(buf)));
+	return lex_fail(x, t.column, "expected %s, found %s", expected, lex_describe(&t, buf, sizeof(buf)));
 }
 
 static int parse_u32_value(struct lexer *x, const struct key *k, uint32_t *ret)
 {
 	char expected[96], buf[64];
-	struct token t;
+	struct lex_token t;
 	uint64_t v;
 	int r;
 
@@ -454,12 +315,13 @@ static int parse_u32_value(struct lexer *x, const struct key *k, uint32_t *ret)
 	if (r < 0)
 		return r;
 	if (parse_u64(t.value, k->max, &v) < 0 || v < k->min)
-		return lex_fail(x, t.column, "expected %s, found %s", expected, found(&t, buf, sizeof(buf)));
+		return lex_fail(x, t.column, "expected %s, found %s", expected,
+				lex_describe(&t, buf, sizeof(buf)));
 	*ret = (uint32_t)v;
 	return lex_end(x);
 }
 
-static int check_path(struct lexer *x, const struct token *t)
+static int check_path(struct lexer *x, const struct lex_token *t)
 {
 	char buf[64];
 
@@ -467,7 +329,7 @@ static int check_path(struct lexer *x, const struct token *t)
 		return lex_fail(x, t->column, "path is empty");
 	if (t->value[0] != '/')
 		return lex_fail(x, t->column, "expected an absolute path, found %s",
-				found(t, buf, sizeof(buf)));
+				lex_describe(t, buf, sizeof(buf)));
 	if (t->len >= PATH_MAX)
 		return lex_fail(x, t->column, "path is longer than %d bytes", PATH_MAX - 1);
 	return 0;
@@ -475,7 +337,7 @@ static int check_path(struct lexer *x, const struct token *t)
 
 static int parse_path(struct lexer *x, const struct key *k, char **field)
 {
-	struct token t;
+	struct lex_token t;
 	char *s;
 	int r;
 
@@ -520,7 +382,7 @@ static int list_push(char ***v, size_t *n, const char *s, size_t len)
 static int parse_paths(struct lexer *x, const struct key *k, uint32_t first_line, char ***list, size_t *n)
 {
 	const char *expected = k->auto_list ? "'auto' or absolute paths" : "one or more absolute paths";
-	struct token t;
+	struct lex_token t;
 	int r;
 
 	r = value_first(x, k, &t, expected);
@@ -587,7 +449,7 @@ static size_t distance(const char *a, const char *b)
 	return row[lb];
 }
 
-static int key_find(struct lexer *x, const struct token *t, size_t *ret)
+static int key_find(struct lexer *x, const struct lex_token *t, size_t *ret)
 {
 	const char *eq = strchr(t->value, '=');
 	size_t best = SIZE_MAX, best_i = 0;
@@ -596,7 +458,7 @@ static int key_find(struct lexer *x, const struct token *t, size_t *ret)
 
 	if (t->quoted)
 		return lex_fail(x, t->column, "expected a key, found %s (keys are not quoted)",
-				found(t, buf, sizeof(buf)));
+				lex_describe(t, buf, sizeof(buf)));
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		size_t d;
 
@@ -607,8 +469,8 @@ static int key_find(struct lexer *x, const struct token *t, size_t *ret)
 		/* "key=value": the habit of other formats. */
 		if (eq && strlen(keys[i].name) == (size_t)(eq - t->value) &&
 		    strncmp(t->value, keys[i].name, (size_t)(eq - t->value)) == 0)
-			return lex_fail(x, col(x, t->value + (eq - t->value)),
-					"unexpected '=': write '%s VALUE', without '='", keys[i].name);
+			return lex_fail(x, lex_column(x, eq), "unexpected '=': write '%s VALUE', without '='",
+					keys[i].name);
 		d = distance(t->value, keys[i].name);
 		if (d < best) {
 			best = d;
@@ -618,7 +480,7 @@ static int key_find(struct lexer *x, const struct token *t, size_t *ret)
 	/* Two edits turn most typos into the key, and no key into another. */
 	if (best <= 2)
 		return lex_fail(x, t->column, "unknown key %s; did you mean '%s'?",
-				found(t, buf, sizeof(buf)), keys[best_i].name);
+				lex_describe(t, buf, sizeof(buf)), keys[best_i].name);
 	list[0] = '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(keys) && n < sizeof(list); i++) {
 		int w = snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", keys[i].name);
@@ -627,49 +489,48 @@ static int key_find(struct lexer *x, const struct token *t, size_t *ret)
 			break;
 		n += (size_t)w;
 	}
-	return lex_fail(x, t->column, "unknown key %s; expected one of: %s", found(t, buf, sizeof(buf)),
-			list);
+	return lex_fail(x, t->column, "unknown key %s; expected one of: %s",
+			lex_describe(t, buf, sizeof(buf)), list);
 }
 
-static int parse_line(struct parser *ps, char *line, size_t len, uint32_t lineno)
+static int parse_line(struct parser *ps, struct lexer *x)
 {
-	struct lexer x = { .ps = ps, .line = lineno, .start = line, .pos = line, .end = line + len };
 	const struct key *k;
-	struct token kw;
+	struct lex_token kw;
 	size_t i = 0;
 	int r;
 
-	r = lex_next(&x, &kw);
+	r = lex_next(x, &kw);
 	if (r <= 0)
 		return r;
-	r = key_find(&x, &kw, &i);
+	r = key_find(x, &kw, &i);
 	if (r < 0)
 		return r;
 	k = &keys[i];
 	/* Lists append; any other key set twice is a mistake that would otherwise be silently half-applied.
 	 */
 	if (k->kind != K_PATHS && ps->seen[i])
-		return lex_fail(&x, kw.column, "duplicate key '%s' (already set at line %u)", k->name,
+		return lex_fail(x, kw.column, "duplicate key '%s' (already set at line %u)", k->name,
 				ps->seen[i]);
 	switch (k->kind) {
 	case K_CHOICE:
-		r = parse_choice(&x, k, FIELD(ps->c, k, uint8_t));
+		r = parse_choice(x, k, FIELD(ps->c, k, uint8_t));
 		break;
 	case K_BOOL: {
 		uint8_t v = 0;
 
-		r = parse_choice(&x, k, &v);
+		r = parse_choice(x, k, &v);
 		*FIELD(ps->c, k, bool) = v;
 		break;
 	}
 	case K_U32:
-		r = parse_u32_value(&x, k, FIELD(ps->c, k, uint32_t));
+		r = parse_u32_value(x, k, FIELD(ps->c, k, uint32_t));
 		break;
 	case K_PATH:
-		r = parse_path(&x, k, FIELD(ps->c, k, char *));
+		r = parse_path(x, k, FIELD(ps->c, k, char *));
 		break;
 	case K_PATHS:
-		r = parse_paths(&x, k, ps->seen[i], FIELD(ps->c, k, char **), COUNT(ps->c, k));
+		r = parse_paths(x, k, ps->seen[i], FIELD(ps->c, k, char **), COUNT(ps->c, k));
 		break;
 	}
 	if (r == -ENOMEM)
@@ -677,28 +538,24 @@ static int parse_line(struct parser *ps, char *line, size_t len, uint32_t lineno
 	if (r < 0)
 		return r;
 	if (!ps->seen[i])
-		ps->seen[i] = lineno;
+		ps->seen[i] = x->line;
 	return 0;
 }
 
 static int parse_buffer(struct parser *ps, char *buf, size_t len)
 {
+	struct lexer x = { .file = ps->file, .fail = lex_fail_config, .userdata = ps->err };
 	char *p = buf, *end = buf + len;
 	uint32_t line = 0;
 
-	/* Editors on some systems open a UTF-8 file with a byte-order mark: it is not part of line 1. */
-	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-		p += 3;
 	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		char *e = nl ? nl : end;
+		char *nl = memchr(p, '\n', (size_t)(end - p)), *s = p;
+		size_t n = (size_t)((nl ? nl : end) - p);
 		int r;
 
-		line++;
-		/* CR LF ends a line too; a CR anywhere else is a control character, and an error. */
-		if (e > p && e[-1] == '\r')
-			e--;
-		r = parse_line(ps, p, (size_t)(e - p), line);
+		lex_line_trim(&s, &n, ++line);
+		lex_line(&x, s, n, line);
+		r = parse_line(ps, &x);
 		if (r < 0)
 			return r;
 		p = nl ? nl + 1 : end;
@@ -783,37 +640,12 @@ int embargo_config_load(const char *path, struct embargo_config *c, struct embar
 
 /* ---- writing ------------------------------------------------------------------------------------------ */
 
-/* Bare when the lexer would read it back as one word, quoted otherwise; -EINVAL if it cannot be written. */
-static int put_string(FILE *f, const char *s)
-{
-	bool bare = *s != '\0';
-
-	for (const char *p = s; *p; p++) {
-		if (is_ctl((unsigned char)*p) && *p != '\t')
-			return -EINVAL;
-		if (is_blank(*p) || *p == '#' || *p == '"')
-			bare = false;
-	}
-	if (bare) {
-		fputs(s, f);
-		return 0;
-	}
-	fputc('"', f);
-	for (const char *p = s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fputc('\\', f);
-		fputc(*p, f);
-	}
-	fputc('"', f);
-	return 0;
-}
-
 /* What parse_path() accepts, written. */
 static int put_path(FILE *f, const char *s)
 {
 	if (!s || s[0] != '/' || strlen(s) >= PATH_MAX)
 		return -EINVAL;
-	return put_string(f, s);
+	return lex_write_string(f, s);
 }
 
 static int format_key(FILE *f, const struct embargo_config *c, const struct key *k)

@@ -1,32 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Policy files: a line is a keyword and its arguments; words are bare or double-quoted ("\"" and "\\"
- * are the only escapes); '#' outside a string starts a comment. Tokens are cut out of the line in place
- * (a quoted string is unescaped over itself), so parsing a line allocates nothing.
+ * Policy files: a line is a keyword and its arguments, in the words of lexer.h, which cuts them out of
+ * the line in place, so parsing a line allocates nothing.
  */
 #include "fold.h"
+#include "lexer.h"
 #include "policy-internal.h"
 #include "util.h"
 
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-
-struct token {
-	char *value; /* NUL-terminated, in the line buffer */
-	size_t len;
-	uint32_t column;
-	bool quoted;
-};
-
-struct lexer {
-	struct loader *l;
-	const char *file;
-	uint32_t line;
-	char *start, *pos, *end;
-	bool done;	/* end of line or comment reached */
-	uint32_t after; /* column just after the last token: where a missing argument is reported */
-};
 
 struct parser {
 	struct loader *l;
@@ -35,155 +19,18 @@ struct parser {
 	int64_t vendor; /* the vendor rules attach to; -1 before the first vendor line of the file */
 };
 
-static inline bool is_ctl(unsigned char c)
+/* The lexer's errors, and the parser's at a token, into the loader's record. */
+static int lex_fail_policy(void *userdata, int r, const char *file, uint32_t line, uint32_t column,
+			   const char *message)
 {
-	return c < 0x20 || c == 0x7f;
-}
-
-static inline uint32_t column_of(const struct lexer *x, const char *p)
-{
-	return (uint32_t)(p - x->start + 1);
-}
-
-#define lex_fail(x, column, ...) policy_fail((x)->l, -EINVAL, (x)->file, (x)->line, (column), __VA_ARGS__)
-
-/* 'word' or "string", shortened, for "found ..." in messages. */
-static const char *describe(const struct token *t, char *buf, size_t size)
-{
-	int max = 48;
-	const char *more = t->len > (size_t)max ? "..." : "";
-
-	if (t->quoted)
-		snprintf(buf, size, "\"%.*s%s\"", max, t->value, more);
-	else
-		snprintf(buf, size, "'%.*s%s'", max, t->value, more);
-	return buf;
-}
-
-static int lex_string(struct lexer *x, struct token *t)
-{
-	char *open = x->pos, *out = x->pos, *q = x->pos + 1;
-
-	/* The unescaped text is written over the quoted one from the opening quote on: it never catches up.
-	 */
-	for (;;) {
-		unsigned char c;
-
-		if (q == x->end)
-			return lex_fail(x, column_of(x, open), "unterminated string");
-		c = (unsigned char)*q;
-		if (c == '"')
-			break;
-		if (c == '\\') {
-			if (q + 1 == x->end)
-				return lex_fail(x, column_of(x, open), "unterminated string");
-			if (q[1] != '"' && q[1] != '\\') {
-				if (is_ctl((unsigned char)q[1]) || (unsigned char)q[1] >= 0x80)
-					return lex_fail(
-						x, column_of(x, q),
-						"invalid escape: backslash before byte 0x%02x (only \\\" and "
-						"\\\\ are allowed)",
-						(unsigned char)q[1]);
-				return lex_fail(x, column_of(x, q),
-						"invalid escape '\\%c' (only \\\" and \\\\ are allowed)",
-						q[1]);
-			}
-			*out++ = q[1];
-			q += 2;
-			continue;
-		}
-		if (is_ctl(c) && c != '\t')
-			return lex_fail(x, column_of(x, q), "unexpected control character 0x%02x", c);
-		*out++ = (char)c;
-		q++;
-	}
-	q++; /* past the closing quote */
-	if (q < x->end && *q != ' ' && *q != '\t' && *q != '#') {
-		if (is_ctl((unsigned char)*q) || (unsigned char)*q >= 0x80)
-			return lex_fail(x, column_of(x, q),
-					"expected whitespace after string, found byte 0x%02x",
-					(unsigned char)*q);
-		return lex_fail(x, column_of(x, q), "expected whitespace after string, found '%c'", *q);
-	}
-	*out = '\0';
-	t->value = open;
-	t->len = (size_t)(out - open);
-	t->column = column_of(x, open);
-	t->quoted = true;
-	x->after = column_of(x, q);
-	x->pos = q;
-	return 1;
-}
-
-static int lex_word(struct lexer *x, struct token *t)
-{
-	char *q = x->pos;
-
-	while (q < x->end && *q != ' ' && *q != '\t' && *q != '#') {
-		if (*q == '"')
-			return lex_fail(x, column_of(x, q), "unexpected '\"' inside a word");
-		if (is_ctl((unsigned char)*q))
-			return lex_fail(x, column_of(x, q), "unexpected control character 0x%02x",
-					(unsigned char)*q);
-		q++;
-	}
-	t->value = x->pos;
-	t->len = (size_t)(q - x->pos);
-	t->column = column_of(x, x->pos);
-	t->quoted = false;
-	x->after = column_of(x, q);
-	if (q == x->end || *q == '#') {
-		x->done = true;
-		x->pos = q;
-	} else {
-		x->pos = q + 1;
-	}
-	*q = '\0'; /* a blank, the comment's '#' (already seen) or the old line terminator */
-	return 1;
-}
-
-/* 1 and a token, 0 at the end of the line (or a comment), or -EINVAL. */
-static int lex_next(struct lexer *x, struct token *t)
-{
-	if (x->done)
-		return 0;
-	while (x->pos < x->end && (*x->pos == ' ' || *x->pos == '\t'))
-		x->pos++;
-	if (x->pos == x->end || *x->pos == '#') {
-		x->done = true;
-		return 0;
-	}
-	if (*x->pos == '"')
-		return lex_string(x, t);
-	return lex_word(x, t);
-}
-
-/* A token that must be there: "expected <what> after '<keyword>'" otherwise. */
-static int lex_need(struct lexer *x, struct token *t, const char *what, const char *keyword)
-{
-	int r = lex_next(x, t);
-
-	if (r < 0)
-		return r;
-	if (r == 0)
-		return lex_fail(x, x->after, "expected %s after '%s'", what, keyword);
-	return 0;
-}
-
-static int lex_end(struct lexer *x)
-{
-	struct token t;
-	char buf[64];
-	int r = lex_next(x, &t);
-
-	if (r <= 0)
-		return r;
-	return lex_fail(x, t.column, "expected end of line, found %s", describe(&t, buf, sizeof(buf)));
+	_Static_assert(sizeof(((struct embargo_policy_error *)0)->message) == LEX_MESSAGE_MAX,
+		       "the lexer's messages fit");
+	return policy_fail(userdata, r, file, line, column, "%s", message);
 }
 
 /* The one argument of keyword, not empty ("<noun> is empty" otherwise), and nothing after it. */
-static int lex_one_arg(struct lexer *x, struct token *t, const char *keyword, const char *what,
-		       const char *noun)
+static int one_arg(struct lexer *x, struct lex_token *t, const char *keyword, const char *what,
+		   const char *noun)
 {
 	int r = lex_need(x, t, what, keyword);
 
@@ -192,11 +39,6 @@ static int lex_one_arg(struct lexer *x, struct token *t, const char *keyword, co
 	if (t->len == 0)
 		return lex_fail(x, t->column, "%s is empty", noun);
 	return lex_end(x);
-}
-
-static bool is_keyword(const struct token *t, const char *kw)
-{
-	return !t->quoted && strcmp(t->value, kw) == 0;
 }
 
 /* ---- vendors ---------------------------------------------------------------------------------------- */
@@ -271,7 +113,7 @@ static struct embargo_vendor *vendor_add(struct loader *l)
 	return v;
 }
 
-static int check_vendor_name(struct lexer *x, const struct token *name)
+static int check_vendor_name(struct lexer *x, const struct lex_token *name)
 {
 	if (name->len == 0)
 		return lex_fail(x, name->column, "vendor name is empty");
@@ -279,13 +121,13 @@ static int check_vendor_name(struct lexer *x, const struct token *name)
 		return lex_fail(x, name->column, "vendor name is longer than %d bytes",
 				POLICY_VENDOR_NAME_MAX);
 	for (size_t i = 0; i < name->len; i++)
-		if (is_ctl((unsigned char)name->value[i]))
+		if (lex_is_ctl((unsigned char)name->value[i]))
 			return lex_fail(x, name->column, "vendor name contains a control character");
 	return 0;
 }
 
 /* An option of the vendor line given at most once: *seen is the column it was first given at, or 0. */
-static int option_once(struct lexer *x, const struct token *opt, uint32_t *seen)
+static int option_once(struct lexer *x, const struct lex_token *opt, uint32_t *seen)
 {
 	if (*seen)
 		return lex_fail(x, opt->column, "duplicate option '%s' (already given at column %u)",
@@ -295,10 +137,10 @@ static int option_once(struct lexer *x, const struct token *opt, uint32_t *seen)
 }
 
 /* vendor NAME [mode audit|enforce] [reason STRING] */
-static int parse_vendor(struct parser *ps, struct lexer *x, uint32_t line)
+static int parse_vendor(struct parser *ps, struct lexer *x)
 {
 	struct loader *l = ps->l;
-	struct token name, opt, val, reason = { 0 };
+	struct lex_token name, opt, val, reason = { 0 };
 	uint32_t mode_column = 0, reason_column = 0;
 	uint8_t mode = EMBARGO_MODE_INHERIT;
 	struct embargo_vendor *v;
@@ -325,7 +167,7 @@ static int parse_vendor(struct parser *ps, struct lexer *x, uint32_t line)
 			return r;
 		if (r == 0)
 			break;
-		if (is_keyword(&opt, "mode")) {
+		if (lex_is_word(&opt, "mode")) {
 			r = option_once(x, &opt, &mode_column);
 			if (r < 0)
 				return r;
@@ -338,8 +180,8 @@ static int parse_vendor(struct parser *ps, struct lexer *x, uint32_t line)
 				mode = EMBARGO_MODE_ENFORCE;
 			else
 				return lex_fail(x, val.column, "expected 'audit' or 'enforce', found %s",
-						describe(&val, buf, sizeof(buf)));
-		} else if (is_keyword(&opt, "reason")) {
+						lex_describe(&val, buf, sizeof(buf)));
+		} else if (lex_is_word(&opt, "reason")) {
 			r = option_once(x, &opt, &reason_column);
 			if (r < 0)
 				return r;
@@ -348,7 +190,7 @@ static int parse_vendor(struct parser *ps, struct lexer *x, uint32_t line)
 				return r;
 		} else {
 			return lex_fail(x, opt.column, "expected 'mode', 'reason' or end of line, found %s",
-					describe(&opt, buf, sizeof(buf)));
+					lex_describe(&opt, buf, sizeof(buf)));
 		}
 	}
 	if (l->p->n_vendors >= EMBARGO_POLICY_MAX_VENDORS)
@@ -363,7 +205,7 @@ static int parse_vendor(struct parser *ps, struct lexer *x, uint32_t line)
 		return policy_oom(l, ps->file);
 	v->mode = mode;
 	v->source = ps->source;
-	v->line = line;
+	v->line = x->line;
 	vendor_index_put(l->vendor_index, l->vendor_index_cap, v->name, (uint32_t)(l->p->n_vendors - 1));
 	ps->vendor = (int64_t)(l->p->n_vendors - 1);
 	return 0;
@@ -375,11 +217,11 @@ static int parse_vendor(struct parser *ps, struct lexer *x, uint32_t line)
 static int parse_entity(struct parser *ps, struct lexer *x)
 {
 	struct embargo_vendor *v = &ps->l->p->vendors[ps->vendor];
-	struct token name;
+	struct lex_token name;
 	char **e;
 	int r;
 
-	r = lex_one_arg(x, &name, "entity", "a name", "entity name");
+	r = one_arg(x, &name, "entity", "a name", "entity name");
 	if (r < 0)
 		return r;
 	e = reallocarray(v->entities, v->n_entities + 2, sizeof(*e));
@@ -396,7 +238,7 @@ static int parse_entity(struct parser *ps, struct lexer *x)
 /* sha256 HEX [label STRING]; also the rest of `component sha256 HEX [label STRING]` */
 static int parse_sha256(struct parser *ps, struct lexer *x, bool component)
 {
-	struct token digest, opt, label = { 0 };
+	struct lex_token digest, opt, label = { 0 };
 	struct embargo_rule *rule;
 	uint8_t sha[32];
 	char msg[128];
@@ -411,9 +253,9 @@ static int parse_sha256(struct parser *ps, struct lexer *x, bool component)
 	if (r < 0)
 		return r;
 	if (r > 0) {
-		if (!is_keyword(&opt, "label"))
+		if (!lex_is_word(&opt, "label"))
 			return lex_fail(x, opt.column, "expected 'label' or end of line, found %s",
-					describe(&opt, msg, sizeof(msg)));
+					lex_describe(&opt, msg, sizeof(msg)));
 		r = lex_need(x, &label, "a string", "label");
 		if (r < 0)
 			return r;
@@ -440,7 +282,7 @@ static int parse_sha256(struct parser *ps, struct lexer *x, bool component)
 }
 
 /* A file named in a policy file, relative to the directory of that file, in the arena. */
-static char *resolve(struct parser *ps, const struct token *name)
+static char *resolve(struct parser *ps, const struct lex_token *name)
 {
 	const char *slash = strrchr(ps->file, '/');
 
@@ -452,11 +294,11 @@ static char *resolve(struct parser *ps, const struct token *name)
 /* sha256-list PATH, relative to the directory of the policy file */
 static int parse_sha256_list(struct parser *ps, struct lexer *x)
 {
-	struct token name;
+	struct lex_token name;
 	char *path;
 	int r;
 
-	r = lex_one_arg(x, &name, "sha256-list", "a file name", "file name");
+	r = one_arg(x, &name, "sha256-list", "a file name", "file name");
 	if (r < 0)
 		return r;
 	path = resolve(ps, &name);
@@ -468,16 +310,16 @@ static int parse_sha256_list(struct parser *ps, struct lexer *x)
 /* component sha256 HEX [label STRING] */
 static int parse_component(struct parser *ps, struct lexer *x)
 {
-	struct token kind;
+	struct lex_token kind;
 	char buf[64];
 	int r;
 
 	r = lex_need(x, &kind, "'sha256'", "component");
 	if (r < 0)
 		return r;
-	if (!is_keyword(&kind, "sha256"))
+	if (!lex_is_word(&kind, "sha256"))
 		return lex_fail(x, kind.column, "expected 'sha256', found %s",
-				describe(&kind, buf, sizeof(buf)));
+				lex_describe(&kind, buf, sizeof(buf)));
 	return parse_sha256(ps, x, true);
 }
 
@@ -532,7 +374,7 @@ static bool path_is_normal(const char *s)
 
 /* The value of an identity rule: checked, folded for names, copied into the arena. */
 static int ident_text(struct parser *ps, struct lexer *x, const struct ident_keyword *k,
-		      const struct token *v, struct embargo_ident_rule *rule)
+		      const struct lex_token *v, struct embargo_ident_rule *rule)
 {
 	struct arena *a = ps->l->p->arena;
 	_cleanup_free_ char *folded = NULL;
@@ -573,7 +415,7 @@ static int ident_text(struct parser *ps, struct lexer *x, const struct ident_key
 static int parse_ident(struct parser *ps, struct lexer *x, const struct ident_keyword *k)
 {
 	struct embargo_ident_rule *rule;
-	struct token v, opt;
+	struct lex_token v, opt;
 	bool signer = k->kind <= EMBARGO_IDENT_SIGNER_CN, verified = false;
 	uint8_t sha[32];
 	char msg[128];
@@ -591,10 +433,10 @@ static int parse_ident(struct parser *ps, struct lexer *x, const struct ident_ke
 	if (r > 0) {
 		if (!signer)
 			return lex_fail(x, opt.column, "expected end of line, found %s",
-					describe(&opt, msg, sizeof(msg)));
-		if (!is_keyword(&opt, "verified"))
+					lex_describe(&opt, msg, sizeof(msg)));
+		if (!lex_is_word(&opt, "verified"))
 			return lex_fail(x, opt.column, "expected 'verified' or end of line, found %s",
-					describe(&opt, msg, sizeof(msg)));
+					lex_describe(&opt, msg, sizeof(msg)));
 		verified = true;
 		r = lex_end(x);
 		if (r < 0)
@@ -623,12 +465,12 @@ static int parse_trust_anchor(struct parser *ps, struct lexer *x)
 	struct loader *l = ps->l;
 	struct embargo_trust_anchor *a;
 	_cleanup_close_ int fd = -1;
-	struct token name;
+	struct lex_token name;
 	struct stat st;
 	char *path, buf[128];
 	int r;
 
-	r = lex_one_arg(x, &name, "trust-anchor", "a file name", "file name");
+	r = one_arg(x, &name, "trust-anchor", "a file name", "file name");
 	if (r < 0)
 		return r;
 	path = resolve(ps, &name);
@@ -659,54 +501,52 @@ static int parse_trust_anchor(struct parser *ps, struct lexer *x)
 	return 0;
 }
 
-static int parse_line(struct parser *ps, char *line, size_t len, uint32_t lineno)
+static int parse_line(struct parser *ps, struct lexer *x)
 {
-	struct lexer x = {
-		.l = ps->l, .file = ps->file, .line = lineno, .start = line, .pos = line, .end = line + len
-	};
-	struct token kw;
+	struct lex_token kw;
 	char buf[64];
 	int r;
 
-	r = lex_next(&x, &kw);
+	r = lex_next(x, &kw);
 	if (r <= 0)
 		return r;
 	static const char *const rules[] = { "entity", "sha256", "sha256-list", "component", "trust-anchor" };
 	const struct ident_keyword *ident = NULL;
 	bool known = false;
 
-	if (is_keyword(&kw, "vendor"))
-		return parse_vendor(ps, &x, lineno);
+	if (lex_is_word(&kw, "vendor"))
+		return parse_vendor(ps, x);
 	for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
-		known = known || is_keyword(&kw, rules[i]);
+		known = known || lex_is_word(&kw, rules[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(ident_keywords); i++)
-		if (is_keyword(&kw, ident_keywords[i].keyword))
+		if (lex_is_word(&kw, ident_keywords[i].keyword))
 			ident = &ident_keywords[i];
 	if (!known && !ident)
 		return lex_fail(
-			&x, kw.column,
+			x, kw.column,
 			"expected one of: vendor, entity, sha256, sha256-list, component, signer-org, "
 			"signer-cn, signer-cert, package, package-maintainer, path, trust-anchor; found %s",
-			describe(&kw, buf, sizeof(buf)));
+			lex_describe(&kw, buf, sizeof(buf)));
 	if (ps->vendor < 0)
-		return lex_fail(&x, kw.column, "expected 'vendor' before '%s'", kw.value);
+		return lex_fail(x, kw.column, "expected 'vendor' before '%s'", kw.value);
 	if (ident)
-		return parse_ident(ps, &x, ident);
+		return parse_ident(ps, x, ident);
 	if (strcmp(kw.value, "entity") == 0)
-		return parse_entity(ps, &x);
+		return parse_entity(ps, x);
 	if (strcmp(kw.value, "sha256") == 0)
-		return parse_sha256(ps, &x, false);
+		return parse_sha256(ps, x, false);
 	if (strcmp(kw.value, "component") == 0)
-		return parse_component(ps, &x);
+		return parse_component(ps, x);
 	if (strcmp(kw.value, "trust-anchor") == 0)
-		return parse_trust_anchor(ps, &x);
-	return parse_sha256_list(ps, &x);
+		return parse_trust_anchor(ps, x);
+	return parse_sha256_list(ps, x);
 }
 
 int policy_parse_file(struct loader *l, const char *path)
 {
 	_cleanup_(line_reader_close) struct line_reader rd = { 0 };
 	struct parser ps = { .l = l, .file = path, .vendor = -1 };
+	struct lexer x = { .file = path, .fail = lex_fail_policy, .userdata = l };
 	char *line;
 	size_t len;
 	int r;
@@ -718,7 +558,8 @@ int policy_parse_file(struct loader *l, const char *path)
 	if (r < 0)
 		return policy_fail_open(l, r, path, 0, 0, "policy");
 	while ((r = line_reader_next(&rd, l, &line, &len)) > 0) {
-		r = parse_line(&ps, line, len, rd.line);
+		lex_line(&x, line, len, rd.line);
+		r = parse_line(&ps, &x);
 		if (r < 0)
 			return r;
 	}

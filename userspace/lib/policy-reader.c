@@ -4,6 +4,7 @@
  * magic, whatever the file's name) and passes anything else through untouched. The file is read in
  * 1 MiB blocks; a line is handed out in place, so a million-line list costs no allocation per line.
  */
+#include "lexer.h"
 #include "policy-internal.h"
 #include "util.h"
 
@@ -113,12 +114,7 @@ int line_reader_next(struct line_reader *r, struct loader *l, char **line, size_
 		if (r->line == UINT32_MAX)
 			return policy_fail(l, -EFBIG, r->path, r->line, 0, "too many lines");
 		r->line++;
-		if (n > 0 && s[n - 1] == '\r')
-			n--;
-		if (r->line == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
-			s += 3;
-			n -= 3;
-		}
+		lex_line_trim(&s, &n, r->line);
 		*line = s;
 		*len = n;
 		return 1;
