@@ -3,6 +3,7 @@
  * The policy API: loading a file or a directory, the sorted rule table and its lookup, error and location
  * formatting, mode names. The language itself is parsed in policy-parse.c and digest-list.c.
  */
+#include "lexer.h"
 #include "policy-internal.h"
 #include "util.h"
 
@@ -525,15 +526,7 @@ const char *embargo_ident_kind_name(uint8_t kind)
 
 const char *embargo_policy_error_format(const struct embargo_policy_error *err, char *buf, size_t size)
 {
-	if (size == 0)
-		return buf;
-	if (err->line == 0)
-		snprintf(buf, size, "%s: %s", err->file, err->message);
-	else if (err->column == 0)
-		snprintf(buf, size, "%s:%u: %s", err->file, err->line, err->message);
-	else
-		snprintf(buf, size, "%s:%u:%u: %s", err->file, err->line, err->column, err->message);
-	return buf;
+	return lex_error_format(err->file, err->line, err->column, err->message, buf, size);
 }
 
 const char *embargo_mode_name(uint8_t mode)
