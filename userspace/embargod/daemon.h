@@ -11,9 +11,9 @@
 
 #include "embargo.h"
 #include "policy.h"
+#include "bpf.h"
 #include "probe.h"
 
-struct embargo_bpf;
 struct ring_buffer;
 struct fan;
 struct startscan;
@@ -29,10 +29,6 @@ enum on_timeout {
 };
 
 #define TIER_AUTO 0xff
-
-/* embargo's directory in bpffs (as bpf.c spells it: identical definitions are no redefinition). */
-#define EMBARGO_BPFFS "/sys/fs/bpf"
-#define EMBARGO_PIN_DIR EMBARGO_BPFFS "/embargo"
 
 struct daemon {
 	/* configuration */
@@ -66,8 +62,6 @@ struct daemon {
 	struct embargo_policy *prev_policy;
 	uint32_t prev_gen;
 	time_t loaded_at;
-	size_t digest_capacity; /* entries each kernel digest set holds */
-	bool digest_prealloc;	/* ... preallocated, as kernels before 6.1 need for sleepable programs */
 	/* The last reload attempt, for status. */
 	struct {
 		uint64_t attempts, failures;
@@ -79,19 +73,13 @@ struct daemon {
 	struct embargo_probe probe;
 	uint8_t tier;
 	char tier_reason[1024];
-	bool no_d_path;	   /* the kernel refused bpf_d_path in LSM hooks: events may carry no path */
-	bool pinned;	   /* links and maps are pinned in bpffs (LSM and fanotify tiers) */
-	char pins[16][64]; /* their names under /sys/fs/bpf/embargo */
-	size_t n_pins;
-	bool took_over;	       /* a previous run's programs were still attached: replaced without a gap */
-	bool takeover_pending; /* ... kept beside ours until our cache is warm (lsm tier) */
 	bool keep_enforcement_on_exit;
 	bool deny_init_module;	   /* init_module from memory refused in enforce mode (LSM tiers) */
 	char init_module_why[256]; /* ... and why, for status and the banner */
 	struct fan *fan;
 	struct startscan *scan;
-	struct ident *ident; /* identity rules in the policy: signers, packages, paths */
-	struct embargo_bpf *skel;
+	struct ident *ident;   /* identity rules in the policy: signers, packages, paths */
+	struct bpf_state *bpf; /* the kernel programs of the tier in force */
 	struct protect *protect;
 	struct ring_buffer *rb;
 	uint64_t events_bad; /* ring buffer records we could not parse */
@@ -99,12 +87,6 @@ struct daemon {
 	int ctl_fd;
 	bool stop;
 };
-
-/* The kernel's dev_t encoding of st_dev (MAJOR << 20 | MINOR): how the programs key their maps. */
-static inline uint64_t kernel_dev(dev_t dev)
-{
-	return ((uint64_t)major(dev) << 20) | minor(dev);
-}
 
 /*
  * The verdict on content with digest sha under the running policy, stamped with st's ctime (taken
@@ -114,37 +96,22 @@ static inline uint64_t kernel_dev(dev_t dev)
 bool daemon_verdict(const struct daemon *d, const uint8_t sha256[32], const struct stat *st,
 		    struct embargo_verdict *v);
 
-/* bpf.c */
-extern bool bpf_verbose; /* libbpf's and the verifier's messages to stderr */
-int bpf_start(struct daemon *d);
-void bpf_stop(struct daemon *d);
-/* A previous run left pinned programs behind (crash, or keep_enforcement_on_exit). */
-bool bpf_previous_pins(void);
+/* tier.c: the best tier that works, loaded and attached (the fanotify tier's reader started). */
+int tier_start(struct daemon *d);
+void tier_stop(struct daemon *d);
 /* Release a previous run's programs kept attached while ours warmed up (after the start-up scan). */
-void bpf_complete_takeover(struct daemon *d);
-void bpf_set_mode(struct daemon *d, uint8_t mode);
-void bpf_read_stats(const struct daemon *d, uint64_t out[EMBARGO_STAT_MAX]);
-int bpf_verdicts_fd(const struct daemon *d);
-int bpf_dedup_fd(const struct daemon *d);
-/* The kernel digest set generation gen uses. */
-int bpf_digests_fd(const struct daemon *d, uint32_t gen);
+void tier_complete_takeover(struct daemon *d);
+/* The global mode, for the kernel programs and self-protection too. */
+void tier_set_mode(struct daemon *d, uint8_t mode);
 /* Empty the digest set of generation gen (not the one in force) and fill it with p's digests. */
-int bpf_prepare_gen(struct daemon *d, const struct embargo_policy *p, uint32_t gen, char *why,
-		    size_t whysize);
-/*
- * Before switching to gen: cached matches of the previous generation whose digest the policy now in
- * d->policy lists too are re-stamped for gen (valid under both), so no known file is unknown meanwhile.
- */
-void bpf_carry_matches(struct daemon *d, uint32_t gen);
-/* Make generation gen the one the kernel decides with (one store). */
-void bpf_switch_gen(struct daemon *d, uint32_t gen, bool classify_misses);
+int tier_prepare_gen(struct daemon *d, const struct embargo_policy *p, uint32_t gen, char *why,
+		     size_t whysize);
 
 /* reload.c: parse the policy again and switch to it atomically, or keep the running one. who names the
  * requester for the journal. 0, or -errno with why filled (also kept in d->reload for status). */
 int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize);
 /* The policy that numbered the rules of generation gen (the running one, or the one before). */
 const struct embargo_policy *policy_of_gen(const struct daemon *d, uint32_t gen);
-int bpf_ringbuf_fd(const struct daemon *d);
 
 /* fanotify.c */
 int fanotify_start(struct daemon *d, char *why, size_t whysize);
@@ -209,7 +176,7 @@ void notify_status(const struct daemon *d);
 /* protect.c: self-protection. Never fatal: when it is not in force, status and the banner say why. */
 int protect_start(struct daemon *d);
 void protect_stop(struct daemon *d);
-/* Called by bpf_set_mode(): protection holds in enforce mode only. */
+/* Called by tier_set_mode(): protection holds in enforce mode only. */
 void protect_set_mode(struct daemon *d, uint8_t mode);
 /* Protect what exists now: every map and program of the BPF objects, their links, the pin directory.
  * Call after creating or pinning anything at run time. */

@@ -32,8 +32,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "embargo.skel.h"
-
 #define SLOTS 1024
 #define MAX_WORKERS 8
 #define EVENT_BUF (64 * 1024)
@@ -140,12 +138,11 @@ static bool dedup_emit(struct fan *f, const struct embargo_event *ev, uint64_t *
 		.dev = ev->dev, .ino = ev->ino, .cgroup_id = ev->cgroup_id, .ppid = ev->ppid, .hook = ev->hook
 	};
 	struct embargo_dedup_val v = {};
-	int fd = bpf_dedup_fd(f->d);
+	int fd = bpf_dedup_fd(f->d->bpf);
 	uint64_t now = now_ns();
 
 	*repeated = 0;
-	if (bpf_map_lookup_elem(fd, &k, &v) == 0 &&
-	    now - v.last_emit_ns < f->d->skel->data->dedup_window_ns) {
+	if (bpf_map_lookup_elem(fd, &k, &v) == 0 && now - v.last_emit_ns < bpf_dedup_window_ns(f->d->bpf)) {
 		v.hits++;
 		(void)bpf_map_update_elem(fd, &k, &v, BPF_ANY);
 		return false;
@@ -333,7 +330,7 @@ static void *worker(void *arg)
 			n = readlink(link, name, sizeof(name) - 1);
 			name[n < 0 ? 0 : n] = '\0';
 			rule = daemon_identify(d, p->fd, name[0] ? name : NULL, digest, &p->st, &v);
-			if (bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_ANY) < 0)
+			if (bpf_map_update_elem(bpf_verdicts_fd(d->bpf), &key, &v, BPF_ANY) < 0)
 				log_warning("fanotify: cannot cache a verdict: %m");
 			if (rule)
 				mark_inode(f, p->fd);
@@ -433,7 +430,7 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 	}
 	key.dev = kernel_dev(tmp.st.st_dev);
 	key.ino = tmp.st.st_ino;
-	if (bpf_map_lookup_elem(bpf_verdicts_fd(d), &key, &v) == 0 && verdict_valid(d, &tmp, &v) &&
+	if (bpf_map_lookup_elem(bpf_verdicts_fd(d->bpf), &key, &v) == 0 && verdict_valid(d, &tmp, &v) &&
 	    v.verdict != EMBARGO_VERDICT_PENDING) {
 		allow = decide(f, &tmp, &v, &report_it);
 		pthread_mutex_lock(&f->lock);

@@ -427,7 +427,7 @@ static int setup_fds(struct daemon *d, int *epfd, int *sigfd, int *tfd)
 		return -errno;
 	if (timerfd_settime(*tfd, 0, &its, NULL) < 0)
 		return -errno;
-	ev.data.fd = bpf_ringbuf_fd(d);
+	ev.data.fd = bpf_ringbuf_fd(d->bpf);
 	if (epoll_ctl(*epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
 		return -errno;
 	ev.data.fd = d->ctl_fd;
@@ -601,7 +601,7 @@ int main(int argc, char **argv)
 		log_notice(
 			"A previous embargod left its programs attached (crash or keep_enforcement_on_exit): "
 			"they keep enforcing until this one's are attached, then are replaced");
-	r = bpf_start(&d);
+	r = tier_start(&d);
 	if (r < 0) {
 		log_error("No enforcement tier could be loaded: %s", d.tier_reason);
 		r = EX_UNAVAILABLE;
@@ -642,10 +642,10 @@ int main(int argc, char **argv)
 	if (r < 0)
 		log_warning("Cannot start the start-up scan: %s", strerror(-r));
 	if (!d.scan)
-		bpf_complete_takeover(&d);
+		tier_complete_takeover(&d);
 	r = loop(&d) < 0 ? EX_SOFTWARE : 0;
 	(void)sd_notify(0, "STOPPING=1");
-	if (d.pinned && d.keep_enforcement_on_exit)
+	if (bpf_pinned(d.bpf) && d.keep_enforcement_on_exit)
 		log_notice(
 			"embargod stopped; keep_enforcement_on_exit: its kernel programs stay attached "
 			"under %s and keep enforcing policy generation %u in mode %s until embargod starts "
@@ -659,7 +659,7 @@ out:
 	control_stop(&d);
 	events_stop(&d);
 	protect_stop(&d);
-	bpf_stop(&d);
+	tier_stop(&d);
 	ident_stop(&d);
 	embargo_policy_free(d.policy);
 	free(policy_abs);

@@ -23,7 +23,6 @@
 #include <string.h>
 
 #include "protect.h"
-#include "embargo.skel.h"
 #include "protect.skel.h"
 
 /* Refused attempts logged one by one per housekeeping tick; the rest are counted into one summary. */
@@ -200,8 +199,8 @@ int protect_refresh(struct daemon *d)
 		return 0;
 	p->n_maps = p->n_progs = p->n_links = 0;
 	r = add_object(p, p->skel->obj, prog_ids, &n, ARRAY_SIZE(prog_ids));
-	if (r == 0 && d->skel)
-		r = add_object(p, d->skel->obj, prog_ids, &n, ARRAY_SIZE(prog_ids));
+	if (r == 0 && d->bpf)
+		r = add_object(p, bpf_object_of(d->bpf), prog_ids, &n, ARRAY_SIZE(prog_ids));
 	if (r == 0)
 		r = add_links(p, prog_ids, n);
 	watch_pin_dir(p);

@@ -42,7 +42,7 @@ int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize)
 		failed(d, who, why);
 		return r;
 	}
-	r = bpf_prepare_gen(d, p, gen, why, whysize);
+	r = tier_prepare_gen(d, p, gen, why, whysize);
 	if (r < 0) {
 		embargo_policy_free(p);
 		failed(d, who, why);
@@ -60,9 +60,9 @@ int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize)
 	d->gen = gen;
 	r = ident_start(d);
 	pthread_rwlock_unlock(&d->policy_lock);
-	bpf_carry_matches(d, gen);
+	bpf_carry_matches(d->bpf, d->prev_policy, d->prev_gen, d->policy, gen);
 	/* The learned digests of the new generation are in its set: now the kernel switches. */
-	bpf_switch_gen(d, gen, p->n_ident_rules > 0);
+	bpf_switch_gen(d->bpf, gen, p->n_ident_rules > 0);
 	embargo_policy_free(old_prev);
 	if (r < 0)
 		log_warning("Policy generation %u: cannot prepare its identity rules: %s; its digests are "

@@ -87,7 +87,7 @@ static void on_file(void *ud, const struct embargo_scan_file *f)
 				  NULL, NULL);
 	}
 	/* Never over a verdict the kernel made meanwhile: same stamp, same content, nothing to gain. */
-	(void)bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_NOEXIST);
+	(void)bpf_map_update_elem(bpf_verdicts_fd(d->bpf), &key, &v, BPF_NOEXIST);
 }
 
 static void on_process(void *ud, const struct embargo_process_match *m)
@@ -150,7 +150,7 @@ static void *scan_thread(void *arg)
 	if (r == -ECANCELED)
 		return NULL;
 	/* Every file on disk has its verdict cached: a previous run's programs are not needed any more. */
-	bpf_complete_takeover(d);
+	tier_complete_takeover(d);
 	rp = embargo_scan_processes(d->policy, &o, &pst);
 	if (r < 0)
 		log_warning("Start-up scan failed: %s", strerror(-r));
