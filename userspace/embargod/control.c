@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The daemon's side of the control socket: status, runtime mode switch, digest lookup. */
+#include "bpf.h"
+#include "confine.h"
+#include "control-server.h"
 #include "control.h"
 #include "daemon.h"
 #include "event.h"
+#include "fanotify.h"
 #include "json.h"
 #include "log.h"
+#include "protection.h"
+#include "reload.h"
 #include "sha256.h"
+#include "state.h"
+#include "tier.h"
 #include "util.h"
 
 #include <fcntl.h>

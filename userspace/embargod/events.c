@@ -3,8 +3,11 @@
  * What the kernel reports: matches are logged; files the kernel could not judge (no in-kernel hashing)
  * are hashed here and their verdict is put into the kernel's cache, so the next exec is decided there.
  */
+#include "bpf.h"
 #include "daemon.h"
 #include "event.h"
+#include "events.h"
+#include "ident.h"
 #include "log.h"
 #include "sha256.h"
 #include "util.h"

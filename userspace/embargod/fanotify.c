@@ -12,9 +12,12 @@
  * the cache (and a late match in enforce mode kills the process that got through). No thread here opens
  * a file by name: every file is read through the descriptor the event carries, which raises no events.
  */
+#include "bpf.h"
 #include "cgroup.h"
 #include "daemon.h"
 #include "event.h"
+#include "events.h"
+#include "fanotify.h"
 #include "log.h"
 #include "sha256.h"
 #include "util.h"
@@ -655,7 +658,7 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 		goto fail;
 	}
 	f->reader_started = true;
-	for (unsigned i = 0; i < d->hash_workers && i < MAX_WORKERS; i++) {
+	for (unsigned i = 0; i < FAN_HASH_WORKERS && i < MAX_WORKERS; i++) {
 		r = -pthread_create(&f->workers[i], NULL, worker, f);
 		if (r < 0) {
 			snprintf(why, whysize, "cannot start a hashing thread: %s", strerror(-r));

@@ -7,7 +7,9 @@
  * the rule that taught them, and learned again at start while that rule is still in the policy.
  * Signatures are read by the confined worker (identify.h) only for files that can carry one.
  */
+#include "bpf.h"
 #include "daemon.h"
+#include "ident.h"
 #include "identify.h"
 #include "log.h"
 #include "match.h"

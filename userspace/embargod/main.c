@@ -3,11 +3,22 @@
  * embargod: loads the policy and the kernel programs, then serves one event loop: kernel events,
  * control requests, signals and a housekeeping timer.
  */
+#include "bpf.h"
 #include "config.h"
+#include "confine.h"
+#include "control-server.h"
 #include "control.h"
 #include "daemon.h"
 #include "event.h"
+#include "events.h"
+#include "fanotify.h"
+#include "ident.h"
 #include "log.h"
+#include "protection.h"
+#include "reload.h"
+#include "startscan.h"
+#include "state.h"
+#include "tier.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -446,12 +457,13 @@ static int loop(struct daemon *d)
 {
 	_cleanup_close_ int epfd = -1, sigfd = -1, tfd = -1;
 	int r = setup_fds(d, &epfd, &sigfd, &tfd);
+	bool stop = false;
 
 	if (r < 0) {
 		log_error("Cannot set up the event loop: %s", strerror(-r));
 		return r;
 	}
-	while (!d->stop) {
+	while (!stop) {
 		struct epoll_event evs[8];
 		int n = epoll_wait(epfd, evs, ARRAY_SIZE(evs), -1);
 
@@ -479,7 +491,7 @@ static int loop(struct daemon *d)
 					}
 					log_notice("Stopping on signal %u from pid %u", si.ssi_signo,
 						   si.ssi_pid);
-					d->stop = true;
+					stop = true;
 				}
 			} else if (fd == tfd) {
 				uint64_t expirations;
@@ -524,7 +536,6 @@ int main(int argc, char **argv)
 		.policy_lock = PTHREAD_RWLOCK_INITIALIZER,
 		.gen = 1,
 		.ctl_fd = -1,
-		.hash_workers = 2,
 	};
 	struct embargo_policy_error perr = {};
 	struct embargo_config cfg = {};

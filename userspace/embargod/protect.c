@@ -9,10 +9,12 @@
  * Which objects are embargo's is a set of ids in the kernel, filled after every program is attached:
  * every map and program of both BPF objects, and every link to one of those programs.
  */
+#include "bpf.h"
 #include "daemon.h"
 #include "event.h"
 #include "json.h"
 #include "log.h"
+#include "protection.h"
 #include "record.h"
 #include "util.h"
 

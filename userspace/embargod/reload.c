@@ -7,9 +7,15 @@
  * error is refused before anything is touched: the running one stays, the error is logged with its
  * file:line:column and kept for `embargoctl status`.
  */
+#include "bpf.h"
 #include "daemon.h"
 #include "event.h"
+#include "fanotify.h"
+#include "ident.h"
 #include "log.h"
+#include "reload.h"
+#include "startscan.h"
+#include "tier.h"
 #include "util.h"
 
 #include <errno.h>

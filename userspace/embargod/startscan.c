@@ -6,10 +6,15 @@
  * running prohibited processes (stopping them in enforce mode with kill_running).
  * It runs on a thread of its own: enforcement is in place before it starts and never waits for it.
  */
+#include "bpf.h"
 #include "daemon.h"
 #include "event.h"
+#include "events.h"
+#include "fanotify.h"
 #include "log.h"
 #include "scan.h"
+#include "startscan.h"
+#include "tier.h"
 #include "util.h"
 
 #include <bpf/bpf.h>

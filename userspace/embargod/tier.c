@@ -4,9 +4,13 @@
  * order the attempts), fill the deny-digest set, prove in-kernel hashing works before relying on it,
  * start the fanotify tier's reader, and stop it all again. The kernel itself is reached through bpf.c.
  */
+#include "bpf.h"
 #include "daemon.h"
 #include "event.h"
+#include "fanotify.h"
 #include "log.h"
+#include "protection.h"
+#include "tier.h"
 #include "util.h"
 
 #include <bpf/bpf.h>
