@@ -112,7 +112,7 @@ int bpf_load(const struct bpf_options *o, struct bpf_state **ret, char *why, siz
 	libbpf_nlast = 0;
 	skel = embargo_bpf__open();
 	if (!skel)
-		return snprintf(why, whysize, "opening the BPF object failed: %m"), -errno;
+		return fail(why, whysize, -errno, "opening the BPF object failed: %m");
 	set_programs(skel, o->tier);
 	skel->rodata->tier = o->tier;
 	skel->rodata->have_d_path = o->d_path;
@@ -139,7 +139,7 @@ int bpf_load(const struct bpf_options *o, struct bpf_state **ret, char *why, siz
 	b = calloc(1, sizeof(*b));
 	if (!b) {
 		embargo_bpf__destroy(skel);
-		return snprintf(why, whysize, "out of memory"), -ENOMEM;
+		return fail(why, whysize, -ENOMEM, "out of memory");
 	}
 	b->skel = skel;
 	b->digest_capacity = o->digest_capacity;
@@ -210,7 +210,7 @@ static int pin_one(const char *name, bool is_map, void *obj, char *why, size_t w
 	(void)unlink(tmp);
 	r = is_map ? bpf_map__pin(obj, tmp) : bpf_link__pin(obj, tmp);
 	if (r < 0)
-		return snprintf(why, whysize, "cannot pin %s: %s", tmp, strerror(-r)), r;
+		return fail(why, whysize, r, "cannot pin %s: %s", tmp, strerror(-r));
 	return 0;
 }
 
@@ -272,10 +272,10 @@ int bpf_pin(struct bpf_state *b, char *why, size_t whysize)
 
 	if (statfs(EMBARGO_BPFFS, &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC) {
 		if (mount("bpf", EMBARGO_BPFFS, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
-			return snprintf(why, whysize, "cannot mount bpffs at %s: %m", EMBARGO_BPFFS), -errno;
+			return fail(why, whysize, -errno, "cannot mount bpffs at %s: %m", EMBARGO_BPFFS);
 	}
 	if (mkdir(EMBARGO_PIN_DIR, 0700) < 0 && errno != EEXIST)
-		return snprintf(why, whysize, "cannot create %s: %m", EMBARGO_PIN_DIR), -errno;
+		return fail(why, whysize, -errno, "cannot create %s: %m", EMBARGO_PIN_DIR);
 	b->n_pins = 0;
 	for (int i = 0; i < sk->prog_cnt && r == 0; i++) {
 		struct bpf_link *l = *sk->progs[i].link;
@@ -423,10 +423,10 @@ int bpf_refill_digests(struct bpf_state *b, uint32_t gen, const struct embargo_p
 
 	r = clear_map(fd, EMBARGO_SHA256_LEN);
 	if (r < 0)
-		return snprintf(why, whysize, "cannot empty the spare digest set: %s", strerror(-r)), r;
+		return fail(why, whysize, r, "cannot empty the spare digest set: %s", strerror(-r));
 	r = fill_digests(fd, p);
 	if (r < 0)
-		return snprintf(why, whysize, "cannot fill the spare digest set: %s", strerror(-r)), r;
+		return fail(why, whysize, r, "cannot fill the spare digest set: %s", strerror(-r));
 	return 0;
 }
 

@@ -554,7 +554,7 @@ static int mark_fs(struct fan *f, const char *path, char *why, size_t whysize)
 	size_t n = f->st.n_marked_fs;
 
 	if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) < 0)
-		return snprintf(why, whysize, "cannot mark %s for exec permission events: %m", path), -errno;
+		return fail(why, whysize, -errno, "cannot mark %s for exec permission events: %m", path);
 	if (n < ARRAY_SIZE(f->marked_fs)) {
 		snprintf(f->marked_fs[n], sizeof(f->marked_fs[n]), "%s", path);
 		f->st.n_marked_fs++;
@@ -571,7 +571,7 @@ static int mark_local(struct fan *f, char *why, size_t whysize)
 	char line[8192];
 
 	if (!mi)
-		return snprintf(why, whysize, "cannot read /proc/self/mountinfo: %m"), -errno;
+		return fail(why, whysize, -errno, "cannot read /proc/self/mountinfo: %m");
 	while (fgets(line, sizeof(line), mi)) {
 		char mnt[4096], fstype[256];
 		unsigned ma, mi_;
@@ -593,7 +593,7 @@ static int mark_local(struct fan *f, char *why, size_t whysize)
 			log_warning("fanotify: %s (%s); execs there are not checked", why, fstype);
 	}
 	if (f->st.n_marked_fs == 0)
-		return snprintf(why, whysize, "no local filesystem could be marked"), -ENODEV;
+		return fail(why, whysize, -ENODEV, "no local filesystem could be marked");
 	return 0;
 }
 
@@ -625,7 +625,7 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 	int r;
 
 	if (!f)
-		return snprintf(why, whysize, "out of memory"), -ENOMEM;
+		return fail(why, whysize, -ENOMEM, "out of memory");
 	f->d = d;
 	f->self = getpid();
 	embargoctl_identity(&f->ctl_dev, &f->ctl_ino);

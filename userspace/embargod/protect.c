@@ -334,30 +334,26 @@ static int load(struct daemon *d, struct protect *p)
 
 	p->skel = protect_bpf__open();
 	if (!p->skel)
-		return snprintf(p->detail, sizeof(p->detail), "opening its BPF object failed: %m"), -errno;
+		return fail(p->detail, sizeof(p->detail), -errno, "opening its BPF object failed: %m");
 	p->skel->rodata->daemon_tgid = (uint32_t)getpid();
 	p->skel->rodata->bpf_hook_params = bpf_hook_params();
 	r = protect_bpf__load(p->skel);
 	if (r < 0)
-		return snprintf(p->detail, sizeof(p->detail), "loading its programs failed: %s",
-				strerror(-r)),
-		       r;
+		return fail(p->detail, sizeof(p->detail), r, "loading its programs failed: %s", strerror(-r));
 	/* Attached with enforce off: nothing is refused before the ids are in place. */
 	r = protect_bpf__attach(p->skel);
 	if (r < 0)
-		return snprintf(p->detail, sizeof(p->detail), "attaching its programs failed: %s",
-				strerror(-r)),
-		       r;
+		return fail(p->detail, sizeof(p->detail), r, "attaching its programs failed: %s",
+			    strerror(-r));
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.protect_events), on_event, p, NULL);
 	if (!p->rb)
-		return snprintf(p->detail, sizeof(p->detail), "its ring buffer: %m"), -errno;
+		return fail(p->detail, sizeof(p->detail), -errno, "its ring buffer: %m");
 	p->state = PROTECT_LOADED;
 	r = protect_refresh(d);
 	if (r < 0) {
 		p->state = PROTECT_FAILED;
-		return snprintf(p->detail, sizeof(p->detail), "registering embargo's BPF objects failed: %s",
-				strerror(-r)),
-		       r;
+		return fail(p->detail, sizeof(p->detail), r, "registering embargo's BPF objects failed: %s",
+			    strerror(-r));
 	}
 	return 0;
 }

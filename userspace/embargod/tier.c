@@ -47,11 +47,11 @@ static int selftest_hash(struct daemon *d, struct bpf_state *b, char *why, size_
 
 	snprintf(path, sizeof(path), "%s/.selftest", d->runtime_dir);
 	if (mkdir(d->runtime_dir, 0755) < 0 && errno != EEXIST)
-		return snprintf(why, whysize, "cannot create %s: %m", d->runtime_dir), -errno;
+		return fail(why, whysize, -errno, "cannot create %s: %m", d->runtime_dir);
 	(void)unlink(path);
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return snprintf(why, whysize, "cannot create %s: %m", path), -errno;
+		return fail(why, whysize, -errno, "cannot create %s: %m", path);
 	r = write_all(fd, content, sizeof(content) - 1);
 	/* Map through a read-only descriptor with the writer closed: an open writer keeps verdicts out of
 	 * the cache. */
@@ -60,16 +60,16 @@ static int selftest_hash(struct daemon *d, struct bpf_state *b, char *why, size_
 	closep(&fd);
 	fd = -1;
 	if (r < 0)
-		return snprintf(why, whysize, "cannot write %s: %s", path, strerror(-r)), r;
+		return fail(why, whysize, r, "cannot write %s: %s", path, strerror(-r));
 	if (ro < 0)
-		return snprintf(why, whysize, "cannot reopen %s: %m", path), -errno;
+		return fail(why, whysize, -errno, "cannot reopen %s: %m", path);
 	if (fstat(ro, &st) < 0)
-		return snprintf(why, whysize, "fstat: %m"), -errno;
+		return fail(why, whysize, -errno, "fstat: %m");
 
 	bpf_read_stats(b, before);
 	m = mmap(NULL, sizeof(content) - 1, PROT_READ | PROT_EXEC, MAP_PRIVATE, ro, 0);
 	if (m == MAP_FAILED && errno != EPERM)
-		return snprintf(why, whysize, "self-test mmap failed: %m"), -errno;
+		return fail(why, whysize, -errno, "self-test mmap failed: %m");
 	if (m != MAP_FAILED)
 		munmap(m, sizeof(content) - 1);
 	bpf_read_stats(b, after);
@@ -77,17 +77,16 @@ static int selftest_hash(struct daemon *d, struct bpf_state *b, char *why, size_
 	key.dev = kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
 	if (after[EMBARGO_STAT_HASH_ERRORS] > before[EMBARGO_STAT_HASH_ERRORS])
-		return snprintf(why, whysize,
-				"bpf_ima_file_hash did not return a SHA-256 digest (is ima_hash= set to "
-				"another "
-				"algorithm?)"),
-		       -EOPNOTSUPP;
+		return fail(why, whysize, -EOPNOTSUPP,
+			    "bpf_ima_file_hash did not return a SHA-256 digest (is ima_hash= set to "
+			    "another "
+			    "algorithm?)");
 	if (after[EMBARGO_STAT_KERNEL_HASHES] == before[EMBARGO_STAT_KERNEL_HASHES])
-		return snprintf(why, whysize, "the mmap_file program did not run on an executable mapping"),
-		       -EOPNOTSUPP;
+		return fail(why, whysize, -EOPNOTSUPP,
+			    "the mmap_file program did not run on an executable mapping");
 	if (bpf_map_lookup_elem(bpf_verdicts_fd(b), &key, &v) < 0 || v.verdict != EMBARGO_VERDICT_CLEAN)
-		return snprintf(why, whysize, "the kernel hashed the self-test file but cached no verdict"),
-		       -EOPNOTSUPP;
+		return fail(why, whysize, -EOPNOTSUPP,
+			    "the kernel hashed the self-test file but cached no verdict");
 	(void)bpf_map_delete_elem(bpf_verdicts_fd(b), &key);
 	return 0;
 }
@@ -333,13 +332,11 @@ int tier_prepare_gen(struct daemon *d, const struct embargo_policy *p, uint32_t 
 	if (!d->bpf || d->tier != EMBARGO_TIER_LSM_HASH)
 		return 0;
 	if (digests_needed(p) > bpf_digest_capacity(d->bpf))
-		return snprintf(
-			       why, whysize,
-			       "the new policy needs room for %zu digests, the kernel's digest sets hold %zu "
-			       "(sized at start to twice the policy then loaded%s): restart embargod to load "
-			       "it",
-			       digests_needed(p), bpf_digest_capacity(d->bpf),
-			       bpf_digest_prealloc(d->bpf) ? ", preallocated: this kernel needs that" : ""),
-		       -ENOSPC;
+		return fail(why, whysize, -ENOSPC,
+			    "the new policy needs room for %zu digests, the kernel's digest sets hold %zu "
+			    "(sized at start to twice the policy then loaded%s): restart embargod to load "
+			    "it",
+			    digests_needed(p), bpf_digest_capacity(d->bpf),
+			    bpf_digest_prealloc(d->bpf) ? ", preallocated: this kernel needs that" : "");
 	return bpf_refill_digests(d->bpf, gen, p, why, whysize);
 }
