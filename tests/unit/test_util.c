@@ -161,3 +161,18 @@ TEST(util_write_all_and_clock)
 	b = now_ns();
 	CHECK(a > 0 && b >= a);
 }
+
+TEST(util_fail)
+{
+	char why[64], small[8];
+
+	errno = ENOENT;
+	CHECK_EQ_INT(fail(why, sizeof(why), -errno, "cannot open %s: %m", "x"), -ENOENT);
+	CHECK_EQ_STR(why, "cannot open x: No such file or directory");
+	CHECK_EQ_INT(fail(why, sizeof(why), -ENOSPC, "%zu of %d", (size_t)3, 2), -ENOSPC);
+	CHECK_EQ_STR(why, "3 of 2");
+	/* Truncated, still terminated; no room at all is no error either. */
+	CHECK_EQ_INT(fail(small, sizeof(small), -EINVAL, "%s", "much too long"), -EINVAL);
+	CHECK_EQ_STR(small, "much to");
+	CHECK_EQ_INT(fail(NULL, 0, -EPERM, "nowhere"), -EPERM);
+}

@@ -11,6 +11,7 @@
  * the call return -EPERM, the housekeeping timer logs what was refused. Where the handler cannot set the
  * return value (an architecture not listed below), the filter answers EPERM itself and nothing is counted.
  */
+#include "confine.h"
 #include "daemon.h"
 #include "json.h"
 #include "log.h"

@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The daemon's side of the control socket: status, runtime mode switch, digest lookup. */
+#include "bpf.h"
+#include "confine.h"
+#include "control-server.h"
 #include "control.h"
 #include "daemon.h"
 #include "event.h"
+#include "fanotify.h"
 #include "json.h"
 #include "log.h"
+#include "protection.h"
+#include "reload.h"
 #include "sha256.h"
+#include "state.h"
+#include "tier.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -90,7 +98,7 @@ static int status_json(struct daemon *d, char **ret)
 	char when[64];
 	struct tm tm;
 
-	bpf_read_stats(d, stats);
+	bpf_read_stats(d->bpf, stats);
 	gmtime_r(&d->loaded_at, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
@@ -114,7 +122,7 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_u64(&w, "rules", d->policy->n_rules);
 	json_key_u64(&w, "duplicates", d->policy->n_duplicates);
 	json_key_string(&w, "loaded_at", when);
-	json_key_u64(&w, "capacity", d->digest_capacity);
+	json_key_u64(&w, "capacity", bpf_digest_capacity(d->bpf));
 	json_end_object(&w);
 
 	json_key_object(&w, "init_module");
@@ -125,10 +133,10 @@ static int status_json(struct daemon *d, char **ret)
 	json_end_object(&w);
 
 	json_key_object(&w, "persistence");
-	json_key_bool(&w, "pinned", d->pinned);
+	json_key_bool(&w, "pinned", bpf_pinned(d->bpf));
 	json_key_string(&w, "pin_dir", "/sys/fs/bpf/embargo");
 	json_key_bool(&w, "keep_enforcement_on_exit", d->keep_enforcement_on_exit);
-	json_key_bool(&w, "took_over", d->took_over);
+	json_key_bool(&w, "took_over", bpf_took_over(d->bpf));
 	json_end_object(&w);
 
 	json_key_object(&w, "reload");
@@ -262,7 +270,7 @@ static void req_mode(struct daemon *d, int fd, const char *who, const char *arg)
 		(void)embargo_control_reply(fd, EINVAL, "mode must be 'audit' or 'enforce'");
 		return;
 	}
-	bpf_set_mode(d, mode);
+	tier_set_mode(d, mode);
 	/* Kept for the next start: an administrator's switch survives a restart or a reboot. */
 	r = state_save_mode(d, mode);
 	if (r < 0)

@@ -3,8 +3,11 @@
  * What the kernel reports: matches are logged; files the kernel could not judge (no in-kernel hashing)
  * are hashed here and their verdict is put into the kernel's cache, so the next exec is decided there.
  */
+#include "bpf.h"
 #include "daemon.h"
 #include "event.h"
+#include "events.h"
+#include "ident.h"
 #include "log.h"
 #include "sha256.h"
 #include "util.h"
@@ -16,8 +19,6 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include "embargo.skel.h"
 
 /* Recent matches, so that a later "repeated N times" report can name the file. */
 #define RECENT 256
@@ -326,7 +327,7 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 	_cleanup_close_ int fd = open_subject(ev, path, sizeof(path), &st);
 	if (fd < 0) {
 		/* The kernel holds the file as pending, not to report it twice: let it report it again. */
-		(void)bpf_map_delete_elem(bpf_verdicts_fd(d), &key);
+		(void)bpf_map_delete_elem(bpf_verdicts_fd(d->bpf), &key);
 		/* Common for short-lived processes on the detect path: information, not a fault. */
 		log_info("Cannot classify %s (pid %u, %s): %s; it is reported again at its next use",
 			 ev->path[0] ? ev->path : "(no path)", ev->pid, ev->comm, strerror(-fd));
@@ -338,7 +339,7 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 	} else {
 		r = embargo_sha256_fd(fd, digest, NULL);
 		if (r < 0) {
-			(void)bpf_map_delete_elem(bpf_verdicts_fd(d), &key);
+			(void)bpf_map_delete_elem(bpf_verdicts_fd(d->bpf), &key);
 			log_warning("Cannot hash %s: %s; it is reported again at its next use", path,
 				    strerror(-r));
 			return;
@@ -347,7 +348,7 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 	d->classified++;
 	matched = daemon_identify(d, fd, path, digest, &st, &v);
 	if (!(ev->flags & EMBARGO_EVF_WRITERS) && (matched || !(ev->flags & EMBARGO_EVF_KERNEL_HASH)) &&
-	    bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_ANY) < 0)
+	    bpf_map_update_elem(bpf_verdicts_fd(d->bpf), &key, &v, BPF_ANY) < 0)
 		log_warning("Cannot cache the verdict for %s: %m", path);
 	if (!matched)
 		return;
@@ -391,7 +392,7 @@ static int on_event(void *ctx, void *data, size_t size)
 
 int events_start(struct daemon *d)
 {
-	d->rb = ring_buffer__new(bpf_ringbuf_fd(d), on_event, d, NULL);
+	d->rb = ring_buffer__new(bpf_ringbuf_fd(d->bpf), on_event, d, NULL);
 	if (!d->rb)
 		return -errno;
 	return 0;
@@ -473,7 +474,7 @@ void events_sweep_dedup(struct daemon *d)
 	struct embargo_dedup_key cur, next;
 	struct embargo_dedup_val v;
 	uint64_t now = now_ns(), window = EMBARGO_DEDUP_WINDOW_NS;
-	int fd = bpf_dedup_fd(d);
+	int fd = bpf_dedup_fd(d->bpf);
 	bool first = true;
 	size_t n = 0;
 

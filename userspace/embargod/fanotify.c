@@ -12,9 +12,12 @@
  * the cache (and a late match in enforce mode kills the process that got through). No thread here opens
  * a file by name: every file is read through the descriptor the event carries, which raises no events.
  */
+#include "bpf.h"
 #include "cgroup.h"
 #include "daemon.h"
 #include "event.h"
+#include "events.h"
+#include "fanotify.h"
 #include "log.h"
 #include "sha256.h"
 #include "util.h"
@@ -31,8 +34,6 @@
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-
-#include "embargo.skel.h"
 
 #define SLOTS 1024
 #define MAX_WORKERS 8
@@ -140,7 +141,7 @@ static bool dedup_emit(struct fan *f, const struct embargo_event *ev, uint64_t *
 		.dev = ev->dev, .ino = ev->ino, .cgroup_id = ev->cgroup_id, .ppid = ev->ppid, .hook = ev->hook
 	};
 	struct embargo_dedup_val v = {};
-	int fd = bpf_dedup_fd(f->d);
+	int fd = bpf_dedup_fd(f->d->bpf);
 	uint64_t now = now_ns();
 
 	*repeated = 0;
@@ -332,7 +333,7 @@ static void *worker(void *arg)
 			n = readlink(link, name, sizeof(name) - 1);
 			name[n < 0 ? 0 : n] = '\0';
 			rule = daemon_identify(d, p->fd, name[0] ? name : NULL, digest, &p->st, &v);
-			if (bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_ANY) < 0)
+			if (bpf_map_update_elem(bpf_verdicts_fd(d->bpf), &key, &v, BPF_ANY) < 0)
 				log_warning("fanotify: cannot cache a verdict: %m");
 			if (rule)
 				mark_inode(f, p->fd);
@@ -432,7 +433,7 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 	}
 	key.dev = kernel_dev(tmp.st.st_dev);
 	key.ino = tmp.st.st_ino;
-	if (bpf_map_lookup_elem(bpf_verdicts_fd(d), &key, &v) == 0 && verdict_valid(d, &tmp, &v) &&
+	if (bpf_map_lookup_elem(bpf_verdicts_fd(d->bpf), &key, &v) == 0 && verdict_valid(d, &tmp, &v) &&
 	    v.verdict != EMBARGO_VERDICT_PENDING) {
 		allow = decide(f, &tmp, &v, &report_it);
 		pthread_mutex_lock(&f->lock);
@@ -553,7 +554,7 @@ static int mark_fs(struct fan *f, const char *path, char *why, size_t whysize)
 	size_t n = f->st.n_marked_fs;
 
 	if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) < 0)
-		return snprintf(why, whysize, "cannot mark %s for exec permission events: %m", path), -errno;
+		return fail(why, whysize, -errno, "cannot mark %s for exec permission events: %m", path);
 	if (n < ARRAY_SIZE(f->marked_fs)) {
 		snprintf(f->marked_fs[n], sizeof(f->marked_fs[n]), "%s", path);
 		f->st.n_marked_fs++;
@@ -570,7 +571,7 @@ static int mark_local(struct fan *f, char *why, size_t whysize)
 	char line[8192];
 
 	if (!mi)
-		return snprintf(why, whysize, "cannot read /proc/self/mountinfo: %m"), -errno;
+		return fail(why, whysize, -errno, "cannot read /proc/self/mountinfo: %m");
 	while (fgets(line, sizeof(line), mi)) {
 		char mnt[4096], fstype[256];
 		unsigned ma, mi_;
@@ -592,7 +593,7 @@ static int mark_local(struct fan *f, char *why, size_t whysize)
 			log_warning("fanotify: %s (%s); execs there are not checked", why, fstype);
 	}
 	if (f->st.n_marked_fs == 0)
-		return snprintf(why, whysize, "no local filesystem could be marked"), -ENODEV;
+		return fail(why, whysize, -ENODEV, "no local filesystem could be marked");
 	return 0;
 }
 
@@ -624,7 +625,7 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 	int r;
 
 	if (!f)
-		return snprintf(why, whysize, "out of memory"), -ENOMEM;
+		return fail(why, whysize, -ENOMEM, "out of memory");
 	f->d = d;
 	f->self = getpid();
 	embargoctl_identity(&f->ctl_dev, &f->ctl_ino);
@@ -657,7 +658,7 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 		goto fail;
 	}
 	f->reader_started = true;
-	for (unsigned i = 0; i < d->hash_workers && i < MAX_WORKERS; i++) {
+	for (unsigned i = 0; i < FAN_HASH_WORKERS && i < MAX_WORKERS; i++) {
 		r = -pthread_create(&f->workers[i], NULL, worker, f);
 		if (r < 0) {
 			snprintf(why, whysize, "cannot start a hashing thread: %s", strerror(-r));

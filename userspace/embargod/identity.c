@@ -7,7 +7,9 @@
  * the rule that taught them, and learned again at start while that rule is still in the policy.
  * Who a file is, is the decision core's to say (verdict.h): the same function inspect and scan use.
  */
+#include "bpf.h"
 #include "daemon.h"
+#include "ident.h"
 #include "log.h"
 #include "util.h"
 #include "verdict.h"
@@ -18,8 +20,6 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include "embargo.skel.h"
 
 struct learned {
 	uint8_t sha256[SHA256_LEN];
@@ -73,7 +73,8 @@ static int learn_locked(struct daemon *d, struct ident *x, const uint8_t sha[SHA
 	rule_ref_of(d, ident, &ref);
 	/* In the hashing tier the kernel itself now refuses every copy of it, from the first exec. */
 	if (d->tier == EMBARGO_TIER_LSM_HASH &&
-	    bpf_map_update_elem(bpf_digests_fd(d, d->gen), sha, &ref, BPF_NOEXIST) < 0 && errno != EEXIST)
+	    bpf_map_update_elem(bpf_digests_fd(d->bpf, d->gen), sha, &ref, BPF_NOEXIST) < 0 &&
+	    errno != EEXIST)
 		log_warning("Cannot add a learned digest to the kernel's deny map (full?): %m");
 	if (persist && x->state_path[0]) {
 		_cleanup_fclose_ FILE *f = fopen(x->state_path, "ae");

@@ -3,11 +3,22 @@
  * embargod: loads the policy and the kernel programs, then serves one event loop: kernel events,
  * control requests, signals and a housekeeping timer.
  */
+#include "bpf.h"
 #include "config.h"
+#include "confine.h"
+#include "control-server.h"
 #include "control.h"
 #include "daemon.h"
 #include "event.h"
+#include "events.h"
+#include "fanotify.h"
+#include "ident.h"
 #include "log.h"
+#include "protection.h"
+#include "reload.h"
+#include "startscan.h"
+#include "state.h"
+#include "tier.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -414,7 +425,7 @@ static int setup_fds(struct daemon *d, int *epfd, int *sigfd, int *tfd)
 		return -errno;
 	if (timerfd_settime(*tfd, 0, &its, NULL) < 0)
 		return -errno;
-	ev.data.fd = bpf_ringbuf_fd(d);
+	ev.data.fd = bpf_ringbuf_fd(d->bpf);
 	if (epoll_ctl(*epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
 		return -errno;
 	ev.data.fd = d->ctl_fd;
@@ -433,12 +444,13 @@ static int loop(struct daemon *d)
 {
 	_cleanup_close_ int epfd = -1, sigfd = -1, tfd = -1;
 	int r = setup_fds(d, &epfd, &sigfd, &tfd);
+	bool stop = false;
 
 	if (r < 0) {
 		log_error("Cannot set up the event loop: %s", strerror(-r));
 		return r;
 	}
-	while (!d->stop) {
+	while (!stop) {
 		struct epoll_event evs[8];
 		int n = epoll_wait(epfd, evs, ARRAY_SIZE(evs), -1);
 
@@ -466,7 +478,7 @@ static int loop(struct daemon *d)
 					}
 					log_notice("Stopping on signal %u from pid %u", si.ssi_signo,
 						   si.ssi_pid);
-					d->stop = true;
+					stop = true;
 				}
 			} else if (fd == tfd) {
 				uint64_t expirations;
@@ -511,7 +523,6 @@ int main(int argc, char **argv)
 		.policy_lock = PTHREAD_RWLOCK_INITIALIZER,
 		.gen = 1,
 		.ctl_fd = -1,
-		.hash_workers = 2,
 	};
 	struct embargo_policy_error perr = {};
 	struct embargo_config cfg = {};
@@ -587,7 +598,7 @@ int main(int argc, char **argv)
 	if (bpf_previous_pins())
 		log_notice(
 			"A previous embargod left its programs attached (crash or keep_enforcement_on_exit): they keep enforcing until this one's are attached, then are replaced");
-	r = bpf_start(&d);
+	r = tier_start(&d);
 	if (r < 0) {
 		log_error("No enforcement tier could be loaded: %s", d.tier_reason);
 		r = EX_UNAVAILABLE;
@@ -628,10 +639,10 @@ int main(int argc, char **argv)
 	if (r < 0)
 		log_warning("Cannot start the start-up scan: %s", strerror(-r));
 	if (!d.scan)
-		bpf_complete_takeover(&d);
+		tier_complete_takeover(&d);
 	r = loop(&d) < 0 ? EX_SOFTWARE : 0;
 	(void)sd_notify(0, "STOPPING=1");
-	if (d.pinned && d.keep_enforcement_on_exit)
+	if (bpf_pinned(d.bpf) && d.keep_enforcement_on_exit)
 		log_notice(
 			"embargod stopped; keep_enforcement_on_exit: its kernel programs stay attached under %s and keep enforcing policy generation %u in mode %s until embargod starts again",
 			"/sys/fs/bpf/embargo", d.gen, embargo_mode_name(d.mode));
@@ -643,7 +654,7 @@ out:
 	control_stop(&d);
 	events_stop(&d);
 	protect_stop(&d);
-	bpf_stop(&d);
+	tier_stop(&d);
 	ident_stop(&d);
 	embargo_policy_free(d.policy);
 	free(policy_abs);

@@ -9,10 +9,12 @@
  * Which objects are embargo's is a set of ids in the kernel, filled after every program is attached:
  * every map and program of both BPF objects, and every link to one of those programs.
  */
+#include "bpf.h"
 #include "daemon.h"
 #include "event.h"
 #include "json.h"
 #include "log.h"
+#include "protection.h"
 #include "record.h"
 #include "util.h"
 
@@ -23,7 +25,6 @@
 #include <string.h>
 
 #include "protect.h"
-#include "embargo.skel.h"
 #include "protect.skel.h"
 
 /* Refused attempts logged one by one per housekeeping tick; the rest are counted into one summary. */
@@ -200,8 +201,8 @@ int protect_refresh(struct daemon *d)
 		return 0;
 	p->n_maps = p->n_progs = p->n_links = 0;
 	r = add_object(p, p->skel->obj, prog_ids, &n, ARRAY_SIZE(prog_ids));
-	if (r == 0 && d->skel)
-		r = add_object(p, d->skel->obj, prog_ids, &n, ARRAY_SIZE(prog_ids));
+	if (r == 0 && d->bpf)
+		r = add_object(p, bpf_object_of(d->bpf), prog_ids, &n, ARRAY_SIZE(prog_ids));
 	if (r == 0)
 		r = add_links(p, prog_ids, n);
 	watch_pin_dir(p);
@@ -332,30 +333,26 @@ static int load(struct daemon *d, struct protect *p)
 
 	p->skel = protect_bpf__open();
 	if (!p->skel)
-		return snprintf(p->detail, sizeof(p->detail), "opening its BPF object failed: %m"), -errno;
+		return fail(p->detail, sizeof(p->detail), -errno, "opening its BPF object failed: %m");
 	p->skel->rodata->daemon_tgid = (uint32_t)getpid();
 	p->skel->rodata->bpf_hook_params = bpf_hook_params();
 	r = protect_bpf__load(p->skel);
 	if (r < 0)
-		return snprintf(p->detail, sizeof(p->detail), "loading its programs failed: %s",
-				strerror(-r)),
-		       r;
+		return fail(p->detail, sizeof(p->detail), r, "loading its programs failed: %s", strerror(-r));
 	/* Attached with enforce off: nothing is refused before the ids are in place. */
 	r = protect_bpf__attach(p->skel);
 	if (r < 0)
-		return snprintf(p->detail, sizeof(p->detail), "attaching its programs failed: %s",
-				strerror(-r)),
-		       r;
+		return fail(p->detail, sizeof(p->detail), r, "attaching its programs failed: %s",
+			    strerror(-r));
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.protect_events), on_event, p, NULL);
 	if (!p->rb)
-		return snprintf(p->detail, sizeof(p->detail), "its ring buffer: %m"), -errno;
+		return fail(p->detail, sizeof(p->detail), -errno, "its ring buffer: %m");
 	p->state = PROTECT_LOADED;
 	r = protect_refresh(d);
 	if (r < 0) {
 		p->state = PROTECT_FAILED;
-		return snprintf(p->detail, sizeof(p->detail), "registering embargo's BPF objects failed: %s",
-				strerror(-r)),
-		       r;
+		return fail(p->detail, sizeof(p->detail), r, "registering embargo's BPF objects failed: %s",
+			    strerror(-r));
 	}
 	return 0;
 }

@@ -7,9 +7,15 @@
  * error is refused before anything is touched: the running one stays, the error is logged with its
  * file:line:column and kept for `embargoctl status`.
  */
+#include "bpf.h"
 #include "daemon.h"
 #include "event.h"
+#include "fanotify.h"
+#include "ident.h"
 #include "log.h"
+#include "reload.h"
+#include "startscan.h"
+#include "tier.h"
 #include "util.h"
 
 #include <errno.h>
@@ -42,7 +48,7 @@ int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize)
 		failed(d, who, why);
 		return r;
 	}
-	r = bpf_prepare_gen(d, p, gen, why, whysize);
+	r = tier_prepare_gen(d, p, gen, why, whysize);
 	if (r < 0) {
 		embargo_policy_free(p);
 		failed(d, who, why);
@@ -60,9 +66,9 @@ int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize)
 	d->gen = gen;
 	r = ident_start(d);
 	pthread_rwlock_unlock(&d->policy_lock);
-	bpf_carry_matches(d, gen);
+	bpf_carry_matches(d->bpf, d->prev_policy, d->prev_gen, d->policy, gen);
 	/* The learned digests of the new generation are in its set: now the kernel switches. */
-	bpf_switch_gen(d, gen, p->n_ident_rules > 0);
+	bpf_switch_gen(d->bpf, gen, p->n_ident_rules > 0);
 	embargo_policy_free(old_prev);
 	if (r < 0)
 		log_warning(

@@ -6,10 +6,16 @@
  * running prohibited processes (stopping them in enforce mode with kill_running).
  * It runs on a thread of its own: enforcement is in place before it starts and never waits for it.
  */
+#include "bpf.h"
 #include "daemon.h"
 #include "event.h"
+#include "events.h"
+#include "fanotify.h"
+#include "ident.h"
 #include "log.h"
 #include "scan.h"
+#include "startscan.h"
+#include "tier.h"
 #include "util.h"
 
 #include <bpf/bpf.h>
@@ -95,7 +101,7 @@ static void on_file(void *ud, const struct embargo_scan_file *f)
 		log_found(d, EMBARGO_MSGID_FOUND, LOG_WARNING, f->match, f->sha256, f->path, "", 0, NULL,
 			  NULL);
 	/* Never over a verdict the kernel made meanwhile: same stamp, same content, nothing to gain. */
-	(void)bpf_map_update_elem(bpf_verdicts_fd(d), &key, &v, BPF_NOEXIST);
+	(void)bpf_map_update_elem(bpf_verdicts_fd(d->bpf), &key, &v, BPF_NOEXIST);
 }
 
 static void on_process(void *ud, const struct embargo_process_match *m)
@@ -164,7 +170,7 @@ static void *scan_thread(void *arg)
 	if (r == -ECANCELED)
 		return NULL;
 	/* Every file on disk has its verdict cached: a previous run's programs are not needed any more. */
-	bpf_complete_takeover(d);
+	tier_complete_takeover(d);
 	rp = embargo_scan_processes(dec, &o, &pst);
 	if (r < 0)
 		log_warning("Start-up scan failed: %s", strerror(-r));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* What embargod keeps across restarts, under state_dir: for now the mode set with `embargoctl mode`. */
 #include "daemon.h"
+#include "state.h"
 #include "util.h"
 
 #include <fcntl.h>

@@ -55,7 +55,7 @@ void json_writer_free(struct json_writer *w)
 	json_writer_init(w);
 }
 
-static int fail(struct json_writer *w, int err)
+static int writer_fail(struct json_writer *w, int err)
 {
 	if (!w->error)
 		w->error = err;
@@ -67,7 +67,7 @@ static int put(struct json_writer *w, const char *s, size_t n)
 	if (w->error)
 		return w->error;
 	if (n > SIZE_MAX / 2 - w->len)
-		return fail(w, -ENOMEM);
+		return writer_fail(w, -ENOMEM);
 	if (w->len + n + 1 > w->cap) {
 		size_t cap = w->cap ? w->cap : 256;
 		char *p;
@@ -76,7 +76,7 @@ static int put(struct json_writer *w, const char *s, size_t n)
 			cap *= 2;
 		p = realloc(w->buf, cap);
 		if (!p)
-			return fail(w, -ENOMEM);
+			return writer_fail(w, -ENOMEM);
 		w->buf = p;
 		w->cap = cap;
 	}
@@ -102,10 +102,10 @@ static int value_begin(struct json_writer *w)
 	if (w->error)
 		return w->error;
 	if (w->depth == 0)
-		return w->done ? fail(w, -EINVAL) : 0;
+		return w->done ? writer_fail(w, -EINVAL) : 0;
 	if (in_object(w)) {
 		if (!w->after_key)
-			return fail(w, -EINVAL);
+			return writer_fail(w, -EINVAL);
 		w->after_key = false;
 		return 0;
 	}
@@ -183,7 +183,7 @@ static int open_container(struct json_writer *w, bool array)
 	if (value_begin(w) < 0)
 		return w->error;
 	if (w->depth >= JSON_MAX_DEPTH)
-		return fail(w, -EINVAL);
+		return writer_fail(w, -EINVAL);
 	if (put(w, array ? "[" : "{", 1) < 0)
 		return w->error;
 	w->depth++;
@@ -200,7 +200,7 @@ static int close_container(struct json_writer *w, bool array)
 	if (w->error)
 		return w->error;
 	if (w->depth == 0 || !(w->array & level_bit(w)) != !array || w->after_key)
-		return fail(w, -EINVAL);
+		return writer_fail(w, -EINVAL);
 	if (put(w, array ? "]" : "}", 1) < 0)
 		return w->error;
 	w->depth--;
@@ -232,7 +232,7 @@ int json_key(struct json_writer *w, const char *key)
 	if (w->error)
 		return w->error;
 	if (!key || !in_object(w) || w->after_key)
-		return fail(w, -EINVAL);
+		return writer_fail(w, -EINVAL);
 	if (w->items & level_bit(w))
 		put(w, ",", 1);
 	put_escaped(w, key, strlen(key));

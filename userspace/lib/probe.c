@@ -402,18 +402,17 @@ int embargo_probe_lsm_load(bool hash, char *why, size_t size)
 
 	why[0] = '\0';
 	if (!btf)
-		return snprintf(why, size, "no vmlinux BTF"), errno ? -errno : -ENOENT;
+		return fail(why, size, errno ? -errno : -ENOENT, "no vmlinux BTF");
 	id = btf__find_by_name_kind(btf, "bpf_lsm_bprm_check_security", BTF_KIND_FUNC);
 	if (id < 0)
-		return snprintf(why, size, "the kernel has no BPF LSM hook bprm_check_security"), -EOPNOTSUPP;
+		return fail(why, size, -EOPNOTSUPP, "the kernel has no BPF LSM hook bprm_check_security");
 	opts.attach_btf_id = (__u32)id;
 	if (hash) {
 		/* bpf_ima_file_hash(bprm->file, stack buffer, 32), as the lsm-hash tier's exec program calls
 		 * it. */
 		off = btf_member_offset(btf, "linux_binprm", "file");
 		if (off < 0)
-			return snprintf(why, size, "struct linux_binprm has no member file in BTF"),
-			       -EOPNOTSUPP;
+			return fail(why, size, -EOPNOTSUPP, "struct linux_binprm has no member file in BTF");
 		insns[n++] = INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_6, BPF_REG_1, 0, 0);
 		insns[n++] = INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_6, (__s16)off, 0);
 		insns[n++] = INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0);

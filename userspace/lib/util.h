@@ -70,6 +70,14 @@ void hex_encode(const uint8_t *in, size_t n, char *out);
 /* Exactly 2n hex digits, either case, into out: -EINVAL otherwise. */
 int hex_decode(const char *in, size_t len, uint8_t *out, size_t n);
 
+/*
+ * The one error convention of embargod and the library functions that explain a failure: the reason
+ * into why (size bytes), and r (a -errno) returned, so that a failure is one statement:
+ *	return fail(why, size, -errno, "cannot create %s: %m", path);
+ * errno is untouched until the message is formatted, so %m names the error r is made of.
+ */
+int fail(char *why, size_t size, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 

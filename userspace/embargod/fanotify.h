@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* fanotify.c: the fanotify tier's permission-event reader and hashing workers. */
+#ifndef EMBARGOD_FANOTIFY_H
+#define EMBARGOD_FANOTIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct daemon;
+
+#define FAN_MAX_PATHS 32
+/* Threads that hash files waiting for a verdict. */
+#define FAN_HASH_WORKERS 2
+/* The reader thread has turned round within FAN_HEARTBEAT_LIMIT_S. */
+#define FAN_HEARTBEAT_LIMIT_S 10
+
+int fanotify_start(struct daemon *d, char *why, size_t whysize);
+void fanotify_stop(struct daemon *d);
+/* Counters and what is marked, for status. */
+struct fan_stats {
+	uint64_t events, allowed, denied, timeouts, hashed, cache_hits, late_kills, marked_inodes, errors;
+	size_t n_marked_fs;
+};
+void fanotify_stats(const struct daemon *d, struct fan_stats *st);
+/* The mount point of the i-th marked filesystem (i < n_marked_fs). */
+const char *fanotify_marked_fs(const struct daemon *d, size_t i);
+bool fanotify_healthy(const struct daemon *d);
+/* A prohibited file found by a scan: refuse its opens from now on. */
+void fanotify_mark_path(struct daemon *d, const char *path);
+/* A reload switched generations: forget what was marked for the previous policy. */
+void fanotify_policy_changed(struct daemon *d);
+
+#endif

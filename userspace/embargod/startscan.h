@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* startscan.c: the scan of files and running processes at start and after a reload. */
+#ifndef EMBARGOD_STARTSCAN_H
+#define EMBARGOD_STARTSCAN_H
+
+struct daemon;
+
+int startscan_begin(struct daemon *d);
+void startscan_end(struct daemon *d);
+
+#endif
