@@ -164,8 +164,8 @@ int ident_start(struct daemon *d)
 	x->anchors = calloc(p->n_trust_anchors + 1, sizeof(char *));
 	for (size_t i = 0; x->anchors && i < p->n_trust_anchors; i++)
 		x->anchors[i] = p->trust_anchors[i].path;
-	if (d->state_dir && (mkdir(d->state_dir, 0700) == 0 || errno == EEXIST))
-		snprintf(x->state_path, sizeof(x->state_path), "%s/learned", d->state_dir);
+	if (d->cfg->state_dir && (mkdir(d->cfg->state_dir, 0700) == 0 || errno == EEXIST))
+		snprintf(x->state_path, sizeof(x->state_path), "%s/learned", d->cfg->state_dir);
 	d->ident = x;
 	pthread_mutex_lock(&x->lock);
 	load_learned(d, x);
