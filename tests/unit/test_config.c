@@ -5,6 +5,7 @@
 #include "config.h"
 #include "control.h"
 #include "embargo.h"
+#include "event.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -665,6 +666,29 @@ TEST(config_names)
 	CHECK_EQ_INT(embargo_config_tier_from_string("LSM", &t), -EINVAL);
 	CHECK_EQ_STR(embargo_config_on_timeout_name(EMBARGO_CONFIG_ON_TIMEOUT_DENY), "deny");
 	CHECK_EQ_STR(embargo_config_log_name(EMBARGO_CONFIG_LOG_JOURNAL), "journal");
+}
+
+/* The tier asked for is the kernel tier of the same name; auto is none. */
+TEST(config_kernel_tier)
+{
+	static const uint8_t tiers[] = { EMBARGO_CONFIG_TIER_LSM_HASH, EMBARGO_CONFIG_TIER_LSM,
+					 EMBARGO_CONFIG_TIER_FANOTIFY, EMBARGO_CONFIG_TIER_DETECT };
+
+	for (size_t i = 0; i < sizeof(tiers) / sizeof(tiers[0]); i++) {
+		int k = embargo_config_kernel_tier(tiers[i]);
+
+		REQUIRE(k >= 0);
+		CHECK_EQ_STR(embargo_tier_name((uint8_t)k), embargo_config_tier_name(tiers[i]));
+	}
+	CHECK_EQ_INT(embargo_config_kernel_tier(EMBARGO_CONFIG_TIER_AUTO), -1);
+	CHECK_EQ_INT(embargo_config_kernel_tier(99), -1);
+}
+
+TEST(config_on_timeout_allows)
+{
+	CHECK(embargo_config_on_timeout_allows(EMBARGO_CONFIG_ON_TIMEOUT_AUTO));
+	CHECK(embargo_config_on_timeout_allows(EMBARGO_CONFIG_ON_TIMEOUT_ALLOW));
+	CHECK(!embargo_config_on_timeout_allows(EMBARGO_CONFIG_ON_TIMEOUT_DENY));
 }
 
 /*

@@ -266,7 +266,7 @@ int confine_start(struct daemon *d)
 	uint32_t action = SCMP_ACT_ERRNO(EPERM);
 	int r;
 
-	if (!d->syscall_filter) {
+	if (!d->cfg->syscall_filter) {
 		snprintf(C.detail, sizeof(C.detail), "off (syscall_filter no)");
 		return 0;
 	}

@@ -41,20 +41,18 @@ static void mechanisms_json(const struct daemon *d, struct json_writer *w)
 	json_key_array(w, "mechanisms");
 	switch (d->tier) {
 	case EMBARGO_TIER_LSM_HASH:
-		json_string(
-			w,
-			"BPF LSM bprm_check_security and mmap_file (PROT_EXEC), sleepable, hashing misses with bpf_ima_file_hash");
-		json_string(
-			w,
-			"BPF LSM file_open: write-opens drop cached verdicts, exec-opens of known files refused");
+		json_string(w, "BPF LSM bprm_check_security and mmap_file (PROT_EXEC), sleepable, hashing "
+			       "misses with "
+			       "bpf_ima_file_hash");
+		json_string(w, "BPF LSM file_open: write-opens drop cached verdicts, exec-opens of known "
+			       "files refused");
 		break;
 	case EMBARGO_TIER_LSM:
 		json_string(
-			w,
-			"BPF LSM bprm_check_security and mmap_file (PROT_EXEC) on cached verdicts; misses classified by embargod");
-		json_string(
-			w,
-			"BPF LSM file_open: write-opens drop cached verdicts, exec-opens of known files refused");
+			w, "BPF LSM bprm_check_security and mmap_file (PROT_EXEC) on cached verdicts; misses "
+			   "classified by embargod");
+		json_string(w, "BPF LSM file_open: write-opens drop cached verdicts, exec-opens of known "
+			       "files refused");
 		break;
 	case EMBARGO_TIER_FANOTIFY:
 		fanotify_stats(d, &fs);
@@ -68,7 +66,8 @@ static void mechanisms_json(const struct daemon *d, struct json_writer *w)
 		json_string(w, "fanotify FAN_OPEN_PERM on each known prohibited inode");
 		json_string(
 			w,
-			"tp_btf/sched_process_exec: context, and SIGKILL of known prohibited images (pinned: survives the daemon)");
+			"tp_btf/sched_process_exec: context, and SIGKILL of known prohibited images (pinned: "
+			"survives the daemon)");
 		break;
 	default:
 		json_string(w, "tp_btf/sched_process_exec: reports only");
@@ -85,8 +84,9 @@ static void mechanisms_json(const struct daemon *d, struct json_writer *w)
 		json_key_u64(w, "cache_hits", fs.cache_hits);
 		json_key_u64(w, "late_kills", fs.late_kills);
 		json_key_u64(w, "marked_inodes", fs.marked_inodes);
-		json_key_u64(w, "decision_timeout_ms", d->decision_timeout_ms);
-		json_key_string(w, "on_timeout", d->on_timeout == ON_TIMEOUT_ALLOW ? "allow" : "deny");
+		json_key_u64(w, "decision_timeout_ms", d->cfg->decision_timeout_ms);
+		json_key_string(w, "on_timeout",
+				embargo_config_on_timeout_allows(d->cfg->on_timeout) ? "allow" : "deny");
 		json_end_object(w);
 	}
 }
@@ -135,7 +135,7 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_object(&w, "persistence");
 	json_key_bool(&w, "pinned", bpf_pinned(d->bpf));
 	json_key_string(&w, "pin_dir", "/sys/fs/bpf/embargo");
-	json_key_bool(&w, "keep_enforcement_on_exit", d->keep_enforcement_on_exit);
+	json_key_bool(&w, "keep_enforcement_on_exit", d->cfg->keep_enforcement_on_exit);
 	json_key_bool(&w, "took_over", bpf_took_over(d->bpf));
 	json_end_object(&w);
 
@@ -275,8 +275,9 @@ static void req_mode(struct daemon *d, int fd, const char *who, const char *arg)
 	r = state_save_mode(d, mode);
 	if (r < 0)
 		log_warning(
-			"Mode %s is in effect but could not be saved under %s: %s; a restart would use the configured mode",
-			embargo_mode_name(mode), d->state_dir, strerror(-r));
+			"Mode %s is in effect but could not be saved under %s: %s; a restart would use the "
+			"configured mode",
+			embargo_mode_name(mode), d->cfg->state_dir, strerror(-r));
 	log_msg(LOG_NOTICE, EMBARGO_MSGID_MODE, "Mode changed from %s to %s by %s%s", embargo_mode_name(old),
 		embargo_mode_name(mode), who,
 		d->tier == EMBARGO_TIER_DETECT ? "; this tier only detects, so nothing is denied either way"
@@ -323,7 +324,7 @@ static void dispatch(struct daemon *d, int fd, const struct ucred *cred, const c
 
 int control_start(struct daemon *d)
 {
-	int fd = embargo_control_listen(d->runtime_dir);
+	int fd = embargo_control_listen(d->cfg->runtime_dir);
 
 	if (fd < 0)
 		return fd;
@@ -339,7 +340,7 @@ void control_stop(struct daemon *d)
 		return;
 	close(d->ctl_fd);
 	d->ctl_fd = -1;
-	if (embargo_control_path(d->runtime_dir, path, sizeof(path)) == 0)
+	if (embargo_control_path(d->cfg->runtime_dir, path, sizeof(path)) == 0)
 		(void)unlink(path);
 }
 

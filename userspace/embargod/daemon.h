@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "config.h"
 #include "embargo.h"
 #include "policy.h"
 #include "probe.h"
@@ -19,34 +20,13 @@ struct startscan;
 struct ident;
 struct protect;
 
-enum on_timeout {
-	ON_TIMEOUT_ALLOW, /* fail open; a late match is still denied from then on and its processes killed */
-	ON_TIMEOUT_DENY,
-};
-
-#define TIER_AUTO 0xff
-
 /*
  * What the modules share, grouped by the module that writes it; state only one module uses is behind
  * that module's own struct (struct fan, struct startscan, struct ident, struct protect, struct bpf_state).
  */
 struct daemon {
-	/* main.c: the configuration */
-	const char *policy_path;
-	const char *runtime_dir;
-	uint8_t tier_request;	      /* TIER_AUTO or an enum embargo_tier */
-	const char *const *fan_paths; /* fanotify tier: mounts to mark; none: every local one */
-	size_t n_fan_paths;
-	unsigned decision_timeout_ms;
-	enum on_timeout on_timeout;
-	const char *const *scan_paths; /* the start-up scan; none: "/" */
-	size_t n_scan_paths;
-	bool scan_at_start;
-	bool kill_running; /* enforce mode: kill processes the start-up scan finds running prohibited code */
-	bool keep_enforcement_on_exit;
-	const char *state_dir;
-	bool self_protection;	   /* BPF LSM tiers, enforce mode: see protect.c */
-	bool syscall_filter;	   /* the steady state's seccomp allow-list: see confine.c */
+	/* main.c: embargo.conf with the command line's overrides, and what follows from it */
+	const struct embargo_config *cfg;
 	bool deny_init_module;	   /* init_module from memory refused in enforce mode (LSM tiers) */
 	char init_module_why[256]; /* ... and why, for status and the banner */
 

@@ -383,7 +383,7 @@ static struct pending *slot_get(struct fan *f)
 static int expire(struct fan *f)
 {
 	uint64_t now = now_ns(), next = UINT64_MAX;
-	bool allow = f->d->on_timeout == ON_TIMEOUT_ALLOW;
+	bool allow = embargo_config_on_timeout_allows(f->d->cfg->on_timeout);
 
 	pthread_mutex_lock(&f->lock);
 	for (unsigned i = 0; i < SLOTS; i++) {
@@ -398,7 +398,7 @@ static int expire(struct fan *f)
 			log_warning("fanotify: no verdict for a file after %u ms (pid %u, inode %llu): %s as "
 				    "on_timeout "
 				    "says; it is still being hashed",
-				    f->d->decision_timeout_ms, p->pid, (unsigned long long)p->st.st_ino,
+				    f->d->cfg->decision_timeout_ms, p->pid, (unsigned long long)p->st.st_ino,
 				    allow ? "allowed" : "denied");
 		} else if (p->deadline_ns < next) {
 			next = p->deadline_ns;
@@ -460,7 +460,7 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 	p = slot_get(f);
 	if (!p) {
 		/* More undecided files at once than slots: answer now rather than let anything wait. */
-		bool ok = d->on_timeout == ON_TIMEOUT_ALLOW;
+		bool ok = embargo_config_on_timeout_allows(d->cfg->on_timeout);
 
 		respond(f, m->fd, ok);
 		f->st.timeouts++;
@@ -472,7 +472,7 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 	}
 	*p = tmp;
 	p->used = true;
-	p->deadline_ns = now_ns() + (uint64_t)d->decision_timeout_ms * 1000000ull;
+	p->deadline_ns = now_ns() + (uint64_t)d->cfg->decision_timeout_ms * 1000000ull;
 	f->queue[(f->q_head + f->q_len) % SLOTS] = (unsigned)(p - f->slots);
 	f->q_len++;
 	pthread_cond_signal(&f->work);
@@ -666,12 +666,12 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 		}
 		f->n_workers++;
 	}
-	if (d->n_fan_paths == 0) {
+	if (d->cfg->n_fanotify_paths == 0) {
 		r = mark_local(f, why, whysize);
 	} else {
 		r = 0;
-		for (size_t i = 0; i < d->n_fan_paths && r == 0; i++)
-			r = mark_fs(f, d->fan_paths[i], why, whysize);
+		for (size_t i = 0; i < d->cfg->n_fanotify_paths && r == 0; i++)
+			r = mark_fs(f, d->cfg->fanotify_paths[i], why, whysize);
 	}
 	if (r < 0)
 		goto fail;

@@ -144,8 +144,9 @@ int ident_start(struct daemon *d)
 		free(x);
 		return r;
 	}
-	if (p->n_ident_rules > 0 && d->state_dir && (mkdir(d->state_dir, 0700) == 0 || errno == EEXIST))
-		snprintf(x->state_path, sizeof(x->state_path), "%s/learned", d->state_dir);
+	if (p->n_ident_rules > 0 && d->cfg->state_dir &&
+	    (mkdir(d->cfg->state_dir, 0700) == 0 || errno == EEXIST))
+		snprintf(x->state_path, sizeof(x->state_path), "%s/learned", d->cfg->state_dir);
 	d->ident = x;
 	pthread_mutex_lock(&x->lock);
 	load_learned(d, x);

@@ -44,19 +44,23 @@ static void usage(FILE *f)
 		"  -c, --config PATH        configuration file\n"
 		"  -p, --policy PATH        policy file or directory of *.policy files\n"
 		"  -m, --mode MODE          audit | enforce\n"
-		"  -t, --tier TIER          auto | lsm-hash | lsm | fanotify | detect (auto: the best that works)\n"
+		"  -t, --tier TIER          auto | lsm-hash | lsm | fanotify | detect (auto: the best that "
+		"works)\n"
 		"  -l, --log TARGET         auto | journal | stderr\n"
 		"  -r, --runtime-dir DIR    control socket directory\n"
 		"      --fanotify-path DIR  fanotify tier: mark this filesystem (repeatable; default: every\n"
 		"                           local filesystem)\n"
 		"      --decision-timeout-ms N  fanotify tier: longest wait for a verdict\n"
 		"      --on-timeout allow|deny  fanotify tier: the answer when it runs out\n"
-		"      --scan-path DIR      the start-up scan walks this tree (repeatable; replaces scan_paths)\n"
+		"      --scan-path DIR      the start-up scan walks this tree (repeatable; replaces "
+		"scan_paths)\n"
 		"      --no-scan            no start-up scan\n"
-		"      --kill-running       enforce mode: kill processes found running prohibited code at start\n"
+		"      --kill-running       enforce mode: kill processes found running prohibited code at "
+		"start\n"
 		"      --keep-enforcement-on-exit  leave the kernel programs attached after a clean stop\n"
 		"      --state-dir DIR      persistent state (scan cache)\n"
-		"      --no-self-protection let other processes signal, trace and unload embargod in enforce\n"
+		"      --no-self-protection let other processes signal, trace and unload embargod in "
+		"enforce\n"
 		"                           mode (test suites that stop it by PID)\n"
 		"      --print-config       print the effective configuration and exit\n"
 		"  -v, --verbose            also log debug messages (libbpf, verifier)\n"
@@ -266,14 +270,6 @@ static int parse_args(int argc, char **argv, struct embargo_config *cfg, int *le
 	return 0;
 }
 
-static const uint8_t config_tiers[] = {
-	[EMBARGO_CONFIG_TIER_AUTO] = TIER_AUTO,
-	[EMBARGO_CONFIG_TIER_LSM_HASH] = EMBARGO_TIER_LSM_HASH,
-	[EMBARGO_CONFIG_TIER_LSM] = EMBARGO_TIER_LSM,
-	[EMBARGO_CONFIG_TIER_FANOTIFY] = EMBARGO_TIER_FANOTIFY,
-	[EMBARGO_CONFIG_TIER_DETECT] = EMBARGO_TIER_DETECT,
-};
-
 /*
  * Whether init_module (a module from memory: nothing for the kernel programs to hash) is refused in
  * enforce mode. kmod loads an uncompressed module with finit_module, which is decided like an exec; it
@@ -308,38 +304,20 @@ static void resolve_init_module(struct daemon *d, uint8_t setting)
 		}
 	}
 	d->deny_init_module = !compressed;
-	snprintf(
-		d->init_module_why, sizeof(d->init_module_why), "%s",
-		compressed
-			? "init_module auto: this kernel's modules are compressed, so kmod may load them with init_module: allowed and reported (set init_module deny if kmod >= 31 and the kernel decompresses modules itself)"
-			: "init_module auto: modules are loaded from files (finit_module), so a module from memory is refused in enforce mode");
+	snprintf(d->init_module_why, sizeof(d->init_module_why), "%s",
+		 compressed
+			 ? "init_module auto: this kernel's modules are compressed, so kmod may load them "
+			   "with init_module: allowed and reported (set init_module deny if kmod >= 31 and "
+			   "the kernel decompresses modules itself)"
+			 : "init_module auto: modules are loaded from files (finit_module), so a module from "
+			   "memory is refused in enforce mode");
 }
 
-static void apply_config(struct daemon *d, const struct embargo_config *cfg, enum log_target *target)
+static enum log_target log_target_of(const struct embargo_config *cfg)
 {
-	d->policy_path = cfg->policy;
-	d->runtime_dir = cfg->runtime_dir;
-	d->mode = cfg->mode;
-	d->tier_request = cfg->tier < ARRAY_SIZE(config_tiers) ? config_tiers[cfg->tier] : TIER_AUTO;
-	d->fan_paths = (const char *const *)cfg->fanotify_paths;
-	d->n_fan_paths = cfg->n_fanotify_paths;
-	d->decision_timeout_ms = cfg->decision_timeout_ms;
-	d->scan_paths = (const char *const *)cfg->scan_paths;
-	d->n_scan_paths = cfg->n_scan_paths;
-	d->scan_at_start = cfg->scan_at_start;
-	d->kill_running = cfg->kill_running;
-	d->keep_enforcement_on_exit = cfg->keep_enforcement_on_exit;
-	resolve_init_module(d, cfg->init_module);
-	d->state_dir = cfg->state_dir;
-	d->self_protection = cfg->self_protection;
-	d->syscall_filter = cfg->syscall_filter;
-	/* "auto" fails open: refusing an unlisted program because a hash was slow would break the machine;
-	 * a late match is still denied from then on, and its process killed in enforce mode. */
-	d->on_timeout =
-		cfg->on_timeout == EMBARGO_CONFIG_ON_TIMEOUT_DENY ? ON_TIMEOUT_DENY : ON_TIMEOUT_ALLOW;
-	*target = cfg->log == EMBARGO_CONFIG_LOG_JOURNAL  ? LOG_TARGET_JOURNAL
-		  : cfg->log == EMBARGO_CONFIG_LOG_STDERR ? LOG_TARGET_STDERR
-							  : LOG_TARGET_AUTO;
+	return cfg->log == EMBARGO_CONFIG_LOG_JOURNAL  ? LOG_TARGET_JOURNAL
+	       : cfg->log == EMBARGO_CONFIG_LOG_STDERR ? LOG_TARGET_STDERR
+						       : LOG_TARGET_AUTO;
 }
 
 static void banner(const struct daemon *d)
@@ -352,17 +330,24 @@ static void banner(const struct daemon *d)
 		what = "ENFORCING in the kernel with in-kernel SHA-256";
 		break;
 	case EMBARGO_TIER_LSM:
-		what = "ENFORCING verdicts in the kernel; WARNING: a never-seen file can run once before it is classified (no in-kernel hashing on this kernel)";
+		what = "ENFORCING verdicts in the kernel; WARNING: a never-seen file can run once before it "
+		       "is "
+		       "classified (no in-kernel hashing on this kernel)";
 		break;
 	case EMBARGO_TIER_FANOTIFY:
-		what = "ENFORCING through fanotify permission events: every exec on the marked filesystems waits for a verdict; known prohibited files cannot be opened; sched_process_exec kills known prohibited images if the daemon is gone";
+		what = "ENFORCING through fanotify permission events: every exec on the marked filesystems "
+		       "waits "
+		       "for a verdict; known prohibited files cannot be opened; sched_process_exec kills "
+		       "known "
+		       "prohibited images if the daemon is gone";
 		break;
 	default:
 		what = "DETECTION ONLY: nothing is prevented, executions of listed files are reported";
 		break;
 	}
 	log_msg(LOG_NOTICE, EMBARGO_MSGID_STARTED,
-		"embargod started: tier %s, %s; mode %s; policy %s: %zu vendors, %zu digests. Why this tier: %s. Self-protection: %s. System call filter: %s.",
+		"embargod started: tier %s, %s; mode %s; policy %s: %zu vendors, %zu digests. Why this tier: "
+		"%s. Self-protection: %s. System call filter: %s.",
 		embargo_tier_name(d->tier), what, embargo_mode_name(d->mode), d->policy->path,
 		d->policy->n_vendors, d->policy->n_rules, d->tier_reason,
 		protect_summary(d, protection, sizeof(protection)),
@@ -517,42 +502,131 @@ static int print_effective_config(const struct embargo_config *cfg)
 	return 0;
 }
 
+/* From loading the policy to the stop: what was started is stopped at out, in reverse order. */
+static int run(struct daemon *d, int saved_r)
+{
+	struct embargo_policy_error perr = {};
+	char msg[5000];
+	int r;
+
+	uint64_t t0 = now_ns();
+	r = embargo_policy_load(d->cfg->policy, &d->policy, &perr);
+	if (r < 0) {
+		log_error("Policy rejected, not starting: %s",
+			  embargo_policy_error_format(&perr, msg, sizeof(msg)));
+		r = EX_DATAERR;
+		goto out;
+	}
+	d->loaded_at = time(NULL);
+	if (saved_r == 0)
+		log_notice("Mode %s, as last set with embargoctl mode (%s/mode); the configuration says %s",
+			   embargo_mode_name(d->mode), d->cfg->state_dir, embargo_mode_name(d->cfg->mode));
+	else if (saved_r == -EBADMSG)
+		log_warning("Ignoring %s/mode: it does not hold 'audit' or 'enforce'", d->cfg->state_dir);
+	log_info("Policy %s parsed in %.3f s: %zu vendors, %zu digests (%zu duplicates ignored)",
+		 d->policy->path, (double)(now_ns() - t0) / 1e9, d->policy->n_vendors, d->policy->n_rules,
+		 d->policy->n_duplicates);
+
+	embargo_probe_kernel(&d->probe);
+	if (bpf_previous_pins())
+		log_notice(
+			"A previous embargod left its programs attached (crash or keep_enforcement_on_exit): "
+			"they keep enforcing until this one's are attached, then are replaced");
+	r = tier_start(d);
+	if (r < 0) {
+		log_error("No enforcement tier could be loaded: %s", d->tier_reason);
+		r = EX_UNAVAILABLE;
+		goto out;
+	}
+	r = protect_start(d);
+	if (r < 0) {
+		log_error("Cannot prepare self-protection: %s", strerror(-r));
+		r = EX_OSERR;
+		goto out;
+	}
+	r = ident_start(d);
+	if (r < 0) {
+		log_error("Cannot prepare the identity rules: %s", strerror(-r));
+		r = EX_OSERR;
+		goto out;
+	}
+	r = events_start(d);
+	if (r < 0) {
+		log_error("Cannot read the kernel's event ring buffer: %s", strerror(-r));
+		r = EX_OSERR;
+		goto out;
+	}
+	/* Last: the control socket's existence tells embargoctl (and the tests) we are ready. */
+	r = control_start(d);
+	if (r < 0) {
+		log_error("Cannot listen on %s/%s: %s", d->cfg->runtime_dir, EMBARGO_CONTROL_NAME,
+			  strerror(-r));
+		r = EX_OSERR;
+		goto out;
+	}
+	/* Start-up is over: from here on only the steady state's system calls. */
+	(void)confine_start(d);
+	banner(d);
+	/* Under systemd (Type=notify): ready means attached and loaded, which is now. */
+	(void)sd_notify(0, "READY=1");
+	notify_status(d);
+	r = startscan_begin(d);
+	if (r < 0)
+		log_warning("Cannot start the start-up scan: %s", strerror(-r));
+	if (!d->scan)
+		tier_complete_takeover(d);
+	r = loop(d) < 0 ? EX_SOFTWARE : 0;
+	(void)sd_notify(0, "STOPPING=1");
+	if (bpf_pinned(d->bpf) && d->cfg->keep_enforcement_on_exit)
+		log_notice(
+			"embargod stopped; keep_enforcement_on_exit: its kernel programs stay attached "
+			"under %s and keep enforcing policy generation %u in mode %s until embargod starts "
+			"again",
+			"/sys/fs/bpf/embargo", d->gen, embargo_mode_name(d->mode));
+	else
+		log_notice("embargod stopped: the kernel programs are detached, nothing is enforced any "
+			   "more");
+out:
+	startscan_end(d);
+	control_stop(d);
+	events_stop(d);
+	protect_stop(d);
+	tier_stop(d);
+	ident_stop(d);
+	embargo_policy_free(d->policy);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
+	_cleanup_(embargo_config_free) struct embargo_config cfg = {};
 	struct daemon d = {
 		.policy_lock = PTHREAD_RWLOCK_INITIALIZER,
 		.gen = 1,
 		.ctl_fd = -1,
+		.cfg = &cfg,
 	};
-	struct embargo_policy_error perr = {};
-	struct embargo_config cfg = {};
-	enum log_target target = LOG_TARGET_AUTO;
 	int level = LOG_INFO, r;
-	char msg[5000], *policy_abs = NULL;
 	struct cli cli = {};
+	char *policy_abs;
 	uint8_t saved_mode;
 	int saved_r;
 
 	r = embargo_config_defaults(&cfg);
 	if (r == 0)
 		r = parse_args(argc, argv, &cfg, &level, &cli);
-	if (r < 0) {
-		embargo_config_free(&cfg);
+	if (r < 0)
 		return cli.config_error ? EX_CONFIG : EX_USAGE;
-	}
-	if (cli.print_config) {
-		r = print_effective_config(&cfg);
-		embargo_config_free(&cfg);
-		return r < 0 ? EX_SOFTWARE : 0;
-	}
-	apply_config(&d, &cfg, &target);
+	if (cli.print_config)
+		return print_effective_config(&cfg) < 0 ? EX_SOFTWARE : 0;
+	d.mode = cfg.mode;
+	resolve_init_module(&d, cfg.init_module);
 	saved_r = cli.mode_given ? -ENOENT : state_load_mode(&d, &saved_mode);
 	if (saved_r == 0)
 		d.mode = saved_mode;
 	if (geteuid() != 0) {
-		fprintf(stderr,
-			"embargod: must run as root (loading BPF programs needs CAP_BPF and CAP_SYS_ADMIN)\n");
-		embargo_config_free(&cfg);
+		fprintf(stderr, "embargod: must run as root (loading BPF programs needs CAP_BPF and "
+				"CAP_SYS_ADMIN)\n");
 		return EX_NOPERM;
 	}
 	/* Blocked before any thread exists, so every thread inherits the mask and only the event loop's
@@ -561,104 +635,21 @@ int main(int argc, char **argv)
 	handled_signals(&mask);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
 		fprintf(stderr, "embargod: sigprocmask: %m\n");
-		embargo_config_free(&cfg);
 		return EX_OSERR;
 	}
 	log_set_rate_limit(cfg.log_rate_limit, cfg.log_rate_interval_s);
-	r = log_start(target, level);
+	r = log_start(log_target_of(&cfg), level);
 	if (r < 0) {
 		fprintf(stderr, "embargod: cannot start the logger: %s\n", strerror(-r));
-		embargo_config_free(&cfg);
 		return EX_OSERR;
 	}
-
 	/* Rules are reported as file:line: make that file name absolute. */
-	policy_abs = realpath(d.policy_path, NULL);
-	if (policy_abs)
-		d.policy_path = policy_abs;
-	uint64_t t0 = now_ns();
-	r = embargo_policy_load(d.policy_path, &d.policy, &perr);
-	if (r < 0) {
-		log_error("Policy rejected, not starting: %s",
-			  embargo_policy_error_format(&perr, msg, sizeof(msg)));
-		r = EX_DATAERR;
-		goto out;
+	policy_abs = realpath(cfg.policy, NULL);
+	if (policy_abs) {
+		free(cfg.policy);
+		cfg.policy = policy_abs;
 	}
-	d.loaded_at = time(NULL);
-	if (saved_r == 0)
-		log_notice("Mode %s, as last set with embargoctl mode (%s/mode); the configuration says %s",
-			   embargo_mode_name(d.mode), d.state_dir, embargo_mode_name(cfg.mode));
-	else if (saved_r == -EBADMSG)
-		log_warning("Ignoring %s/mode: it does not hold 'audit' or 'enforce'", d.state_dir);
-	log_info("Policy %s parsed in %.3f s: %zu vendors, %zu digests (%zu duplicates ignored)",
-		 d.policy->path, (double)(now_ns() - t0) / 1e9, d.policy->n_vendors, d.policy->n_rules,
-		 d.policy->n_duplicates);
-
-	embargo_probe_kernel(&d.probe);
-	if (bpf_previous_pins())
-		log_notice(
-			"A previous embargod left its programs attached (crash or keep_enforcement_on_exit): they keep enforcing until this one's are attached, then are replaced");
-	r = tier_start(&d);
-	if (r < 0) {
-		log_error("No enforcement tier could be loaded: %s", d.tier_reason);
-		r = EX_UNAVAILABLE;
-		goto out;
-	}
-	r = protect_start(&d);
-	if (r < 0) {
-		log_error("Cannot prepare self-protection: %s", strerror(-r));
-		r = EX_OSERR;
-		goto out;
-	}
-	r = ident_start(&d);
-	if (r < 0) {
-		log_error("Cannot prepare the identity rules: %s", strerror(-r));
-		r = EX_OSERR;
-		goto out;
-	}
-	r = events_start(&d);
-	if (r < 0) {
-		log_error("Cannot read the kernel's event ring buffer: %s", strerror(-r));
-		r = EX_OSERR;
-		goto out;
-	}
-	/* Last: the control socket's existence tells embargoctl (and the tests) we are ready. */
-	r = control_start(&d);
-	if (r < 0) {
-		log_error("Cannot listen on %s/%s: %s", d.runtime_dir, EMBARGO_CONTROL_NAME, strerror(-r));
-		r = EX_OSERR;
-		goto out;
-	}
-	/* Start-up is over: from here on only the steady state's system calls. */
-	(void)confine_start(&d);
-	banner(&d);
-	/* Under systemd (Type=notify): ready means attached and loaded, which is now. */
-	(void)sd_notify(0, "READY=1");
-	notify_status(&d);
-	r = startscan_begin(&d);
-	if (r < 0)
-		log_warning("Cannot start the start-up scan: %s", strerror(-r));
-	if (!d.scan)
-		tier_complete_takeover(&d);
-	r = loop(&d) < 0 ? EX_SOFTWARE : 0;
-	(void)sd_notify(0, "STOPPING=1");
-	if (bpf_pinned(d.bpf) && d.keep_enforcement_on_exit)
-		log_notice(
-			"embargod stopped; keep_enforcement_on_exit: its kernel programs stay attached under %s and keep enforcing policy generation %u in mode %s until embargod starts again",
-			"/sys/fs/bpf/embargo", d.gen, embargo_mode_name(d.mode));
-	else
-		log_notice(
-			"embargod stopped: the kernel programs are detached, nothing is enforced any more");
-out:
-	startscan_end(&d);
-	control_stop(&d);
-	events_stop(&d);
-	protect_stop(&d);
-	tier_stop(&d);
-	ident_stop(&d);
-	embargo_policy_free(d.policy);
-	free(policy_abs);
+	r = run(&d, saved_r);
 	log_stop();
-	embargo_config_free(&cfg);
 	return r;
 }

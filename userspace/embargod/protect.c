@@ -365,7 +365,7 @@ int protect_start(struct daemon *d)
 	if (!p)
 		return -ENOMEM;
 	d->protect = p;
-	if (!d->self_protection) {
+	if (!d->cfg->self_protection) {
 		p->state = PROTECT_DISABLED;
 		snprintf(p->detail, sizeof(p->detail), "disabled by self_protection no");
 		return 0;

@@ -42,7 +42,7 @@ int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize)
 
 	d->reload.attempts++;
 	d->reload.at = time(NULL);
-	r = embargo_policy_load(d->policy_path, &p, &perr);
+	r = embargo_policy_load(d->cfg->policy, &p, &perr);
 	if (r < 0) {
 		snprintf(why, whysize, "%s", embargo_policy_error_format(&perr, msg, sizeof(msg)));
 		failed(d, who, why);

@@ -110,7 +110,7 @@ static void on_process(void *ud, const struct embargo_process_match *m)
 	struct daemon *d = s->d;
 	uint8_t vmode = d->policy->vendors[m->match->vendor].mode;
 	uint8_t mode = embargo_effective_mode(vmode, d->mode);
-	bool kill_it = d->kill_running && mode == EMBARGO_MODE_ENFORCE && d->tier != EMBARGO_TIER_DETECT;
+	bool kill_it = d->cfg->kill_running && mode == EMBARGO_MODE_ENFORCE && d->tier != EMBARGO_TIER_DETECT;
 	const char *outcome = "";
 	char path[4200];
 
@@ -151,8 +151,8 @@ static void *scan_thread(void *arg)
 	struct daemon *d = s->d;
 	struct embargo_scan_stats st = {}, pst = {};
 	struct embargo_scan_opts o = {
-		.paths = d->scan_paths,
-		.n_paths = d->n_scan_paths,
+		.paths = (const char *const *)d->cfg->scan_paths,
+		.n_paths = d->cfg->n_scan_paths,
 		.jobs = 1, /* one core at most: the machine has work of its own at boot */
 		.cache_path = s->cache_path[0] ? s->cache_path : NULL,
 		.on_file = on_file,
@@ -193,14 +193,14 @@ int startscan_begin(struct daemon *d)
 	struct startscan *s;
 	int r;
 
-	if (!d->scan_at_start)
+	if (!d->cfg->scan_at_start)
 		return 0;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->d = d;
-	if (d->state_dir && (mkdir(d->state_dir, 0700) == 0 || errno == EEXIST))
-		snprintf(s->cache_path, sizeof(s->cache_path), "%s/scan-cache", d->state_dir);
+	if (d->cfg->state_dir && (mkdir(d->cfg->state_dir, 0700) == 0 || errno == EEXIST))
+		snprintf(s->cache_path, sizeof(s->cache_path), "%s/scan-cache", d->cfg->state_dir);
 	r = -pthread_create(&s->thread, NULL, scan_thread, s);
 	if (r < 0) {
 		free(s);

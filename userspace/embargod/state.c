@@ -11,7 +11,7 @@
 
 static int state_path(const struct daemon *d, const char *name, char *buf, size_t size)
 {
-	if (!d->state_dir || (size_t)snprintf(buf, size, "%s/%s", d->state_dir, name) >= size)
+	if (!d->cfg->state_dir || (size_t)snprintf(buf, size, "%s/%s", d->cfg->state_dir, name) >= size)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -46,7 +46,7 @@ int state_save_mode(const struct daemon *d, uint8_t mode)
 
 	if (r < 0)
 		return r;
-	if (mkdir(d->state_dir, 0700) < 0 && errno != EEXIST)
+	if (mkdir(d->cfg->state_dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	n = snprintf(text, sizeof(text), "%s\n", embargo_mode_name(mode));

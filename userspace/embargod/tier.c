@@ -45,9 +45,9 @@ static int selftest_hash(struct daemon *d, struct bpf_state *b, char *why, size_
 	void *m;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/.selftest", d->runtime_dir);
-	if (mkdir(d->runtime_dir, 0755) < 0 && errno != EEXIST)
-		return fail(why, whysize, -errno, "cannot create %s: %m", d->runtime_dir);
+	snprintf(path, sizeof(path), "%s/.selftest", d->cfg->runtime_dir);
+	if (mkdir(d->cfg->runtime_dir, 0755) < 0 && errno != EEXIST)
+		return fail(why, whysize, -errno, "cannot create %s: %m", d->cfg->runtime_dir);
 	(void)unlink(path);
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -127,7 +127,7 @@ static int pin(struct daemon *d, struct bpf_state *b, uint8_t tier, char *why, s
 	 * would run once: the previous run's programs, whose cache is warm, stay attached beside ours until
 	 * the start-up scan has warmed this one (tier_complete_takeover). Both deciding, the stricter wins.
 	 */
-	if (!(tier == EMBARGO_TIER_LSM && d->scan_at_start && bpf_previous_pins()))
+	if (!(tier == EMBARGO_TIER_LSM && d->cfg->scan_at_start && bpf_previous_pins()))
 		(void)bpf_takeover(b);
 	return 0;
 }
@@ -205,7 +205,7 @@ static void probe_only(struct daemon *d, uint8_t tier)
 			close(fd);
 		embargo_probe_add(&d->probe, embargo_tier_name(tier), fd >= 0, "%s (not used: --tier %s)",
 				  fd >= 0 ? "fanotify permission events available" : strerror(errno),
-				  embargo_tier_name(d->tier_request));
+				  embargo_config_tier_name(d->cfg->tier));
 		return;
 	}
 	r = bpf_probe_load(tier, why, sizeof(why));
@@ -214,16 +214,17 @@ static void probe_only(struct daemon *d, uint8_t tier)
 	if (r == 0)
 		embargo_probe_add(&d->probe, embargo_tier_name(tier), true,
 				  "its programs load (not used: --tier %s)",
-				  embargo_tier_name(d->tier_request));
+				  embargo_config_tier_name(d->cfg->tier));
 	else
 		embargo_probe_add(&d->probe, embargo_tier_name(tier), false, "%s (not used: --tier %s)", why,
-				  embargo_tier_name(d->tier_request));
+				  embargo_config_tier_name(d->cfg->tier));
 }
 
 int tier_start(struct daemon *d)
 {
 	static const uint8_t order[] = { EMBARGO_TIER_LSM_HASH, EMBARGO_TIER_LSM, EMBARGO_TIER_FANOTIFY,
 					 EMBARGO_TIER_DETECT };
+	int requested = embargo_config_kernel_tier(d->cfg->tier); /* -1: auto */
 	bool requested_seen = false, no_d_path = false;
 	char why[768];
 	size_t off = 0;
@@ -234,13 +235,13 @@ int tier_start(struct daemon *d)
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		uint8_t tier = order[i];
 
-		if (d->tier_request != TIER_AUTO && tier != d->tier_request) {
+		if (requested >= 0 && tier != requested) {
 			if (!requested_seen)
 				probe_only(d, tier);
 			continue;
 		}
 		requested_seen = true;
-		if (is_lsm(tier) && !d->probe.bpf_lsm_active && d->tier_request == TIER_AUTO) {
+		if (is_lsm(tier) && !d->probe.bpf_lsm_active && requested < 0) {
 			embargo_probe_add(&d->probe, embargo_tier_name(tier), false,
 					  "skipped: BPF LSM is not active");
 			continue;
@@ -285,7 +286,7 @@ int tier_start(struct daemon *d)
 			 "BPF LSM with in-kernel SHA-256 (bpf_ima_file_hash): every exec and executable "
 			 "mapping is "
 			 "decided in the kernel before it runs, also for a copy made a moment before");
-	else if (d->tier_request != TIER_AUTO)
+	else if (requested >= 0)
 		snprintf(d->tier_reason, sizeof(d->tier_reason), "tier %s requested with --tier",
 			 embargo_tier_name(d->tier));
 	else if (!d->probe.bpf_lsm_active)
@@ -312,7 +313,7 @@ void tier_stop(struct daemon *d)
 	fanotify_stop(d);
 	/* The previous run's programs go in any case: what stays, if anything, is ours. */
 	tier_complete_takeover(d);
-	if (!d->keep_enforcement_on_exit)
+	if (!d->cfg->keep_enforcement_on_exit)
 		bpf_unpin(d->bpf);
 	/* Pinned links stay attached when their descriptors close: that is keep_enforcement_on_exit. */
 	bpf_destroy(d->bpf);

@@ -162,6 +162,29 @@ const char *embargo_config_log_name(uint8_t v)
 	return name_of(logs, ARRAY_SIZE(logs), v);
 }
 
+int embargo_config_kernel_tier(uint8_t tier)
+{
+	switch (tier) {
+	case EMBARGO_CONFIG_TIER_LSM_HASH:
+		return EMBARGO_TIER_LSM_HASH;
+	case EMBARGO_CONFIG_TIER_LSM:
+		return EMBARGO_TIER_LSM;
+	case EMBARGO_CONFIG_TIER_FANOTIFY:
+		return EMBARGO_TIER_FANOTIFY;
+	case EMBARGO_CONFIG_TIER_DETECT:
+		return EMBARGO_TIER_DETECT;
+	default:
+		return -1;
+	}
+}
+
+bool embargo_config_on_timeout_allows(uint8_t on_timeout)
+{
+	/* "auto" fails open: refusing an unlisted program because a hash was slow would break the machine;
+	 * a late match is still denied from then on, and its process killed in enforce mode. */
+	return on_timeout != EMBARGO_CONFIG_ON_TIMEOUT_DENY;
+}
+
 /* ---- the struct --------------------------------------------------------------------------------------- */
 
 static void strv_free(char **v)

@@ -120,4 +120,9 @@ int embargo_config_tier_from_string(const char *s, uint8_t *tier);
 const char *embargo_config_on_timeout_name(uint8_t v);
 const char *embargo_config_log_name(uint8_t v);
 
+/* The kernel tier (enum embargo_tier, embargo.h) a tier setting asks for; -1 for auto (or unknown). */
+int embargo_config_kernel_tier(uint8_t tier);
+/* Whether the fanotify tier allows an exec whose verdict is late (on_timeout auto and allow). */
+bool embargo_config_on_timeout_allows(uint8_t on_timeout);
+
 #endif
