@@ -167,7 +167,6 @@ static int selftest_hash(struct daemon *d, struct embargo_bpf *skel, char *why, 
 	_cleanup_close_ int ro = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	(void)unlink(path);
 	closep(&fd);
-	fd = -1;
 	if (r < 0)
 		return snprintf(why, whysize, "cannot write %s: %s", path, strerror(-r)), r;
 	if (ro < 0)
