@@ -47,7 +47,6 @@ LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/%.o)
-BPF_OBJ    := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
 SKELS      := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 BINS       := $(BUILD)/embargod $(BUILD)/embargoctl

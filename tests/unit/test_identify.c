@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Signature extraction on material made by the real tools (openssl, osslsigncode, sign-file, evmctl:
- * tests/host/identify.sh --material), in-process (embargo_identify_buf) and through the worker.
+ * tests/host/identify.sh --material), in-process (embargo_identify_buf) and through the worker; the JSON
+ * form of a certificate (the worker's reply, inspect --json).
  */
 #include "identify.h"
+#include "json.h"
 #include "test.h"
 #include "util.h"
 
@@ -357,4 +359,163 @@ TEST(identify_fd_through_the_worker)
 	CHECK_EQ_STR(id.format, "pe");
 	CHECK_EQ_INT(id.n_sigs, 0);
 	embargo_identity_free(&id);
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool cert_eq(const struct embargo_cert *a, const struct embargo_cert *b)
+{
+	return str_eq(a->subject_cn, b->subject_cn) && str_eq(a->subject_o, b->subject_o) &&
+	       str_eq(a->issuer_cn, b->issuer_cn) && str_eq(a->issuer_o, b->issuer_o) &&
+	       str_eq(a->serial, b->serial) && memcmp(a->sha256, b->sha256, SHA256_LEN) == 0 &&
+	       a->not_before == b->not_before && a->not_after == b->not_after;
+}
+
+static char *cert_text(const struct embargo_cert *c, unsigned flags)
+{
+	struct json_writer w = JSON_WRITER_INIT;
+	char *text = NULL;
+
+	embargo_cert_write_json(&w, c, flags);
+	return json_writer_finish(&w, &text, NULL) == 0 ? text : NULL;
+}
+
+/* text read back: 0 and *c, or the reader's error. */
+static int cert_parse(const char *text, struct embargo_cert *c)
+{
+	_cleanup_(json_value_freep) struct json_value *v = NULL;
+	int r = json_parse(text, strlen(text), &v);
+
+	return r < 0 ? r : embargo_cert_read_json(v, c);
+}
+
+/* The exact text of both forms, and the raw one read back to what was written. */
+TEST(identify_cert_json)
+{
+	struct embargo_cert c = {
+		.subject_cn = (char *)"Kaspersky Lab",
+		.subject_o = (char *)"AO \"Kaspersky\" Lab",
+		.issuer_cn = (char *)"CA",
+		.issuer_o = NULL,
+		.serial = (char *)"0a1b",
+		.not_before = 1577836800, /* 2020-01-01 */
+		.not_after = 0,		  /* one time zero, the other known: validity known */
+	};
+	struct embargo_cert back = { 0 };
+	char *text;
+
+	for (size_t i = 0; i < SHA256_LEN; i++)
+		c.sha256[i] = (uint8_t)(0xa0 + i);
+	CHECK(embargo_cert_digest_known(&c));
+	CHECK(embargo_cert_validity_known(&c));
+
+	text = cert_text(&c, EMBARGO_CERT_JSON_ISO_TIMES);
+	CHECK_EQ_STR(text, "{\"subject_o\":\"AO \\\"Kaspersky\\\" Lab\",\"subject_cn\":\"Kaspersky Lab\","
+			   "\"issuer_o\":null,\"issuer_cn\":\"CA\",\"serial\":\"0a1b\","
+			   "\"sha256\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf\","
+			   "\"not_before\":\"2020-01-01T00:00:00Z\",\"not_after\":\"1970-01-01T00:00:00Z\"}");
+	/* The ISO form is for people: not what the reader takes. */
+	CHECK_EQ_INT(cert_parse(text, &back), -EINVAL);
+	embargo_cert_free(&back);
+	free(text);
+
+	text = cert_text(&c, 0);
+	CHECK_EQ_STR(text, "{\"subject_o\":\"AO \\\"Kaspersky\\\" Lab\",\"subject_cn\":\"Kaspersky Lab\","
+			   "\"issuer_o\":null,\"issuer_cn\":\"CA\",\"serial\":\"0a1b\","
+			   "\"sha256\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf\","
+			   "\"not_before\":1577836800,\"not_after\":0}");
+	CHECK_EQ_INT(text ? cert_parse(text, &back) : -1, 0);
+	CHECK(cert_eq(&back, &c));
+	embargo_cert_free(&back);
+	free(text);
+
+	/* A module signer known by issuer and serial only: digest and validity null in both forms. */
+	memset(c.sha256, 0, SHA256_LEN);
+	c.not_before = c.not_after = 0;
+	CHECK(!embargo_cert_digest_known(&c));
+	CHECK(!embargo_cert_validity_known(&c));
+	for (unsigned flags = 0; flags <= EMBARGO_CERT_JSON_ISO_TIMES; flags += EMBARGO_CERT_JSON_ISO_TIMES) {
+		text = cert_text(&c, flags);
+		CHECK(text && strstr(text, "\"sha256\":null,\"not_before\":null,\"not_after\":null}"));
+		CHECK_EQ_INT(text ? cert_parse(text, &back) : -1, 0);
+		CHECK(cert_eq(&back, &c));
+		embargo_cert_free(&back);
+		free(text);
+	}
+}
+
+TEST(identify_cert_json_rejected)
+{
+	static const char *const bad[] = {
+		"[]",
+		"{}",
+		"{\"sha256\":\"00\",\"not_before\":0,\"not_after\":0}",			 /* short digest */
+		"{\"sha256\":1,\"not_before\":0,\"not_after\":0}",			 /* not a string */
+		"{\"sha256\":null,\"not_after\":0}",					 /* missing time */
+		"{\"sha256\":null,\"not_before\":1.5,\"not_after\":0}",			 /* not an integer */
+		"{\"sha256\":null,\"not_before\":0,\"not_after\":99999999999999999999}", /* out of range */
+		"{\"sha256\":null,\"not_before\":0,\"not_after\":0,\"serial\":7}",	 /* not a string */
+	};
+	struct embargo_cert c = { 0 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		if (cert_parse(bad[i], &c) != -EINVAL)
+			test_fail(__FILE__, __LINE__, "accepted %s", bad[i]);
+		embargo_cert_free(&c);
+	}
+	CHECK_EQ_INT(cert_parse("{\"sha256\":null,\"not_before\":-5,\"not_after\":7}", &c), 0);
+	CHECK_EQ_INT(c.not_before, -5);
+	CHECK_EQ_INT(c.not_after, 7);
+	CHECK(c.subject_cn == NULL && c.serial == NULL);
+	embargo_cert_free(&c);
+}
+
+/* The worker's reply carries every certificate field, known or not, as the parsers filled it. */
+TEST(identify_worker_reply_matches_in_process)
+{
+	static const struct {
+		const char *file, *keyring;
+	} cases[] = { { "nested.exe", NULL }, { "signed.ko", "vendor.pem" }, { "signed.ko", NULL } };
+
+	REQUIRE(mat());
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct embargo_identity in = { 0 }, out = { 0 };
+		char a[512], k[512];
+		const char *anchors[1] = { a }, *keyring[1] = { k };
+		struct embargo_identify_opts o = { .trust_anchors = anchors, .n_trust_anchors = 1 };
+		int fd;
+
+		if (!exists(cases[i].file))
+			continue; /* no kernel module to sign: said by identify_module_signer */
+		snprintf(a, sizeof(a), "%s", path("ca.pem"));
+		if (cases[i].keyring) {
+			snprintf(k, sizeof(k), "%s", path(cases[i].keyring));
+			o.ima_keyring = keyring;
+			o.n_ima_keyring = 1;
+		}
+		REQUIRE(identify(cases[i].file, "ca.pem", cases[i].keyring, &in) == 0);
+		fd = open(path(cases[i].file), O_RDONLY | O_CLOEXEC);
+		REQUIRE(fd >= 0);
+		CHECK(embargo_identify_fd(fd, &o, &out) == 0);
+		close(fd);
+		REQUIRE(in.n_sigs > 0);
+		REQUIRE(out.n_sigs == in.n_sigs);
+		for (size_t s = 0; s < in.n_sigs; s++) {
+			REQUIRE(out.sigs[s].n_chain == in.sigs[s].n_chain);
+			for (size_t c = 0; c < in.sigs[s].n_chain; c++)
+				if (!cert_eq(&out.sigs[s].chain[c], &in.sigs[s].chain[c]))
+					test_fail(__FILE__, __LINE__,
+						  "%s: signature %zu certificate %zu differs", cases[i].file,
+						  s, c);
+		}
+		if (!cases[i].keyring && strcmp(cases[i].file, "signed.ko") == 0) {
+			CHECK(!embargo_cert_digest_known(&out.sigs[0].chain[0]));
+			CHECK(!embargo_cert_validity_known(&out.sigs[0].chain[0]));
+		}
+		embargo_identity_free(&in);
+		embargo_identity_free(&out);
+	}
 }

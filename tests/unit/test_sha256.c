@@ -171,3 +171,86 @@ TEST(sha256_not_a_file)
 
 	alarm(0);
 }
+
+/* One hasher across files of every size, and a wrong size hint: the digest is the file's all the same. */
+TEST(sha256_hasher_reused_and_size_hint)
+{
+	static const size_t sizes[] = { 0, 1, 262143, 262144, 262145, 3 * 262144 + 1, 5 };
+	const size_t max = 3 * 262144 + 1;
+	_cleanup_(embargo_sha256_hasher_free) struct embargo_sha256_hasher h = {};
+	_cleanup_free_ uint8_t *buf = malloc(max);
+
+	REQUIRE(buf);
+	for (size_t i = 0; i < max; i++)
+		buf[i] = (uint8_t)(i * 7 + i / 251);
+	REQUIRE(embargo_sha256_hasher_init(&h) == 0);
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		const uint64_t hints[] = { sizes[i], 0, sizes[i] + 1, sizes[i] ? sizes[i] - 1 : 0,
+					   UINT64_MAX };
+		_cleanup_close_ int fd = -1;
+		char path[4096], hex[SHA256_HEX_LEN + 1];
+		uint8_t want[SHA256_LEN];
+
+		snprintf(path, sizeof(path), "%s/h%zu", test_tmpdir(), sizes[i]);
+		REQUIRE(write_file(path, buf, sizes[i]) == 0);
+		REQUIRE(embargo_sha256_buf(buf, sizes[i], want) == 0);
+		hex_encode(want, SHA256_LEN, hex);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		REQUIRE(fd >= 0);
+		for (size_t k = 0; k < ARRAY_SIZE(hints); k++) {
+			uint8_t got[SHA256_LEN];
+			uint64_t bytes = 12345;
+
+			CHECK_EQ_INT(embargo_sha256_hasher_fd(&h, fd, hints[k], got, &bytes, NULL), 0);
+			CHECK_EQ_INT(bytes, sizes[i]);
+			check_digest(path, got, hex);
+		}
+	}
+	embargo_sha256_hasher_free(&h);
+	embargo_sha256_hasher_free(&h); /* safe twice: the cleanup runs it again */
+}
+
+/* A set cancel flag stops a file longer than one read; a file that ends in the first read completes. */
+TEST(sha256_hasher_cancel)
+{
+	_cleanup_(embargo_sha256_hasher_free) struct embargo_sha256_hasher h = {};
+	_cleanup_free_ uint8_t *buf = calloc(1, 600000);
+	_cleanup_close_ int fd = -1;
+	volatile bool cancel = true, go = false;
+	uint8_t d[SHA256_LEN];
+	uint64_t bytes = 0;
+	char path[4096];
+
+	REQUIRE(buf);
+	REQUIRE(embargo_sha256_hasher_init(&h) == 0);
+	snprintf(path, sizeof(path), "%s/c", test_tmpdir());
+	REQUIRE(write_file(path, buf, 600000) == 0);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	CHECK_EQ_INT(embargo_sha256_hasher_fd(&h, fd, 600000, d, &bytes, &cancel), -ECANCELED);
+	CHECK_EQ_INT(embargo_sha256_hasher_fd(&h, fd, 600000, d, &bytes, &go), 0);
+	CHECK_EQ_INT(bytes, 600000);
+	/* The hasher is usable again after a cancelled file. */
+	REQUIRE(write_file(path, "abc", 3) == 0);
+	CHECK_EQ_INT(embargo_sha256_hasher_fd(&h, fd, 3, d, &bytes, &cancel), 0);
+	CHECK_EQ_INT(bytes, 3);
+	check_digest("abc after a cancel", d, vectors[1].hex);
+}
+
+/* What each entry point says about what is not a regular file. */
+TEST(sha256_not_a_file_errors)
+{
+	char fifo[4096];
+	uint8_t d[SHA256_LEN];
+	_cleanup_close_ int dir = open(test_tmpdir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	alarm(10);
+	REQUIRE(dir >= 0);
+	CHECK_EQ_INT(embargo_sha256_fd(dir, d, NULL), -EBADFD);
+	CHECK_EQ_INT(embargo_sha256_path(test_tmpdir(), d, NULL), -EISDIR);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", test_tmpdir());
+	REQUIRE(mkfifo(fifo, 0600) == 0);
+	CHECK_EQ_INT(embargo_sha256_path(fifo, d, NULL), -EINVAL);
+	CHECK_EQ_INT(embargo_sha256_path("/dev/null", d, NULL), -EINVAL);
+	alarm(0);
+}

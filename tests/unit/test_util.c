@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* util.h: checked number parsing and hex. */
+/* util.h: checked number parsing, hex, the read loops, UTC times and the cleanup helpers. */
 #include "test.h"
 
 #include "util.h"
@@ -175,4 +175,91 @@ TEST(util_fail)
 	CHECK_EQ_INT(fail(small, sizeof(small), -EINVAL, "%s", "much too long"), -EINVAL);
 	CHECK_EQ_STR(small, "much to");
 	CHECK_EQ_INT(fail(NULL, 0, -EPERM, "nowhere"), -EPERM);
+}
+
+TEST(util_closep_resets)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC), none = -1;
+
+	REQUIRE(fd >= 0);
+	errno = EXDEV;
+	closep(&fd);
+	CHECK_EQ_INT(fd, -1);
+	CHECK_EQ_INT(errno, EXDEV); /* close's own errno does not leak into the caller's */
+	closep(&fd);		    /* again: nothing to close */
+	CHECK_EQ_INT(fd, -1);
+	closep(&none);
+	CHECK_EQ_INT(none, -1);
+	{
+		_cleanup_close_ int scoped = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		REQUIRE(scoped >= 0);
+		closep(&scoped); /* closed early: the cleanup at the end of the scope then does nothing */
+		CHECK_EQ_INT(scoped, -1);
+	}
+}
+
+TEST(util_read_all_and_pread_all)
+{
+	char path[4096], buf[16];
+	_cleanup_close_ int fd = -1;
+	int p[2];
+
+	snprintf(path, sizeof(path), "%s/r", test_tmpdir());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	REQUIRE(fd >= 0);
+	REQUIRE(write_all(fd, "0123456789", 10) == 0);
+	REQUIRE(lseek(fd, 3, SEEK_SET) == 3);
+
+	/* pread_all: from off, short at the end of the file, the fd's offset neither used nor moved. */
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ_INT(pread_all(fd, buf, 4, 0), 4);
+	CHECK(memcmp(buf, "0123", 4) == 0);
+	CHECK_EQ_INT(pread_all(fd, buf, sizeof(buf), 6), 4);
+	CHECK(memcmp(buf, "6789", 4) == 0);
+	CHECK_EQ_INT(pread_all(fd, buf, sizeof(buf), 10), 0);
+	CHECK_EQ_INT(pread_all(fd, buf, sizeof(buf), 100), 0);
+	CHECK_EQ_INT(pread_all(fd, buf, sizeof(buf), UINT64_MAX), -EINVAL);
+	CHECK_EQ_INT(lseek(fd, 0, SEEK_CUR), 3);
+
+	/* read_all: from the fd's offset, which it moves. */
+	CHECK_EQ_INT(read_all(fd, buf, 5), 5);
+	CHECK(memcmp(buf, "34567", 5) == 0);
+	CHECK_EQ_INT(read_all(fd, buf, sizeof(buf)), 2);
+	CHECK_EQ_INT(lseek(fd, 0, SEEK_CUR), 10);
+
+	/* A pipe: read_all gathers short reads until the end; pread_all cannot seek it. */
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+	REQUIRE(write_all(p[1], "ab", 2) == 0);
+	REQUIRE(write_all(p[1], "cd", 2) == 0);
+	close(p[1]);
+	CHECK_EQ_INT(pread_all(p[0], buf, sizeof(buf), 0), -ESPIPE);
+	CHECK_EQ_INT(read_all(p[0], buf, sizeof(buf)), 4);
+	CHECK(memcmp(buf, "abcd", 4) == 0);
+	close(p[0]);
+	CHECK_EQ_INT(read_all(-1, buf, 1), -EBADF);
+	CHECK_EQ_INT(pread_all(-1, buf, 1, 0), -EBADF);
+}
+
+TEST(util_format_utc_time)
+{
+	char buf[64], small[8];
+
+	CHECK_EQ_STR(format_utc_time(0, buf, sizeof(buf)), "1970-01-01T00:00:00Z");
+	CHECK_EQ_STR(format_utc_time(1767225599, buf, sizeof(buf)), "2025-12-31T23:59:59Z");
+	CHECK_EQ_STR(format_utc_time(-1, buf, sizeof(buf)), "1969-12-31T23:59:59Z");
+	/* A year gmtime cannot hold: the number. */
+	CHECK_EQ_STR(format_utc_time(INT64_MAX, buf, sizeof(buf)), "9223372036854775807");
+	/* Too small a buffer for the time: the number, cut to fit. */
+	CHECK_EQ_STR(format_utc_time(1767225599, small, sizeof(small)), "1767225");
+}
+
+TEST(util_cancel_requested)
+{
+	volatile bool flag = false;
+
+	CHECK(!cancel_requested(NULL));
+	CHECK(!cancel_requested(&flag));
+	flag = true;
+	CHECK(cancel_requested(&flag));
 }

@@ -320,24 +320,6 @@ static void print_human(const char *path, const char *hex, const struct embargo_
 
 /* ---- JSON ---- */
 
-static void json_cert(struct json_writer *w, const struct embargo_cert *c)
-{
-	char hex[SHA256_HEX_LEN + 1], t[64];
-
-	hex_encode(c->sha256, SHA256_LEN, hex);
-	json_begin_object(w);
-	json_key_string(w, "subject_o", c->subject_o);
-	json_key_string(w, "subject_cn", c->subject_cn);
-	json_key_string(w, "issuer_o", c->issuer_o);
-	json_key_string(w, "issuer_cn", c->issuer_cn);
-	json_key_string(w, "serial", c->serial);
-	json_key_string(w, "sha256", cert_digest_known(c) ? hex : NULL);
-	json_key_string(w, "not_before",
-			cert_validity_known(c) ? utc_time(c->not_before, t, sizeof(t)) : NULL);
-	json_key_string(w, "not_after", cert_validity_known(c) ? utc_time(c->not_after, t, sizeof(t)) : NULL);
-	json_end_object(w);
-}
-
 static void json_signature(struct json_writer *w, const struct embargo_signature *s)
 {
 	char keyid[9];
@@ -356,7 +338,7 @@ static void json_signature(struct json_writer *w, const struct embargo_signature
 	}
 	json_key_array(w, "chain");
 	for (size_t c = 0; c < s->n_chain; c++)
-		json_cert(w, &s->chain[c]);
+		embargo_cert_write_json(w, &s->chain[c], EMBARGO_CERT_JSON_ISO_TIMES);
 	json_end_array(w);
 	json_end_object(w);
 }

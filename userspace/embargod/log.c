@@ -57,19 +57,6 @@ static uint64_t realtime_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
 }
 
-int log_target_from_string(const char *s, enum log_target *t)
-{
-	if (strcmp(s, "auto") == 0)
-		*t = LOG_TARGET_AUTO;
-	else if (strcmp(s, "journal") == 0)
-		*t = LOG_TARGET_JOURNAL;
-	else if (strcmp(s, "stderr") == 0)
-		*t = LOG_TARGET_STDERR;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 const char *log_target_name(void)
 {
 	return L.target == LOG_TARGET_JOURNAL ? "journal" : "stderr";

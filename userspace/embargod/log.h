@@ -24,7 +24,6 @@ enum log_target {
 	LOG_TARGET_STDERR,
 };
 
-int log_target_from_string(const char *s, enum log_target *t);
 /* Before log_start(): log_rate_limit (0: none) and log_rate_interval_s of embargo.conf. */
 void log_set_rate_limit(uint32_t limit, uint32_t interval_s);
 int log_start(enum log_target target, int max_level);

@@ -58,7 +58,6 @@ static int selftest_hash(struct daemon *d, struct bpf_state *b, char *why, size_
 	_cleanup_close_ int ro = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	(void)unlink(path);
 	closep(&fd);
-	fd = -1;
 	if (r < 0)
 		return fail(why, whysize, r, "cannot write %s: %s", path, strerror(-r));
 	if (ro < 0)

@@ -47,30 +47,12 @@
 
 /* ---- certificate files ---- */
 
-/* pread() from offset 0 until len bytes or the end of the file. */
-static int read_whole(int fd, uint8_t *buf, size_t len, size_t *done)
-{
-	*done = 0;
-	while (*done < len) {
-		ssize_t n = pread(fd, buf + *done, len - *done, (off_t)*done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		*done += n;
-	}
-	return 0;
-}
-
 static int read_small_file(const char *path, uint8_t **ret, size_t *ret_len)
 {
 	struct stat st;
 	_cleanup_close_ int fd = open_regular(path, &st);
 	_cleanup_free_ uint8_t *buf = NULL;
-	size_t done = 0;
-	int r;
+	ssize_t n;
 
 	if (fd < 0)
 		return fd;
@@ -79,11 +61,11 @@ static int read_small_file(const char *path, uint8_t **ret, size_t *ret_len)
 	buf = malloc(st.st_size + 1);
 	if (!buf)
 		return -ENOMEM;
-	r = read_whole(fd, buf, st.st_size, &done);
-	if (r < 0)
-		return r;
+	n = pread_all(fd, buf, st.st_size, 0);
+	if (n < 0)
+		return (int)n;
 	*ret = TAKE_PTR(buf);
-	*ret_len = done;
+	*ret_len = (size_t)n;
 	return 0;
 }
 
@@ -689,23 +671,6 @@ int embargo_identify_ima_xattr(const uint8_t *xattr, size_t len, const struct em
 
 /* ---- serialization: worker to caller ---- */
 
-static void write_cert(struct json_writer *w, const struct embargo_cert *c)
-{
-	char hex[SHA256_HEX_LEN + 1];
-
-	hex_encode(c->sha256, SHA256_LEN, hex);
-	json_begin_object(w);
-	json_key_string(w, "subject_cn", c->subject_cn);
-	json_key_string(w, "subject_o", c->subject_o);
-	json_key_string(w, "issuer_cn", c->issuer_cn);
-	json_key_string(w, "issuer_o", c->issuer_o);
-	json_key_string(w, "serial", c->serial);
-	json_key_string(w, "sha256", hex);
-	json_key_i64(w, "not_before", c->not_before);
-	json_key_i64(w, "not_after", c->not_after);
-	json_end_object(w);
-}
-
 static int write_identity(const struct embargo_identity *id, char **ret, size_t *len)
 {
 	struct json_writer w = JSON_WRITER_INIT;
@@ -730,61 +695,13 @@ static int write_identity(const struct embargo_identity *id, char **ret, size_t 
 		}
 		json_key_array(&w, "chain");
 		for (size_t j = 0; j < s->n_chain; j++)
-			write_cert(&w, &s->chain[j]);
+			embargo_cert_write_json(&w, &s->chain[j], 0);
 		json_end_array(&w);
 		json_end_object(&w);
 	}
 	json_end_array(&w);
 	json_end_object(&w);
 	return json_writer_finish(&w, ret, len);
-}
-
-static int dup_json_string(const struct json_value *obj, const char *key, char **ret)
-{
-	const struct json_value *v = json_get(obj, key);
-
-	*ret = NULL;
-	if (!v || v->type == JSON_NULL)
-		return 0;
-	if (v->type != JSON_STRING)
-		return -EINVAL;
-	*ret = strndup(v->string, v->len);
-	return *ret ? 0 : -ENOMEM;
-}
-
-static int json_get_i64(const struct json_value *obj, const char *key, int64_t *ret)
-{
-	const struct json_value *v = json_get(obj, key);
-	char *end;
-	long long n;
-
-	if (!v || v->type != JSON_NUMBER)
-		return -EINVAL;
-	errno = 0;
-	n = strtoll(v->string, &end, 10);
-	if (errno || end == v->string || *end)
-		return -EINVAL;
-	*ret = n;
-	return 0;
-}
-
-static int read_cert(const struct json_value *v, struct embargo_cert *c)
-{
-	const char *hex = json_get_string(v, "sha256");
-	int r;
-
-	if (!v || v->type != JSON_OBJECT || !hex)
-		return -EINVAL;
-	if ((r = dup_json_string(v, "subject_cn", &c->subject_cn)) < 0 ||
-	    (r = dup_json_string(v, "subject_o", &c->subject_o)) < 0 ||
-	    (r = dup_json_string(v, "issuer_cn", &c->issuer_cn)) < 0 ||
-	    (r = dup_json_string(v, "issuer_o", &c->issuer_o)) < 0 ||
-	    (r = dup_json_string(v, "serial", &c->serial)) < 0 ||
-	    (r = hex_decode(hex, strlen(hex), c->sha256, SHA256_LEN)) < 0 ||
-	    (r = json_get_i64(v, "not_before", &c->not_before)) < 0 ||
-	    (r = json_get_i64(v, "not_after", &c->not_after)) < 0)
-		return r;
-	return 0;
 }
 
 static int read_sig(const struct json_value *v, struct embargo_signature *s)
@@ -805,8 +722,8 @@ static int read_sig(const struct json_value *v, struct embargo_signature *s)
 	s->kind = (uint8_t)kind;
 	s->state = (uint8_t)state;
 	s->nesting = (unsigned)nesting;
-	if ((r = dup_json_string(v, "detail", &s->detail)) < 0 ||
-	    (r = dup_json_string(v, "digest_algorithm", &s->digest_algorithm)) < 0)
+	if ((r = json_get_strdup(v, "detail", &s->detail)) < 0 ||
+	    (r = json_get_strdup(v, "digest_algorithm", &s->digest_algorithm)) < 0)
 		return r;
 	if (keyid) {
 		r = hex_decode(keyid, strlen(keyid), s->keyid, sizeof(s->keyid));
@@ -820,7 +737,7 @@ static int read_sig(const struct json_value *v, struct embargo_signature *s)
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < chain->n; i++) {
-		r = read_cert(&chain->members[i].value, &s->chain[i]);
+		r = embargo_cert_read_json(&chain->members[i].value, &s->chain[i]);
 		s->n_chain = i + 1; /* freed with the rest on failure */
 		if (r < 0)
 			return r;
@@ -842,8 +759,8 @@ static int read_identity(const char *text, size_t len, struct embargo_identity *
 	sigs = json_get(v, "sigs");
 	if (!sigs || sigs->type != JSON_ARRAY)
 		return -EINVAL;
-	if ((r = dup_json_string(v, "format", &format)) < 0 ||
-	    (r = dup_json_string(v, "build_id", &build_id)) < 0) {
+	if ((r = json_get_strdup(v, "format", &format)) < 0 ||
+	    (r = json_get_strdup(v, "build_id", &build_id)) < 0) {
 		free(format);
 		return r;
 	}
@@ -986,7 +903,8 @@ static __attribute__((noreturn)) void worker(int fd, int reply, const struct emb
 	struct ident_ctx c;
 	struct stat st;
 	uint8_t *buf;
-	size_t want, got = 0;
+	size_t want, got;
+	ssize_t n;
 	char *text = NULL;
 	size_t text_len = 0;
 	bool whole;
@@ -1000,8 +918,9 @@ static __attribute__((noreturn)) void worker(int fd, int reply, const struct emb
 	/* A file too large for the parsers still gets its format from its first bytes. */
 	want = whole ? (size_t)st.st_size : 4096;
 	buf = malloc(want ?: 1);
-	if (!buf || read_whole(fd, buf, want, &got) < 0)
+	if (!buf || (n = pread_all(fd, buf, want, 0)) < 0)
 		_exit(2);
+	got = (size_t)n;
 	openssl_warm_up();
 	if (ident_ctx_init(&c, o) < 0)
 		_exit(2);

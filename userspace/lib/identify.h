@@ -63,6 +63,31 @@ int embargo_identify_buf(const uint8_t *buf, size_t len, const struct embargo_id
 int embargo_identify_ima_xattr(const uint8_t *xattr, size_t len, const struct embargo_identify_opts *o,
 			       struct embargo_signature *sig);
 
+/* ---- a certificate in JSON (ident-json.c) ---- */
+
+struct json_writer;
+struct json_value;
+
+/* Known validity times as ISO 8601 UTC strings ("2026-01-31T23:59:59Z") rather than epoch seconds. */
+#define EMBARGO_CERT_JSON_ISO_TIMES 0x1u
+
+/*
+ * A module signer that sign-file did not embed and that no trust anchor or keyring holds is known by its
+ * issuer and serial only: its digest and validity are then zero, which means not known.
+ */
+bool embargo_cert_digest_known(const struct embargo_cert *c);
+bool embargo_cert_validity_known(const struct embargo_cert *c);
+/*
+ * c as an object: subject_o, subject_cn, issuer_o, issuer_cn, serial, sha256 (hex), not_before, not_after;
+ * null for a missing name, an unknown digest and an unknown validity. Errors are the writer's (sticky).
+ */
+void embargo_cert_write_json(struct json_writer *w, const struct embargo_cert *c, unsigned flags);
+/*
+ * The object embargo_cert_write_json() writes without EMBARGO_CERT_JSON_ISO_TIMES, into *c (zeroed first;
+ * on failure what was filled is the caller's to free with embargo_cert_free()): -EINVAL when it is not one.
+ */
+int embargo_cert_read_json(const struct json_value *v, struct embargo_cert *c);
+
 /* ---- internal: shared by identify.c and the ident-*.c parsers ---- */
 
 struct x509_store_st;

@@ -709,6 +709,21 @@ int json_value_u64(const struct json_value *v, uint64_t *ret)
 	return parse_u64(v->string, UINT64_MAX, ret);
 }
 
+int json_value_i64(const struct json_value *v, int64_t *ret)
+{
+	char *end;
+	long long n;
+
+	if (!v || v->type != JSON_NUMBER)
+		return -EINVAL;
+	errno = 0;
+	n = strtoll(v->string, &end, 10);
+	if (errno || end == v->string || *end)
+		return -EINVAL;
+	*ret = n;
+	return 0;
+}
+
 int json_get_u64(const struct json_value *obj, const char *key, uint64_t *ret)
 {
 	const struct json_value *v = json_get(obj, key);
@@ -726,4 +741,17 @@ int json_get_bool(const struct json_value *obj, const char *key, bool *ret)
 		return -EINVAL;
 	*ret = v->boolean;
 	return 0;
+}
+
+int json_get_strdup(const struct json_value *obj, const char *key, char **ret)
+{
+	const struct json_value *v = json_get(obj, key);
+
+	*ret = NULL;
+	if (!v || v->type == JSON_NULL)
+		return 0;
+	if (v->type != JSON_STRING)
+		return -EINVAL;
+	*ret = strndup(v->string, v->len);
+	return *ret ? 0 : -ENOMEM;
 }

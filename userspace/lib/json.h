@@ -143,9 +143,13 @@ const struct json_value *json_get(const struct json_value *obj, const char *key)
 const char *json_get_string(const struct json_value *obj, const char *key);
 /* A non-negative integer number: -EINVAL when v is missing, not a number or not an integer, -ERANGE. */
 int json_value_u64(const struct json_value *v, uint64_t *ret);
+/* An integer number that fits int64_t: -EINVAL otherwise (missing, not a number, fraction, out of range). */
+int json_value_i64(const struct json_value *v, int64_t *ret);
 /* json_value_u64() of json_get(): -ENOENT when the key is missing. */
 int json_get_u64(const struct json_value *obj, const char *key, uint64_t *ret);
 /* -ENOENT when missing, -EINVAL when not true or false. */
 int json_get_bool(const struct json_value *obj, const char *key, bool *ret);
+/* A malloc'ed copy of the string at key; *ret NULL when missing or null; -EINVAL when not a string. */
+int json_get_strdup(const struct json_value *obj, const char *key, char **ret);
 
 #endif

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "sha256.h"
+#include "util.h"
 
 /* ---- the persistent cache (scan-cache.c); format in docs/scan.md ---- */
 
@@ -130,22 +131,27 @@ const struct scan_mount *scan_mounts_by_dev(const struct scan_mounts *m, dev_t d
  */
 uint64_t scan_mounts_inodes_below(const struct scan_mounts *m, const char *dir);
 
-/* ---- hashing with a context and buffer kept across files (scan-hash.c) ---- */
+/* ---- hashing: the scanner's names for the hasher of sha256.h (one per worker) ---- */
 
 struct scan_hasher {
-	void *md;  /* EVP_MD, fetched once */
-	void *ctx; /* EVP_MD_CTX */
-	uint8_t *buf;
+	struct embargo_sha256_hasher h;
 };
 
-int scan_hasher_init(struct scan_hasher *h);
-void scan_hasher_free(struct scan_hasher *h);
-/*
- * SHA-256 of fd from offset 0 to its end (size: its size as fstat gave it, to spare the last read); *bytes
- * the length read. Stops with -ECANCELED on *cancel.
- */
-int scan_hash_fd(struct scan_hasher *h, int fd, uint64_t size, uint8_t out[SHA256_LEN], uint64_t *bytes,
-		 const volatile bool *cancel);
+static inline int scan_hasher_init(struct scan_hasher *h)
+{
+	return embargo_sha256_hasher_init(&h->h);
+}
+
+static inline void scan_hasher_free(struct scan_hasher *h)
+{
+	embargo_sha256_hasher_free(&h->h);
+}
+
+static inline int scan_hash_fd(struct scan_hasher *h, int fd, uint64_t size, uint8_t out[SHA256_LEN],
+			       uint64_t *bytes, const volatile bool *cancel)
+{
+	return embargo_sha256_hasher_fd(&h->h, fd, size, out, bytes, cancel);
+}
 
 static inline int64_t scan_ts_ns(const struct timespec *ts)
 {
@@ -154,7 +160,7 @@ static inline int64_t scan_ts_ns(const struct timespec *ts)
 
 static inline bool scan_cancelled(const volatile bool *cancel)
 {
-	return cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED);
+	return cancel_requested(cancel);
 }
 
 #endif

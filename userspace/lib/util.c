@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <time.h>
 
@@ -105,13 +106,15 @@ int open_regular(const char *path, struct stat *st)
 	return r;
 }
 
-ssize_t read_all(int fd, void *buf, size_t size)
+/* The one fill loop: read(2) when off is negative, pread(2) at off on. */
+static ssize_t fill(int fd, void *buf, size_t size, off_t off)
 {
 	char *p = buf;
 	size_t done = 0;
 
 	while (done < size) {
-		ssize_t n = read(fd, p + done, size - done);
+		ssize_t n = off < 0 ? read(fd, p + done, size - done)
+				    : pread(fd, p + done, size - done, off + (off_t)done);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -123,6 +126,28 @@ ssize_t read_all(int fd, void *buf, size_t size)
 		done += (size_t)n;
 	}
 	return (ssize_t)done;
+}
+
+ssize_t read_all(int fd, void *buf, size_t size)
+{
+	return fill(fd, buf, size, -1);
+}
+
+ssize_t pread_all(int fd, void *buf, size_t size, uint64_t off)
+{
+	if (off > INT64_MAX)
+		return -EINVAL;
+	return fill(fd, buf, size, (off_t)off);
+}
+
+const char *format_utc_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "%" PRId64, t);
+	return buf;
 }
 
 int write_all(int fd, const void *buf, size_t len)

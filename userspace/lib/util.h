@@ -26,6 +26,8 @@ static inline void closep(int *fd)
 		int saved = errno;
 		close(*fd);
 		errno = saved;
+		/* A second call, or a use after an early close, finds nothing rather than another fd. */
+		*fd = -1;
 	}
 }
 
@@ -90,5 +92,16 @@ int write_all(int fd, const void *buf, size_t len);
 int open_regular(const char *path, struct stat *st);
 /* read(2) until end of file or size bytes: the count read, or -errno. */
 ssize_t read_all(int fd, void *buf, size_t size);
+/* The same with pread(2) from offset off: the fd's offset is neither used nor moved. */
+ssize_t pread_all(int fd, void *buf, size_t size, uint64_t off);
+
+/* t (seconds since the epoch) as "2026-01-31T23:59:59Z" into buf, or as the number when gmtime cannot. */
+const char *format_utc_time(int64_t t, char *buf, size_t size);
+
+/* A cancel flag set from another thread or a signal handler (NULL: never set). */
+static inline bool cancel_requested(const volatile bool *cancel)
+{
+	return cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED);
+}
 
 #endif
