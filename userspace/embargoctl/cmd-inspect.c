@@ -57,16 +57,6 @@ static const char *file_strerror(int r)
 	return r == -EBADFD ? "not a regular file" : strerror(-r);
 }
 
-static const char *utc_time(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, size, "%" PRId64, t);
-	return buf;
-}
-
 static int print_json_line(struct json_writer *w)
 {
 	_cleanup_free_ char *text = NULL;
@@ -186,22 +176,6 @@ static void print_dn(const char *o, const char *cn)
 	putchar('\n');
 }
 
-/*
- * A module signer that sign-file did not embed and that no trust anchor or keyring holds is known by its
- * issuer and serial only: its digest and validity are then zero, and shown as not known.
- */
-static bool cert_digest_known(const struct embargo_cert *c)
-{
-	static const uint8_t zero[SHA256_LEN];
-
-	return memcmp(c->sha256, zero, SHA256_LEN) != 0;
-}
-
-static bool cert_validity_known(const struct embargo_cert *c)
-{
-	return c->not_before != 0 || c->not_after != 0;
-}
-
 static void print_cert(const struct embargo_cert *c, size_t i)
 {
 	char hex[SHA256_HEX_LEN + 1], from[64], to[64];
@@ -212,10 +186,11 @@ static void print_cert(const struct embargo_cert *c, size_t i)
 	print_dn(c->issuer_o, c->issuer_cn);
 	print_field("      serial:   ", c->serial);
 	hex_encode(c->sha256, SHA256_LEN, hex);
-	printf("      sha256:   %s\n", cert_digest_known(c) ? hex : "- (certificate not carried nor found)");
-	if (cert_validity_known(c))
-		printf("      valid:    %s to %s\n", utc_time(c->not_before, from, sizeof(from)),
-		       utc_time(c->not_after, to, sizeof(to)));
+	printf("      sha256:   %s\n",
+	       embargo_cert_digest_known(c) ? hex : "- (certificate not carried nor found)");
+	if (embargo_cert_validity_known(c))
+		printf("      valid:    %s to %s\n", format_utc_time(c->not_before, from, sizeof(from)),
+		       format_utc_time(c->not_after, to, sizeof(to)));
 	else
 		puts("      valid:    -");
 }
@@ -473,7 +448,8 @@ static int inspect_one(const struct inspect *in, const char *path)
 			 r == -ENOENT ? "the C.UTF-8 locale is missing" : strerror(-r));
 		return report_error(in, path, hex, subject.size, msg);
 	}
-	/* A worker that failed (-EIO) is shown as the malformed entry it left, with why; anything else is ours. */
+	/* A worker that failed (-EIO) is shown as the malformed entry it left, with why; anything else is
+	 * ours. */
 	if (dec.sig_error && dec.sig_error != -EIO) {
 		snprintf(msg, sizeof(msg), "cannot read its signatures: %s", strerror(-dec.sig_error));
 		return report_error(in, path, hex, subject.size, msg);

@@ -214,11 +214,6 @@ void embargo_decider_free(struct embargo_decider *d)
 	free(d);
 }
 
-const struct embargo_policy *embargo_decider_policy(const struct embargo_decider *d)
-{
-	return d->policy;
-}
-
 bool embargo_decider_has_identity_rules(const struct embargo_decider *d)
 {
 	return d->sig_rules || d->pkg_rules || d->path_rules;

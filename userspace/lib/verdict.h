@@ -51,7 +51,6 @@ static inline void embargo_decider_freep(struct embargo_decider **d)
 	embargo_decider_free(*d);
 }
 
-const struct embargo_policy *embargo_decider_policy(const struct embargo_decider *d);
 /* Whether any rule of the policy looks beyond the digest (signer, package or path rules). */
 bool embargo_decider_has_identity_rules(const struct embargo_decider *d);
 /* Whether signer rules exist: only then can a file's signatures change its verdict. */
