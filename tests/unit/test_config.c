@@ -71,7 +71,9 @@ static bool config_eq(const struct embargo_config *a, const struct embargo_confi
 	       a->scan_at_start == b->scan_at_start && a->on_timeout == b->on_timeout &&
 	       a->decision_timeout_ms == b->decision_timeout_ms && a->kill_running == b->kill_running &&
 	       a->keep_enforcement_on_exit == b->keep_enforcement_on_exit &&
-	       a->init_module == b->init_module && a->self_protection == b->self_protection &&
+	       a->init_module == b->init_module && a->max_hash_size_mib == b->max_hash_size_mib &&
+	       a->remote_fs == b->remote_fs && a->max_learned == b->max_learned &&
+	       a->never_deny_packaged == b->never_deny_packaged && a->self_protection == b->self_protection &&
 	       a->syscall_filter == b->syscall_filter &&
 	       strv_eq(a->fanotify_paths, a->n_fanotify_paths, b->fanotify_paths, b->n_fanotify_paths) &&
 	       a->log == b->log && a->log_rate_limit == b->log_rate_limit &&
@@ -94,6 +96,10 @@ static void check_defaults(const struct embargo_config *c)
 	CHECK_EQ_INT(c->decision_timeout_ms, 1000);
 	CHECK(!c->kill_running);
 	CHECK(!c->keep_enforcement_on_exit);
+	CHECK_EQ_INT(c->max_hash_size_mib, 2048);
+	CHECK_EQ_INT(c->remote_fs, EMBARGO_CONFIG_REMOTE_FS_CHECK);
+	CHECK_EQ_INT(c->max_learned, 10000);
+	CHECK(c->never_deny_packaged);
 	CHECK(c->self_protection);
 	CHECK(c->syscall_filter);
 	CHECK(c->fanotify_paths == NULL);
@@ -218,6 +224,10 @@ TEST(config_every_key)
 			  "decision_timeout_ms 250\n"
 			  "kill_running yes\n"
 			  "keep_enforcement_on_exit yes\n"
+			  "max_hash_size_mib 1\n"
+			  "remote_fs deny\n"
+			  "max_learned 0\n"
+			  "never_deny_packaged no\n"
 			  "self_protection no\n"
 			  "syscall_filter no\n"
 			  "fanotify_paths /opt /home\n"
@@ -395,7 +405,8 @@ static const struct bad_case bad_cases[] = {
 	{ "verbose yes\n",
 	  "1:1: unknown key 'verbose'; expected one of: mode, policy, tier, scan_paths, "
 	  "scan_at_start, on_timeout, decision_timeout_ms, kill_running, keep_enforcement_on_exit, "
-	  "init_module, self_protection, syscall_filter, "
+	  "init_module, max_hash_size_mib, remote_fs, max_learned, never_deny_packaged, "
+	  "self_protection, syscall_filter, "
 	  "fanotify_paths, log, log_rate_limit, log_rate_interval_s, runtime_dir, state_dir" },
 	{ "Mode audit\n", "1:1: unknown key 'Mode'; did you mean 'mode'?" },
 	{ "\"mode\" audit\n", "1:1: expected a key, found \"mode\" (keys are not quoted)" },
@@ -573,6 +584,10 @@ TEST(config_format_defaults)
 			   "kill_running no\n"
 			   "keep_enforcement_on_exit no\n"
 			   "init_module auto\n"
+			   "max_hash_size_mib 2048\n"
+			   "remote_fs check\n"
+			   "max_learned 10000\n"
+			   "never_deny_packaged yes\n"
 			   "self_protection yes\n"
 			   "syscall_filter yes\n"
 			   "fanotify_paths auto\n"
@@ -730,7 +745,7 @@ TEST(config_shipped_file)
 		if (line)
 			line++;
 	}
-	CHECK_EQ_INT(settings, 18);
+	CHECK_EQ_INT(settings, 22);
 	put(text);
 	if (embargo_config_load(conf_path(), &c, &err) < 0) {
 		test_fail(__FILE__, __LINE__, "uncommented: %s",

@@ -63,6 +63,10 @@ static const struct choice logs[] = {
 	{ "journal", EMBARGO_CONFIG_LOG_JOURNAL },
 	{ "stderr", EMBARGO_CONFIG_LOG_STDERR },
 };
+static const struct choice remote_fss[] = {
+	{ "check", EMBARGO_CONFIG_REMOTE_FS_CHECK },
+	{ "deny", EMBARGO_CONFIG_REMOTE_FS_DENY },
+};
 static const struct choice yes_no[] = { { "yes", 1 }, { "no", 0 } };
 static const struct choice init_modules[] = {
 	{ "auto", EMBARGO_CONFIG_INIT_MODULE_AUTO },
@@ -107,6 +111,10 @@ static const struct key keys[] = {
 	BOOL("kill_running", kill_running),
 	BOOL("keep_enforcement_on_exit", keep_enforcement_on_exit),
 	CHOICE("init_module", init_module, init_modules),
+	U32("max_hash_size_mib", max_hash_size_mib, 1, EMBARGO_CONFIG_MAX_HASH_MIB_MAX, "MiB"),
+	CHOICE("remote_fs", remote_fs, remote_fss),
+	U32("max_learned", max_learned, 0, EMBARGO_CONFIG_MAX_LEARNED_MAX, "digests"),
+	BOOL("never_deny_packaged", never_deny_packaged),
 	BOOL("self_protection", self_protection),
 	BOOL("syscall_filter", syscall_filter),
 	PATHS("fanotify_paths", fanotify_paths, true),
@@ -160,6 +168,11 @@ const char *embargo_config_on_timeout_name(uint8_t v)
 const char *embargo_config_log_name(uint8_t v)
 {
 	return name_of(logs, ARRAY_SIZE(logs), v);
+}
+
+const char *embargo_config_remote_fs_name(uint8_t v)
+{
+	return name_of(remote_fss, ARRAY_SIZE(remote_fss), v);
 }
 
 int embargo_config_kernel_tier(uint8_t tier)
@@ -220,6 +233,10 @@ int embargo_config_defaults(struct embargo_config *c)
 		.log = EMBARGO_CONFIG_LOG_AUTO,
 		.log_rate_limit = EMBARGO_CONFIG_RATE_LIMIT_DEFAULT,
 		.log_rate_interval_s = EMBARGO_CONFIG_RATE_INTERVAL_DEFAULT,
+		.max_hash_size_mib = EMBARGO_CONFIG_MAX_HASH_MIB_DEFAULT,
+		.remote_fs = EMBARGO_CONFIG_REMOTE_FS_CHECK,
+		.max_learned = EMBARGO_CONFIG_MAX_LEARNED_DEFAULT,
+		.never_deny_packaged = true,
 	};
 	c->policy = strdup(EMBARGO_CONFIG_POLICY);
 	c->scan_paths = calloc(2, sizeof(char *));

@@ -24,6 +24,11 @@
 #define EMBARGO_CONFIG_RATE_LIMIT_MAX 1000000
 #define EMBARGO_CONFIG_RATE_INTERVAL_DEFAULT 10
 #define EMBARGO_CONFIG_RATE_INTERVAL_MAX 3600
+/* Hashing is bounded: a file larger than this is never hashed (refused in enforce mode). */
+#define EMBARGO_CONFIG_MAX_HASH_MIB_DEFAULT 2048
+#define EMBARGO_CONFIG_MAX_HASH_MIB_MAX (1024 * 1024)
+#define EMBARGO_CONFIG_MAX_LEARNED_DEFAULT 10000
+#define EMBARGO_CONFIG_MAX_LEARNED_MAX 1000000
 
 /* Independent of enum embargo_tier: "auto" is no kernel tier, and the order here is the file's. */
 enum embargo_config_tier {
@@ -48,6 +53,12 @@ enum embargo_config_init_module {
 	EMBARGO_CONFIG_INIT_MODULE_ALLOW, /* allowed and reported */
 };
 
+/* Files on file systems whose content embargo cannot pin (FUSE, NFS, CIFS/SMB, 9p, Ceph, ...). */
+enum embargo_config_remote_fs {
+	EMBARGO_CONFIG_REMOTE_FS_CHECK, /* never cached: decided again at every use */
+	EMBARGO_CONFIG_REMOTE_FS_DENY,	/* enforce mode: refused whenever they are not decided at once */
+};
+
 enum embargo_config_log {
 	EMBARGO_CONFIG_LOG_AUTO, /* the journal if its socket exists, stderr otherwise */
 	EMBARGO_CONFIG_LOG_JOURNAL,
@@ -69,6 +80,10 @@ struct embargo_config {
 	bool kill_running;
 	bool keep_enforcement_on_exit;
 	uint8_t init_module;   /* enum embargo_config_init_module */
+	uint32_t max_hash_size_mib; /* larger files are not hashed: refused in enforce mode, reported */
+	uint8_t remote_fs;	    /* enum embargo_config_remote_fs */
+	uint32_t max_learned;	    /* digests identity rules may teach; more are refused and reported */
+	bool never_deny_packaged;   /* files of installed packages no rule names are never learned */
 	bool self_protection;  /* BPF LSM tiers, enforce mode: others may not signal, trace or unload embargod
 				*/
 	bool syscall_filter;   /* the seccomp allow-list embargod puts on itself once started */
@@ -119,6 +134,7 @@ const char *embargo_config_tier_name(uint8_t tier);
 int embargo_config_tier_from_string(const char *s, uint8_t *tier);
 const char *embargo_config_on_timeout_name(uint8_t v);
 const char *embargo_config_log_name(uint8_t v);
+const char *embargo_config_remote_fs_name(uint8_t v);
 
 /* The kernel tier (enum embargo_tier, embargo.h) a tier setting asks for; -1 for auto (or unknown). */
 int embargo_config_kernel_tier(uint8_t tier);
