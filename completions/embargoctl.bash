@@ -8,6 +8,7 @@
 
 _embargoctl_fallback='status [--json]
 mode audit|enforce
+learned list|forget
 inspect FILE... [--json] [--policy PATH]
 policy check PATH...
 doctor [--json]

@@ -218,6 +218,7 @@ static void print_status(const struct json_value *st)
 		puts("Mechanisms:");
 		ctl_print_strings(mechanisms, "  ");
 	}
+	print_members("Learned:", json_get(st, "learned"));
 	print_members("Fanotify:", json_get(st, "fanotify"));
 	print_members("Persistence:", json_get(st, "persistence"));
 	print_protection(json_get(st, "self_protection"), json_get(st, "syscall_filter"));

@@ -36,6 +36,7 @@ int cmd_inspect(const struct ctl *ctl, int argc, char **argv);
 int cmd_policy(const struct ctl *ctl, int argc, char **argv);
 int cmd_doctor(const struct ctl *ctl, int argc, char **argv);
 int cmd_reload(const struct ctl *ctl, int argc, char **argv);
+int cmd_learned(const struct ctl *ctl, int argc, char **argv);
 
 /* main.c */
 void ctl_usage(FILE *f);

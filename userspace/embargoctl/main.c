@@ -17,6 +17,7 @@ static const struct command {
 } commands[] = {
 	{ "status", cmd_status }, { "mode", cmd_mode }, { "inspect", cmd_inspect }, { "policy", cmd_policy },
 	{ "doctor", cmd_doctor }, { "scan", cmd_scan }, { "reload", cmd_reload },
+	{ "learned", cmd_learned },
 };
 
 void ctl_usage(FILE *f)
@@ -30,6 +31,8 @@ void ctl_usage(FILE *f)
 		"  mode audit|enforce              switch the global mode\n"
 		"  reload                          read the policy again and switch to it atomically; a\n"
 		"                                  policy with errors is refused, the running one stays\n"
+		"  learned list [--json]           the digests identity rules taught: rule, file, when\n"
+		"  learned forget DIGEST           unlearn one: no longer denied (memory, kernel, state)\n"
 		"  inspect FILE... [--json] [--policy PATH]\n"
 		"                                  SHA-256, size and verdict of each file: from the running\n"
 		"                                  daemon, or from the policy at PATH (no daemon needed)\n"

@@ -4,6 +4,7 @@
  * load, and whether it works, is decided in tier.c.
  */
 #include "bpf.h"
+#include "verdict.h"
 #include "log.h"
 #include "util.h"
 
@@ -447,7 +448,23 @@ void bpf_carry_matches(struct bpf_state *b, const struct embargo_policy *old, ui
 
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &v) < 0 || v.gen != old_gen ||
-		    v.verdict != EMBARGO_VERDICT_MATCH || v.rule_id >= old->n_rules)
+		    v.verdict != EMBARGO_VERDICT_MATCH)
+			continue;
+		if (v.rule_id & EMBARGO_RULE_IDENT) {
+			/* An identity match stays while its rule does: no free run after a reload. */
+			const struct embargo_ident_rule *oir = embargo_rule_id_ident(old, v.rule_id);
+			const struct embargo_ident_rule *ir = embargo_policy_same_ident_rule(new, old, oir);
+
+			if (!ir)
+				continue;
+			v.rule_id = EMBARGO_RULE_IDENT | (uint32_t)(ir - new->ident_rules);
+			v.vendor_id = (uint16_t)ir->vendor;
+			v.vendor_mode = new->vendors[ir->vendor].mode;
+			v.gen = gen;
+			(void)bpf_map_update_elem(fd, &key, &v, BPF_EXIST);
+			continue;
+		}
+		if (v.rule_id >= old->n_rules)
 			continue;
 		r = embargo_policy_lookup(new, old->rules[v.rule_id].sha256);
 		if (!r)

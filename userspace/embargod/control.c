@@ -7,6 +7,7 @@
 #include "daemon.h"
 #include "event.h"
 #include "fanotify.h"
+#include "ident.h"
 #include "json.h"
 #include "log.h"
 #include "protection.h"
@@ -124,6 +125,8 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_string(&w, "loaded_at", when);
 	json_key_u64(&w, "capacity", bpf_digest_capacity(d->bpf));
 	json_end_object(&w);
+
+	ident_status_json(d, &w);
 
 	json_key_object(&w, "init_module");
 	json_key_bool(&w, "deny",
@@ -245,6 +248,34 @@ static void req_lookup(struct daemon *d, int fd, const char *who, const char *ar
 	(void)embargo_control_reply(fd, r < 0 ? -r : 0, r < 0 ? "expected a SHA-256 in hex" : body);
 }
 
+static void req_learned(struct daemon *d, int fd, const char *who, const char *arg)
+{
+	_cleanup_free_ char *body = NULL;
+	int r = ident_list_json(d, &body);
+
+	(void)who;
+	(void)arg;
+	(void)embargo_control_reply(fd, r < 0 ? -r : 0, r < 0 ? "cannot format the learned digests" : body);
+}
+
+static void req_forget(struct daemon *d, int fd, const char *who, const char *arg)
+{
+	uint8_t digest[SHA256_LEN];
+	int r;
+
+	if (strlen(arg) != SHA256_HEX_LEN || hex_decode(arg, strlen(arg), digest, SHA256_LEN) < 0) {
+		(void)embargo_control_reply(fd, EINVAL, "expected a SHA-256 in hex");
+		return;
+	}
+	r = ident_forget(d, digest);
+	if (r == -ENOENT) {
+		(void)embargo_control_reply(fd, ENOENT, "no such learned digest");
+		return;
+	}
+	log_notice("Learned digest %s forgotten by %s: no longer denied", arg, who);
+	(void)embargo_control_reply(fd, 0, arg);
+}
+
 static void req_reload(struct daemon *d, int fd, const char *who, const char *arg)
 {
 	char why[1024], ok[128];
@@ -296,10 +327,9 @@ static const struct request {
 	bool changes;
 	void (*handle)(struct daemon *d, int fd, const char *who, const char *arg);
 } requests[] = {
-	{ "status", false, false, req_status },
-	{ "lookup", true, false, req_lookup },
-	{ "mode", true, true, req_mode },
-	{ "reload", false, true, req_reload },
+	{ "status", false, false, req_status },	  { "lookup", true, false, req_lookup },
+	{ "mode", true, true, req_mode },	  { "reload", false, true, req_reload },
+	{ "learned", false, false, req_learned }, { "forget", true, true, req_forget },
 };
 
 static void dispatch(struct daemon *d, int fd, const struct ucred *cred, const char *req)

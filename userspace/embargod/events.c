@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 /* Recent matches, so that a later "repeated N times" report can name the file. */
 #define RECENT 256
@@ -240,15 +241,31 @@ static void report_locked(struct daemon *d, const struct embargo_event *ev, uint
 	log_submit_event(&rec);
 }
 
-/* Open path if it is the reported inode; its name into name. */
-static int open_checked(const char *path, const struct embargo_event *ev, bool is_link, char *name,
-			size_t size, struct stat *st)
+/* Whether st is the reported file: the kernel's s_dev is MAJOR << 20 | MINOR, st_dev glibc's encoding. */
+static bool same_file(const struct embargo_event *ev, const struct stat *st)
+{
+	return st->st_ino == ev->ino && major(st->st_dev) == (unsigned)(ev->dev >> 20) &&
+	       minor(st->st_dev) == (unsigned)(ev->dev & 0xfffff);
+}
+
+/*
+ * Open path if it is the reported file; its name into name. exact: path is the process's own link to it
+ * (/proc/PID/exe, map_files), which is that file whatever its name now leads to; a name is checked by
+ * device and inode.
+ */
+static int open_checked(const char *path, const struct embargo_event *ev, bool is_link, bool exact,
+			char *name, size_t size, struct stat *st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, st) < 0 || st->st_ino != ev->ino || !S_ISREG(st->st_mode)) {
+	/*
+	 * Through the process's own link the device number may differ from the kernel's s_dev where a file
+	 * system reports another one to stat (btrfs subvolumes): the inode alone checks it is that file.
+	 */
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) ||
+	    (exact ? st->st_ino != ev->ino : !same_file(ev, st))) {
 		close(fd);
 		return -ESTALE;
 	}
@@ -288,30 +305,47 @@ static int find_mapping(const struct embargo_event *ev, char *buf, size_t size)
 }
 
 /*
- * Open the file the kernel reported, making sure it is the reported inode. Best is through the process
+ * Open the file the kernel reported, making sure it is the reported file. Best is through the process
  * that uses it (its exe or its mapping: exact even when renamed or deleted, while the process lives), then
- * the name the kernel gave (a full path from bpf_d_path, or execve's argument, relative to the cwd).
+ * the name the kernel gave (a full path from bpf_d_path, or execve's argument, relative to the cwd),
+ * checked by device and inode.
  */
 static int open_subject(const struct embargo_event *ev, char *name, size_t size, struct stat *st)
 {
 	char p[EMBARGO_PATH_LEN + 64];
 	int fd = -ENOENT;
 
-	if (ev->hook == EMBARGO_HOOK_EXEC && (ev->flags & (EMBARGO_EVF_PATH_ARGV | EMBARGO_EVF_PATH_TRUNC))) {
+	if (ev->hook == EMBARGO_HOOK_EXEC) {
 		snprintf(p, sizeof(p), "/proc/%u/exe", ev->pid);
-		fd = open_checked(p, ev, true, name, size, st);
-	} else if (ev->hook == EMBARGO_HOOK_MMAP && !ev->path[0] && find_mapping(ev, p, sizeof(p)) == 0) {
-		fd = open_checked(p, ev, true, name, size, st);
+		fd = open_checked(p, ev, true, true, name, size, st);
+	} else if (ev->hook == EMBARGO_HOOK_MMAP && find_mapping(ev, p, sizeof(p)) == 0) {
+		fd = open_checked(p, ev, true, true, name, size, st);
 	}
 	if (fd >= 0 || !ev->path[0])
 		return fd;
 	if (ev->path[0] == '/')
-		return open_checked(ev->path, ev, false, name, size, st);
+		return open_checked(ev->path, ev, false, false, name, size, st);
 	snprintf(p, sizeof(p), "/proc/%u/cwd/%s", ev->pid, ev->path);
-	fd = open_checked(p, ev, false, name, size, st);
+	fd = open_checked(p, ev, false, false, name, size, st);
 	if (fd >= 0)
 		snprintf(name, size, "%s", ev->path);
 	return fd;
+}
+
+/*
+ * Whether pid sees the file system as PID 1 does: 1, 0 (its own mount namespace, where any user can make
+ * /opt/<vendor>/ with unshare -Urm and a bind mount), or -errno (-ENOENT: it is gone). embargod itself may
+ * run in a namespace of its own (ProtectSystem=): PID 1's is the initial one.
+ */
+static int in_initial_mntns(uint32_t pid)
+{
+	struct stat init, its;
+	char ns[64];
+
+	snprintf(ns, sizeof(ns), "/proc/%u/ns/mnt", pid);
+	if (stat(ns, &its) < 0 || stat("/proc/1/ns/mnt", &init) < 0)
+		return -errno;
+	return its.st_ino == init.st_ino && its.st_dev == init.st_dev;
 }
 
 static void classify(struct daemon *d, const struct embargo_event *ev)
@@ -321,8 +355,9 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 	bool matched;
 	uint8_t digest[SHA256_LEN];
 	char path[EMBARGO_PATH_LEN];
+	const char *ident_path;
 	struct stat st;
-	int r;
+	int r, ns;
 
 	_cleanup_close_ int fd = open_subject(ev, path, sizeof(path), &st);
 	if (fd < 0) {
@@ -333,23 +368,37 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 			 ev->path[0] ? ev->path : "(no path)", ev->pid, ev->comm, strerror(-fd));
 		return;
 	}
-	/* The hashing tier hands over files it found clean, with their digest, for identity rules. */
-	if (ev->flags & EMBARGO_EVF_KERNEL_HASH) {
-		memcpy(digest, ev->sha256, SHA256_LEN);
-	} else {
-		r = embargo_sha256_fd(fd, digest, NULL);
-		if (r < 0) {
-			(void)bpf_map_delete_elem(bpf_verdicts_fd(d->bpf), &key);
-			log_warning("Cannot hash %s: %s; it is reported again at its next use", path,
-				    strerror(-r));
-			return;
-		}
+	/*
+	 * What is identified is what is learned: the digest of the file open here. The hashing tier hands
+	 * over files it found clean with their digest; content rewritten since is not what the kernel saw.
+	 */
+	r = embargo_sha256_fd(fd, digest, NULL);
+	if (r < 0 || ((ev->flags & EMBARGO_EVF_KERNEL_HASH) && memcmp(digest, ev->sha256, SHA256_LEN) != 0)) {
+		(void)bpf_map_delete_elem(bpf_verdicts_fd(d->bpf), &key);
+		log_warning("Cannot hash %s: %s; it is reported again at its next use", path,
+			    r < 0 ? strerror(-r) : "its content changed since the kernel hashed it");
+		return;
 	}
+	/* Names mean what they say in the initial mount namespace only (embargo.policy(5)). */
+	ns = in_initial_mntns(ev->pid);
+	ident_path = ns > 0 ? path : NULL;
 	d->classified++;
-	matched = daemon_identify(d, fd, path, digest, &st, &v);
-	if (!(ev->flags & EMBARGO_EVF_WRITERS) && (matched || !(ev->flags & EMBARGO_EVF_KERNEL_HASH)) &&
-	    bpf_map_update_elem(bpf_verdicts_fd(d->bpf), &key, &v, BPF_ANY) < 0)
-		log_warning("Cannot cache the verdict for %s: %m", path);
+	matched = daemon_identify(d, fd, ident_path, digest, &st, &v);
+	if (!matched && ns < 0 && ident_name_match(d, fd, path, digest)) {
+		/* Gone before its namespace could be told: decided again at its next use, not allowed. */
+		(void)bpf_map_delete_elem(bpf_verdicts_fd(d->bpf), &key);
+		log_info(
+			"Cannot classify %s (pid %u, %s): a path or package rule names it and the process is "
+			"gone, its mount namespace unknown; it is reported again at its next use",
+			path, ev->pid, ev->comm);
+		return;
+	}
+	if (!(ev->flags & EMBARGO_EVF_WRITERS) && (matched || !(ev->flags & EMBARGO_EVF_KERNEL_HASH))) {
+		if (bpf_map_update_elem(bpf_verdicts_fd(d->bpf), &key, &v, BPF_ANY) < 0)
+			log_warning("Cannot cache the verdict for %s: %m", path);
+		else if (matched && (v.rule_id & EMBARGO_RULE_IDENT))
+			ident_note_verdict(d, digest, &key);
+	}
 	if (!matched)
 		return;
 

@@ -35,6 +35,7 @@ int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize)
 {
 	struct embargo_policy_error perr = {};
 	struct embargo_policy *p = NULL, *old_prev;
+	struct ident *learned;
 	uint64_t t0 = now_ns();
 	uint32_t gen = d->gen + 1;
 	char msg[5000];
@@ -58,13 +59,13 @@ int daemon_reload(struct daemon *d, const char *who, char *why, size_t whysize)
 	/* The start-up scan reads the policy without the lock: it is run again on the new one below. */
 	startscan_end(d);
 	pthread_rwlock_wrlock(&d->policy_lock);
-	ident_stop(d);
+	learned = ident_detach(d);
 	old_prev = d->prev_policy;
 	d->prev_policy = d->policy;
 	d->prev_gen = d->gen;
 	d->policy = p;
 	d->gen = gen;
-	r = ident_start(d);
+	r = ident_restart(d, learned, d->prev_policy);
 	pthread_rwlock_unlock(&d->policy_lock);
 	bpf_carry_matches(d->bpf, d->prev_policy, d->prev_gen, d->policy, gen);
 	/* The learned digests of the new generation are in its set: now the kernel switches. */

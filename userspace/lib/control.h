@@ -4,8 +4,9 @@
  * (default /run/embargo), accepting root peers only (SO_PEERCRED).
  *
  * One request per connection, one datagram each way.
- *   request:  "status" | "mode audit" | "mode enforce" | "lookup <sha256 hex>"
- *   reply:    "0\n<body>"            success; body is JSON for status and lookup
+ *   request:  "status" | "mode audit" | "mode enforce" | "lookup <sha256 hex>" | "reload" |
+ *             "learned" | "forget <sha256 hex>"
+ *   reply:    "0\n<body>"            success; body is JSON for status, lookup and learned
  *             "<errno>\n<message>"   failure, errno positive (EINVAL, EPERM, ...)
  */
 #ifndef EMBARGO_CONTROL_H

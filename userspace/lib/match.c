@@ -88,6 +88,7 @@ static void describe_signer(struct embargo_match *m, const struct embargo_signat
 {
 	snprintf(m->why, sizeof(m->why), "signed %s %s=%s (%s, %s)", depth ? "under issuer" : "by", field,
 		 value, embargo_sig_kind_name(s->kind), embargo_sig_state_name(s->state));
+	m->sig_verified = s->state == EMBARGO_SIG_VERIFIED;
 }
 
 /* A signer rule against every signature; 1 with m->why set, 0, or -errno. */

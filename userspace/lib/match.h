@@ -23,6 +23,7 @@ struct embargo_match {
 	const struct embargo_rule *rule;	/* the digest rule, or NULL */
 	const struct embargo_ident_rule *ident; /* the identity rule, or NULL */
 	char location[4200];			/* "file:line" of the rule */
+	bool sig_verified; /* a signer rule: the signature that matched is VERIFIED (not only well-formed) */
 	/* For people: e.g. "signed by O=AO Kaspersky Lab (authenticode, unverified)". */
 	char why[512];
 };

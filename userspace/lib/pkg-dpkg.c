@@ -439,3 +439,76 @@ int embargo_pkg_db_lookup(const struct embargo_pkg_db *db, const char *path, str
 	}
 	return 0;
 }
+
+/* Whether one <package>.md5sums file (dirfd's file) lists a file with this MD5 (lowercase hex). */
+static int md5sums_lists(int dirfd, const char *file, const char *hex)
+{
+	_cleanup_free_ char *line = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	size_t size = 0, n = strlen(hex);
+	int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "re");
+	if (!f) {
+		close(fd);
+		return -errno;
+	}
+	while (getline(&line, &size, f) > 0)
+		if (strncmp(line, hex, n) == 0 && (line[n] == ' ' || line[n] == '\t'))
+			return 1;
+	return 0;
+}
+
+int embargo_dpkg_md5_owners(const char *admindir, const uint8_t md5[MD5_LEN], struct embargo_package **pkgs,
+			    size_t *n)
+{
+	_cleanup_free_ char *info = NULL;
+	struct status_entry *st = NULL;
+	char hex[2 * MD5_LEN + 1];
+	size_t n_st = 0;
+	struct dirent *e;
+	DIR *dir;
+	int r;
+
+	if (!admindir)
+		admindir = EMBARGO_DPKG_ADMINDIR;
+	if (asprintf(&info, "%s/info", admindir) < 0)
+		return -ENOMEM;
+	dir = opendir(info);
+	if (!dir)
+		return -errno;
+	r = read_status(admindir, &st, &n_st);
+	if (r < 0) {
+		closedir(dir);
+		return r;
+	}
+	hex_encode(md5, MD5_LEN, hex);
+	while (r >= 0 && (e = readdir(dir))) {
+		size_t len = strlen(e->d_name), suffix = strlen(".md5sums");
+		char name[256];
+		struct status_entry key = { .name = name }, *s;
+		struct dpkg_pkg p = { .name = name };
+
+		if (len <= suffix || strcmp(e->d_name + len - suffix, ".md5sums") != 0)
+			continue;
+		if (md5sums_lists(dirfd(dir), e->d_name, hex) <= 0)
+			continue;
+		/* "<package>[:<arch>].md5sums" */
+		len -= suffix;
+		if (strcspn(e->d_name, ":") < len)
+			len = strcspn(e->d_name, ":");
+		snprintf(name, sizeof(name), "%.*s", (int)len, e->d_name);
+		s = n_st ? bsearch(&key, st, n_st, sizeof(*st), cmp_status) : NULL;
+		if (s)
+			p = (struct dpkg_pkg){ .name = name,
+					       .version = s->version,
+					       .maintainer = s->maintainer,
+					       .origin = s->origin };
+		r = add_pkg(&p, pkgs, n);
+	}
+	closedir(dir);
+	status_free(st, n_st);
+	return r < 0 ? r : 0;
+}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "identity.h"
+#include "sha256.h"
 
 #define EMBARGO_DPKG_ADMINDIR "/var/lib/dpkg"
 #define EMBARGO_RPM_TIMEOUT_MS 5000
@@ -58,6 +59,14 @@ int embargo_pkg_rpm_lookup(const char *path, const char *rpm, unsigned timeout_m
 			   struct embargo_package **pkgs, size_t *n);
 /* Whether the rpm program (as embargo_pkg_rpm_lookup() finds it) is installed. */
 bool embargo_pkg_rpm_present(const char *rpm);
+
+/*
+ * Appends to (*pkgs, *n) the dpkg packages (admindir: NULL for /var/lib/dpkg) one of whose files has this
+ * MD5 in <admindir>/info/<package>.md5sums: who ships this content, wherever the copy is. Reads every
+ * md5sums file (tens of milliseconds): for rare questions. 0, -ENOENT without a dpkg database, -errno.
+ */
+int embargo_dpkg_md5_owners(const char *admindir, const uint8_t md5[MD5_LEN], struct embargo_package **pkgs,
+			    size_t *n);
 
 struct embargo_pkg_opts {
 	const char *dpkg_admindir; /* NULL: /var/lib/dpkg */

@@ -555,3 +555,19 @@ int embargo_mode_from_string(const char *s, uint8_t *mode)
 		}
 	return -EINVAL;
 }
+
+const struct embargo_ident_rule *embargo_policy_same_ident_rule(const struct embargo_policy *p,
+								const struct embargo_policy *rp,
+								const struct embargo_ident_rule *r)
+{
+	for (size_t i = 0; p && rp && r && i < p->n_ident_rules; i++) {
+		const struct embargo_ident_rule *c = &p->ident_rules[i];
+
+		if (c->kind == r->kind && c->verified == r->verified &&
+		    strcmp(c->written ?: "", r->written ?: "") == 0 &&
+		    strcmp(p->vendors[c->vendor].name, rp->vendors[r->vendor].name) == 0 &&
+		    memcmp(c->sha256, r->sha256, sizeof(c->sha256)) == 0)
+			return c;
+	}
+	return NULL;
+}

@@ -116,6 +116,14 @@ const char *embargo_rule_location(const struct embargo_policy *p, const struct e
 				  size_t size);
 
 /* "file:line" of an identity rule into buf; returns buf. */
+/*
+ * The identity rule of p that is rule r of policy rp (the same kind, value as written, `verified` and
+ * vendor name), wherever it now is: how a reload carries what a rule taught over to the new policy. NULL
+ * when p has no such rule.
+ */
+const struct embargo_ident_rule *embargo_policy_same_ident_rule(const struct embargo_policy *p,
+								 const struct embargo_policy *rp,
+								 const struct embargo_ident_rule *r);
 const char *embargo_ident_rule_location(const struct embargo_policy *p, const struct embargo_ident_rule *r,
 					char *buf, size_t size);
 /* The keyword of a kind: "signer-org", ... */

@@ -26,6 +26,8 @@
 /* Events not logged one by one (log_rate_limit, a full log queue): counts by vendor, action and file. */
 #define EMBARGO_MSGID_SUPPRESSED "efc06f4d0bf84f1fbb4acc9da2045887"
 #define EMBARGO_MSGID_TAMPER "52c661a2cdb940699e7cfe9f0fec4c25"	 /* self-protection refused an attempt */
+/* An identity match that did not teach its digest: a possible attack (4), or a learn not safe to make (5). */
+#define EMBARGO_MSGID_LEARN_REFUSED "5e9069df87fb4a1cbf0bf55ada4a5354"
 #define EMBARGO_MSGID_SYSCALL "491134c031fb4788abd2de2c6b49bd83" /* embargod's seccomp filter refused */
 
 struct embargo_record {

@@ -17,11 +17,11 @@ int embargo_sha256_buf(const void *buf, size_t len, uint8_t out[SHA256_LEN])
 	return 0;
 }
 
-int embargo_sha256_hasher_init(struct embargo_sha256_hasher *h)
+static int hasher_init(struct embargo_sha256_hasher *h, const char *algorithm)
 {
 	*h = (struct embargo_sha256_hasher){};
 	/* Fetched once: EVP_sha256() would make OpenSSL 3 look the provider up again at every init. */
-	h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	h->md = EVP_MD_fetch(NULL, algorithm, NULL);
 	h->ctx = EVP_MD_CTX_new();
 	h->buf = malloc(READ_CHUNK);
 	if (!h->md || !h->ctx || !h->buf) {
@@ -29,6 +29,11 @@ int embargo_sha256_hasher_init(struct embargo_sha256_hasher *h)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+int embargo_sha256_hasher_init(struct embargo_sha256_hasher *h)
+{
+	return hasher_init(h, "SHA256");
 }
 
 void embargo_sha256_hasher_free(struct embargo_sha256_hasher *h)
@@ -39,8 +44,9 @@ void embargo_sha256_hasher_free(struct embargo_sha256_hasher *h)
 	*h = (struct embargo_sha256_hasher){};
 }
 
-int embargo_sha256_hasher_fd(struct embargo_sha256_hasher *h, int fd, uint64_t size, uint8_t out[SHA256_LEN],
-			     uint64_t *bytes, const volatile bool *cancel)
+/* The loop, for any algorithm; out holds len bytes. */
+static int hasher_fd(struct embargo_sha256_hasher *h, int fd, uint64_t size, uint8_t *out, unsigned len,
+		     uint64_t *bytes, const volatile bool *cancel)
 {
 	uint64_t off = 0;
 	unsigned int n = 0;
@@ -70,10 +76,16 @@ int embargo_sha256_hasher_fd(struct embargo_sha256_hasher *h, int fd, uint64_t s
 		if (cancel_requested(cancel))
 			return -ECANCELED;
 	}
-	if (EVP_DigestFinal_ex(h->ctx, out, &n) != 1 || n != SHA256_LEN)
+	if (EVP_DigestFinal_ex(h->ctx, out, &n) != 1 || n != len)
 		return -EIO;
 	*bytes = off;
 	return 0;
+}
+
+int embargo_sha256_hasher_fd(struct embargo_sha256_hasher *h, int fd, uint64_t size, uint8_t out[SHA256_LEN],
+			     uint64_t *bytes, const volatile bool *cancel)
+{
+	return hasher_fd(h, fd, size, out, SHA256_LEN, bytes, cancel);
 }
 
 /* One file, st its fstat: a hasher for it alone. */
@@ -113,4 +125,21 @@ int embargo_sha256_path(const char *path, uint8_t out[SHA256_LEN], uint64_t *siz
 	if (fd < 0)
 		return fd;
 	return sha256_regular(fd, &st, out, size);
+}
+
+int embargo_md5_fd(int fd, uint8_t out[MD5_LEN])
+{
+	_cleanup_(embargo_sha256_hasher_free) struct embargo_sha256_hasher h = {};
+	uint64_t bytes = 0;
+	struct stat st;
+	int r;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EBADFD;
+	r = hasher_init(&h, "MD5");
+	if (r < 0)
+		return r;
+	return hasher_fd(&h, fd, (uint64_t)st.st_size, out, MD5_LEN, &bytes, NULL);
 }

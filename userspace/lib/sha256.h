@@ -8,6 +8,7 @@
 
 #define SHA256_LEN 32
 #define SHA256_HEX_LEN 64
+#define MD5_LEN 16
 
 /* SHA-256 of a buffer. */
 int embargo_sha256_buf(const void *buf, size_t len, uint8_t out[SHA256_LEN]);
@@ -18,6 +19,8 @@ int embargo_sha256_buf(const void *buf, size_t len, uint8_t out[SHA256_LEN]);
 int embargo_sha256_fd(int fd, uint8_t out[SHA256_LEN], uint64_t *size);
 /* Opens path as open_regular() does (never waiting on a FIFO) and hashes it as embargo_sha256_fd(). */
 int embargo_sha256_path(const char *path, uint8_t out[SHA256_LEN], uint64_t *size);
+/* MD5 of a regular file fd as embargo_sha256_fd() reads it: only to find a file in dpkg's md5sums. */
+int embargo_md5_fd(int fd, uint8_t out[MD5_LEN]);
 
 /*
  * The one file-hashing loop. A hasher keeps its digest context and read buffer across files: the scanner's
