@@ -102,6 +102,8 @@ TEST(match_signer_org)
 	ident(&id, "/x", U, "AO Kaspersky Lab", "Kaspersky", "DigiCert Inc", NULL, NULL);
 	CHECK_EQ_INT(kind_of(p, &id, &m), EMBARGO_IDENT_SIGNER_ORG);
 	CHECK_EQ_STR(m.why, "signed by O=AO Kaspersky Lab (authenticode, unverified)");
+	/* It matches, but says it is unverified: such a match teaches no digest (embargod identity.c). */
+	CHECK(!m.sig_verified);
 	snprintf(loc, sizeof(loc), "%s/m.policy:2", test_tmpdir());
 	CHECK_EQ_STR(m.location, loc);
 	CHECK_EQ_INT(m.vendor, 0);
@@ -109,6 +111,7 @@ TEST(match_signer_org)
 	ident(&id, "/x", V, "ao KASPERSKY lab", NULL, "DigiCert Inc", NULL, NULL);
 	CHECK_EQ_INT(kind_of(p, &id, &m), EMBARGO_IDENT_SIGNER_ORG);
 	CHECK_EQ_STR(m.why, "signed by O=ao KASPERSKY lab (authenticode, verified)");
+	CHECK(m.sig_verified);
 	/* Look-alikes, other organisations, no signature, a malformed one: no. */
 	ident(&id, "/x", U, "AO Kaspersky Labs", NULL, "DigiCert Inc", NULL, NULL);
 	CHECK_EQ_INT(kind_of(p, &id, &m), -1);

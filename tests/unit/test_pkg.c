@@ -5,8 +5,10 @@
 #include "pkg.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void write_file(const char *path, const char *text, mode_t mode)
 {
@@ -195,4 +197,58 @@ TEST(pkg_rpm)
 		CHECK_EQ_INT(n, 2);
 		embargo_packages_free(p, n);
 	}
+}
+
+/* Who ships a content, wherever the copy is: dpkg's md5sums, with the package's status fields. */
+TEST(pkg_dpkg_md5_owners)
+{
+	char dir[4200], path[4300], line[512];
+	struct embargo_package *pkgs = NULL;
+	uint8_t md5[MD5_LEN], other[MD5_LEN] = { 0x22 };
+	char hex[2 * MD5_LEN + 1];
+	size_t n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/content", test_tmpdir());
+	write_file(path, "the loader's bytes\n", 0644);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	REQUIRE(embargo_md5_fd(fd, md5) == 0);
+	close(fd);
+	hex_encode(md5, MD5_LEN, hex);
+	/* md5sum of "the loader's bytes\n", as coreutils computes it. */
+	CHECK_EQ_STR(hex, "8655663de82bac9df1aa6565e872ed79");
+
+	snprintf(dir, sizeof(dir), "%s/dpkg", test_tmpdir());
+	REQUIRE(mkdir(dir, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/info", dir);
+	REQUIRE(mkdir(path, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/status", dir);
+	write_file(path,
+		   "Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\n"
+		   "Maintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>\n\n"
+		   "Package: kesl\nVersion: 12\nMaintainer: AO Kaspersky Lab\n\n",
+		   0644);
+	snprintf(path, sizeof(path), "%s/info/libc6:amd64.md5sums", dir);
+	snprintf(line, sizeof(line), "00000000000000000000000000000000  usr/lib/other\n%s  usr/lib/ld.so\n",
+		 hex);
+	write_file(path, line, 0644);
+	snprintf(path, sizeof(path), "%s/info/kesl.md5sums", dir);
+	write_file(path, "11111111111111111111111111111111  opt/kaspersky/kesl/bin/kesl\n", 0644);
+	snprintf(path, sizeof(path), "%s/info/kesl.list", dir);
+	write_file(path, "/opt/kaspersky/kesl/bin/kesl\n", 0644);
+
+	REQUIRE(embargo_dpkg_md5_owners(dir, md5, &pkgs, &n) == 0);
+	REQUIRE(n == 1);
+	CHECK_EQ_STR(pkgs[0].manager, "dpkg");
+	CHECK_EQ_STR(pkgs[0].name, "libc6");
+	CHECK_EQ_STR(pkgs[0].version, "2.36-9");
+	CHECK_EQ_STR(pkgs[0].maintainer, "GNU Libc Maintainers <debian-glibc@lists.debian.org>");
+	embargo_packages_free(pkgs, n);
+	pkgs = NULL;
+	n = 0;
+	CHECK_EQ_INT(embargo_dpkg_md5_owners(dir, other, &pkgs, &n), 0);
+	CHECK_EQ_INT(n, 0);
+	snprintf(path, sizeof(path), "%s/none", test_tmpdir());
+	CHECK_EQ_INT(embargo_dpkg_md5_owners(path, md5, &pkgs, &n), -ENOENT);
 }

@@ -54,10 +54,10 @@ t_open_of_known_refused() {
 # An identity rule is decided before the answer in this tier: refused on the very first exec, and a
 # copy of it elsewhere (its digest learned) too.
 t_identity_path_first_exec() {
-	mkdir -p /tmp/pathvendor
-	cp $T/unlisted /tmp/pathvendor/engine && printf 'P' >>/tmp/pathvendor/engine
-	cp /tmp/pathvendor/engine /tmp/engine-copy
-	expect_denied /tmp/pathvendor/engine || return 1
+	mkdir -p /opt/pathvendor
+	cp $T/unlisted /opt/pathvendor/engine && printf 'P' >>/opt/pathvendor/engine
+	cp /opt/pathvendor/engine /tmp/engine-copy
+	expect_denied /opt/pathvendor/engine || return 1
 	expect_denied /tmp/engine-copy
 }
 
@@ -125,7 +125,7 @@ vendor "Listed"
 sha256 $H_LISTED label "listed test program"
 
 vendor "Pathvendor"
-path /tmp/pathvendor/
+path /opt/pathvendor/
 EOF
 	cp $T/listed /tmp/copy-listed && cp $T/listed /tmp/hl &&
 		ln /tmp/hl /tmp/hardlink-listed && cp $T/listed /tmp/to-rename && mv /tmp/to-rename /tmp/renamed-listed

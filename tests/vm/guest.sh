@@ -457,30 +457,151 @@ t_doctor_daemon() {
 	return 1
 }
 
+# run_held PATH: runs PATH with its marker a FIFO, so that it stays alive (its exe and mount namespace can
+# be read) until the marker is read a second later. RC its exit status.
+run_held() {
+	rm -f /tmp/hold.fifo && mkfifo /tmp/hold.fifo
+	MARKER=/tmp/hold.fifo "$@" >/dev/null 2>&1 &
+	hp=$!
+	sleep 1
+	cat /tmp/hold.fifo >/dev/null 2>&1 &
+	cp=$!
+	wait $hp
+	RC=$?
+	kill $cp 2>/dev/null
+	wait $cp 2>/dev/null
+	rm -f /tmp/hold.fifo
+}
+
 # An identity rule (path): the file is not listed by digest; embargod identifies it (at its first use in
 # the lsm-hash tier, which the kernel allows and hands over) and learns its digest, so that from then on
-# the kernel refuses it, and a copy of it elsewhere on its very first exec.
+# the kernel refuses it, and a copy of it elsewhere on its very first exec. The directory is root's
+# (names in a directory others can write teach nothing), the process alive while it is classified (its
+# mount namespace must be seen to be the initial one).
 t_identity_path_learned() {
-	mkdir -p /tmp/pathvendor
-	cp $T/unlisted /tmp/pathvendor/engine && printf 'P' >>/tmp/pathvendor/engine
+	mkdir -p /opt/pathvendor
+	cp $T/unlisted /opt/pathvendor/engine && printf 'P' >>/opt/pathvendor/engine
 	mark_log
 	i=0
 	while :; do
-		prog_run /tmp/pathvendor/engine
+		run_held /opt/pathvendor/engine
+		prog_run /opt/pathvendor/engine
 		[ $RC -eq 200 ] && break
 		i=$((i + 1))
-		[ $i -ge 50 ] && {
+		[ $i -ge 20 ] && {
 			REASON="the file under the path rule was never refused: exit $RC, $(flat "$OUT")"
 			return 1
 		}
-		sleep 0.1
 	done
 	[ $i -gt 0 ] && note "identity-path-learned: refused after $i allowed run(s) (identified after its first use)"
-	wait_log "Identified /tmp/pathvendor/engine as Pathvendor's" || return 1
-	cp /tmp/pathvendor/engine /tmp/copy-of-engine
+	wait_log "Identified /opt/pathvendor/engine as Pathvendor's" || return 1
+	cp /opt/pathvendor/engine /tmp/copy-of-engine
 	# lsm-hash: the kernel knows the learned digest, the copy is refused on its first exec; lsm: no
 	# in-kernel hashing, the copy may run once while embargod classifies it.
 	expect_denied_first /tmp/copy-of-engine
+}
+
+# learned_has SHA: the daemon's learned set (embargoctl learned list, or its state file) holds SHA.
+learned_has() {
+	ctl learned list 2>/dev/null | grep -q "^$1 " && return 0
+	grep -q "^$1 " /var/lib/embargo/learned 2>/dev/null
+}
+
+# A path rule over a directory anyone can write, and the dynamic loader copied there and run: learning
+# its digest would refuse every dynamically linked program. Nothing is learned, the attempt is reported.
+t_learn_writable_dir() {
+	mkdir -p /tmp/dropbox && chmod 1777 /tmp/dropbox
+	cp /lib64/ld-linux-x86-64.so.2 /tmp/dropbox/ld.so
+	h=$(sha /lib64/ld-linux-x86-64.so.2)
+	mark_log
+	run_held /tmp/dropbox/ld.so $T/unlisted
+	sleep 1
+	learned_has "$h" && {
+		REASON="the loader's digest was learned from /tmp/dropbox/ld.so"
+		return 1
+	}
+	expect_runs $T/unlisted unlisted || return 1
+	wait_log "a possible attack on learning" "/tmp/dropbox/ld.so"
+}
+
+# A name seen through the caller's own mount namespace: /opt bind-mounted over in a namespace of its own
+# fakes /opt/kaspersky/ (and /proc/PID/exe names the file as that namespace sees it). The path rule does
+# not apply there: nothing is learned.
+t_learn_foreign_mntns() {
+	mkdir -p /opt/kaspersky /tmp/fakeopt/kaspersky
+	cp $T/unlisted /tmp/fakeopt/kaspersky/engine && printf 'K' >>/tmp/fakeopt/kaspersky/engine
+	cp /tmp/fakeopt/kaspersky/engine /tmp/fake-engine
+	mark_log
+	rm -f /tmp/hold.fifo && mkfifo /tmp/hold.fifo
+	unshare -m --propagation private sh -c "mount --bind /tmp/fakeopt /opt &&
+		MARKER=/tmp/hold.fifo exec /opt/kaspersky/engine" >/dev/null 2>&1 &
+	hp=$!
+	sleep 1
+	cat /tmp/hold.fifo >/dev/null 2>&1
+	wait $hp
+	rm -f /tmp/hold.fifo
+	sleep 1
+	grep -q "Identified /opt/kaspersky/" "$LOG" && {
+		REASON="the file was identified by a name of another mount namespace"
+		return 1
+	}
+	expect_runs /tmp/fake-engine unlisted
+}
+
+# The file rewritten in place between the kernel's event and the daemon's classification (the daemon's
+# loop held by a silent control client): the kernel hashed the old content, the daemon identifies the new.
+# The learned digest is that of what was identified, or nothing; never the kernel's of other content.
+t_learn_rewritten() {
+	[ "$EXPECT_TIER" = lsm-hash ] || {
+		echo "@@ SKIP: learn-rewritten: the kernel hashes only in the lsm-hash tier"
+		return 0
+	}
+	cp $T/unlisted /opt/pathvendor/rw && printf 'A' >>/opt/pathvendor/rw
+	cp /opt/pathvendor/rw /tmp/rw.a
+	cp $T/unlisted /tmp/rw.b && printf 'B' >>/tmp/rw.b
+	ha=$(sha /opt/pathvendor/rw)
+	tstall $RD/control.sock 2 &
+	sp=$!
+	sleep 0.2
+	prog_run /opt/pathvendor/rw
+	cat /tmp/rw.b >/opt/pathvendor/rw
+	wait $sp
+	sleep 1
+	learned_has "$ha" && {
+		REASON="the kernel's digest of the old content was learned from the rewritten file"
+		return 1
+	}
+	# A copy of the old content, never under the rule: refused only if its digest was learned.
+	expect_runs /tmp/rw.a unlisted || {
+		REASON="the kernel's digest of the old content was learned: $REASON"
+		return 1
+	}
+}
+
+# The learned set is capped; embargoctl learned list shows it and learned forget is the way out.
+t_learned_forget() {
+	h=$(sha /opt/pathvendor/engine)
+	ctl learned list | grep -q "^$h .*/opt/pathvendor/engine" || {
+		REASON="learned list does not show the engine's digest: $(flat "$(ctl learned list 2>&1)")"
+		return 1
+	}
+	ctl status --json | grep -q '"learned":{"count":[1-9][0-9]*,"max":' || {
+		REASON="status has no learned count and max"
+		return 1
+	}
+	ctl learned forget "$h" >/dev/null || {
+		REASON="learned forget $h failed"
+		return 1
+	}
+	ctl learned list | grep -q "^$h " && {
+		REASON="the digest is still listed after forget"
+		return 1
+	}
+	grep -q "^$h " /var/lib/embargo/learned && {
+		REASON="the digest is still in the state file after forget"
+		return 1
+	}
+	expect_runs /tmp/copy-of-engine unlisted
 }
 
 # A kernel module identified by its signer (re-signed with a throw-away key whose certificate says
@@ -607,12 +728,18 @@ vendor "Audited" mode audit
 sha256 $H_AUDITED label "audited test program"
 
 vendor "Pathvendor"
-path /tmp/pathvendor/
+path /opt/pathvendor/
 
 vendor "Signer"
 signer-org "AO Kaspersky Lab"
 trust-anchor $T/sig/ca.pem
 trust-anchor $T/sig/vendor.pem
+
+vendor "Dropbox"
+path /tmp/dropbox/
+
+vendor "Kaspersky"
+path /opt/kaspersky/
 EOF
 	RULE_LISTED=3
 	RULE_LIB=4
@@ -643,6 +770,10 @@ run_test module-unlisted-loads
 run_test module-listed-denied
 run_test module-memory-denied
 run_test identity-path-learned
+run_test learn-writable-dir
+run_test learn-foreign-mntns
+run_test learn-rewritten
+run_test learned-forget
 run_test module-signer-denied
 run_test runtime-audit
 run_test module-memory-audited

@@ -629,6 +629,46 @@ bool ident_name_match(struct daemon *d, int fd, const char *path, const uint8_t 
 	       is_name_kind(dec.m.kind);
 }
 
+/*
+ * The cached MATCH verdicts a forgotten digest produced. The daemon knows those it stored; in the hashing
+ * tier the kernel stores its own for every copy it refused by the digest: there every identity match of
+ * the same rule is dropped, and the kernel hashes those files again (the other learned digests of the
+ * rule are still in its map, so nothing else runs meanwhile).
+ */
+static void drop_verdicts(struct daemon *d, int vfd, const struct learned *l)
+{
+	struct embargo_inode_key key, *prev = NULL, due[256];
+	struct embargo_rule_ref ref;
+	struct embargo_verdict v;
+	size_t n = 0;
+
+	if (vfd < 0)
+		return;
+	for (size_t i = 0; i < l->n_keys; i++)
+		if (bpf_map_lookup_elem(vfd, &l->keys[i], &v) == 0 && v.verdict == EMBARGO_VERDICT_MATCH &&
+		    (v.rule_id & EMBARGO_RULE_IDENT))
+			(void)bpf_map_delete_elem(vfd, &l->keys[i]);
+	if (d->tier != EMBARGO_TIER_LSM_HASH)
+		return;
+	rule_ref_of(d, l->ident, &ref);
+	/* First collect, then delete: deleting while walking would restart the walk. */
+	while (bpf_map_get_next_key(vfd, prev, &key) == 0) {
+		prev = &key;
+		if (bpf_map_lookup_elem(vfd, &key, &v) == 0 && v.verdict == EMBARGO_VERDICT_MATCH &&
+		    v.rule_id == ref.rule_id) {
+			due[n++] = key;
+			if (n == ARRAY_SIZE(due)) {
+				for (size_t i = 0; i < n; i++)
+					(void)bpf_map_delete_elem(vfd, &due[i]);
+				n = 0;
+				prev = NULL;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		(void)bpf_map_delete_elem(vfd, &due[i]);
+}
+
 int ident_forget(struct daemon *d, const uint8_t sha[SHA256_LEN])
 {
 	struct ident *x = d->ident;
@@ -648,13 +688,7 @@ int ident_forget(struct daemon *d, const uint8_t sha[SHA256_LEN])
 	/* A digest the policy lists itself stays in the kernel's map: it is the rule's, not the learn's. */
 	if (d->tier == EMBARGO_TIER_LSM_HASH && !embargo_policy_lookup(d->policy, sha))
 		(void)bpf_map_delete_elem(bpf_digests_fd(d->bpf, d->gen), sha);
-	for (size_t i = 0; i < gone.n_keys && vfd >= 0; i++) {
-		struct embargo_verdict v;
-
-		if (bpf_map_lookup_elem(vfd, &gone.keys[i], &v) == 0 && v.verdict == EMBARGO_VERDICT_MATCH &&
-		    (v.rule_id & EMBARGO_RULE_IDENT))
-			(void)bpf_map_delete_elem(vfd, &gone.keys[i]);
-	}
+	drop_verdicts(d, vfd, &gone);
 	r = save_all(d, x);
 	pthread_mutex_unlock(&x->lock);
 	learned_clear(&gone);
