@@ -1404,3 +1404,25 @@ TEST(policy_load_1m)
 	CHECK(gz >= 0 && gz < 3.0);
 	CHECK(named >= 0 && named < 3.0);
 }
+
+/* A reload carries what a rule taught to the same rule of the new policy, wherever it now is. */
+TEST(policy_same_ident_rule)
+{
+	_cleanup_(embargo_policy_freep) struct embargo_policy *a =
+		load_text("vendor K\npath /opt/kaspersky/\npackage kesl\n");
+	struct embargo_policy *b;
+
+	REQUIRE(a && a->n_ident_rules == 2);
+	/* Moved down a line, another rule before it: found. */
+	b = load_text("vendor K\n\npackage klnagent\npackage kesl\npath /opt/kaspersky/\n");
+	REQUIRE(b);
+	CHECK(embargo_policy_same_ident_rule(b, a, &a->ident_rules[0]) == &b->ident_rules[2]);
+	CHECK(embargo_policy_same_ident_rule(b, a, &a->ident_rules[1]) == &b->ident_rules[1]);
+	embargo_policy_free(b);
+	/* Another vendor's, or another value: not the same rule. */
+	b = load_text("vendor D\npath /opt/kaspersky/\nvendor K\npath /opt/kaspersky/x/\n");
+	REQUIRE(b);
+	CHECK(embargo_policy_same_ident_rule(b, a, &a->ident_rules[0]) == NULL);
+	CHECK(embargo_policy_same_ident_rule(b, a, &a->ident_rules[1]) == NULL);
+	embargo_policy_free(b);
+}

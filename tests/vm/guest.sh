@@ -557,10 +557,6 @@ t_learn_foreign_mntns() {
 # loop held by a silent control client): the kernel hashed the old content, the daemon identifies the new.
 # The learned digest is that of what was identified, or nothing; never the kernel's of other content.
 t_learn_rewritten() {
-	[ "$EXPECT_TIER" = lsm-hash ] || {
-		echo "@@ SKIP: learn-rewritten: the kernel hashes only in the lsm-hash tier"
-		return 0
-	}
 	cp $T/unlisted /opt/pathvendor/rw && printf 'A' >>/opt/pathvendor/rw
 	cp /opt/pathvendor/rw /tmp/rw.a
 	cp $T/unlisted /tmp/rw.b && printf 'B' >>/tmp/rw.b
@@ -581,6 +577,33 @@ t_learn_rewritten() {
 		REASON="the kernel's digest of the old content was learned: $REASON"
 		return 1
 	}
+}
+
+# Classification leaves the event loop: while embargod hashes a file that takes seconds (1.5 GiB, sparse),
+# the control socket still answers at once. Tier lsm only (VM_TIER=lsm): in lsm-hash the kernel hashes
+# such a file itself at the exec first, unbounded on this kernel (issue 11, section 3).
+t_classify_off_loop() {
+	rm -f /tmp/big.bin
+	dd if=/dev/zero of=/tmp/big.bin bs=1 count=0 seek=1536M 2>/dev/null && chmod +x /tmp/big.bin || {
+		REASON="cannot make a sparse file"
+		return 1
+	}
+	before=$(ctl status --json | sed -n 's/.*"classified_in_userspace":\([0-9]*\).*/\1/p')
+	prog_run /tmp/big.bin
+	out=$(embargoctl --runtime-dir "$RD" --timeout 1000 status --json 2>&1) || {
+		REASON="status did not answer within 1 s while a file was being classified: $(flat "$out")"
+		rm -f /tmp/big.bin
+		return 1
+	}
+	i=0
+	while [ $i -lt 100 ]; do
+		after=$(ctl status --json | sed -n 's/.*"classified_in_userspace":\([0-9]*\).*/\1/p')
+		[ "${after:-0}" -gt "${before:-0}" ] && break
+		sleep 0.2
+		i=$((i + 1))
+	done
+	rm -f /tmp/big.bin
+	note "classify-off-loop: classified $before -> $after"
 }
 
 # The learned set is capped; embargoctl learned list shows it and learned forget is the way out.
@@ -777,8 +800,17 @@ run_test module-memory-denied
 run_test identity-path-learned
 run_test learn-writable-dir
 run_test learn-foreign-mntns
-run_test learn-rewritten
+if [ "$EXPECT_TIER" = lsm-hash ]; then
+	run_test learn-rewritten
+elif selected learn-rewritten; then
+	skip learn-rewritten "the kernel hashes only in the lsm-hash tier"
+fi
 run_test learned-forget
+if [ "$EXPECT_TIER" = lsm ]; then
+	run_test classify-off-loop
+elif selected classify-off-loop; then
+	skip classify-off-loop "tier lsm only (VM_TIER=lsm): in lsm-hash the kernel hashes the file first"
+fi
 run_test module-signer-denied
 run_test runtime-audit
 run_test module-memory-audited

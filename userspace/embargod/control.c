@@ -184,7 +184,8 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_u64(&w, "log_dropped", log_dropped());
 	json_key_u64(&w, "log_suppressed", log_suppressed());
 	json_key_u64(&w, "events_malformed", d->events_bad);
-	json_key_u64(&w, "classified_in_userspace", d->classified);
+	json_key_u64(&w, "classified_in_userspace", __atomic_load_n(&d->classified, __ATOMIC_RELAXED));
+	json_key_u64(&w, "classify_queue_full", __atomic_load_n(&d->classify_dropped, __ATOMIC_RELAXED));
 	json_end_object(&w);
 
 	json_key_array(&w, "probe");

@@ -69,7 +69,8 @@ struct daemon {
 	/* events.c */
 	struct ring_buffer *rb;
 	uint64_t events_bad; /* ring buffer records we could not parse */
-	uint64_t classified; /* files userspace hashed for the kernel */
+	uint64_t classified; /* files userspace hashed for the kernel (atomic: the classifier thread) */
+	uint64_t classify_dropped; /* events the classifier's full queue refused (reported again) */
 
 	/* control.c */
 	int ctl_fd;

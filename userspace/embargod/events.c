@@ -11,6 +11,7 @@
 #include "log.h"
 #include "sha256.h"
 #include "util.h"
+#include "workq.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -348,11 +349,14 @@ static int in_initial_mntns(uint32_t pid)
 	return its.st_ino == init.st_ino && its.st_dev == init.st_dev;
 }
 
+static void decide_and_store(struct daemon *d, const struct embargo_event *ev, int fd, const char *path,
+			     const char *ident_path, int ns, const uint8_t digest[SHA256_LEN],
+			     const struct stat *st);
+
+/* On the classifier thread (below): what it opens may hang, the event loop goes on meanwhile. */
 static void classify(struct daemon *d, const struct embargo_event *ev)
 {
 	struct embargo_inode_key key = { .dev = ev->dev, .ino = ev->ino };
-	struct embargo_verdict v = {};
-	bool matched;
 	uint8_t digest[SHA256_LEN];
 	char path[EMBARGO_PATH_LEN];
 	const char *ident_path;
@@ -382,8 +386,23 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 	/* Names mean what they say in the initial mount namespace only (embargo.policy(5)). */
 	ns = in_initial_mntns(ev->pid);
 	ident_path = ns > 0 ? path : NULL;
-	d->classified++;
-	matched = daemon_identify(d, fd, ident_path, digest, &st, &v);
+	__atomic_fetch_add(&d->classified, 1, __ATOMIC_RELAXED);
+	/* The opening and hashing above may hang on a file system; a reload waits only for what follows. */
+	pthread_rwlock_rdlock(&d->policy_lock);
+	decide_and_store(d, ev, fd, path, ident_path, ns, digest, &st);
+	pthread_rwlock_unlock(&d->policy_lock);
+}
+
+/* The verdict on the file open at fd, whose digest is digest, into the kernel's cache; a match reported. */
+static void decide_and_store(struct daemon *d, const struct embargo_event *ev, int fd, const char *path,
+			     const char *ident_path, int ns, const uint8_t digest[SHA256_LEN],
+			     const struct stat *st)
+{
+	struct embargo_inode_key key = { .dev = ev->dev, .ino = ev->ino };
+	struct embargo_verdict v = {};
+	bool matched;
+
+	matched = daemon_identify(d, fd, ident_path, digest, st, &v);
 	if (!matched && ns < 0 && ident_name_match(d, fd, path, digest)) {
 		/* Gone before its namespace could be told: decided again at its next use, not allowed. */
 		(void)bpf_map_delete_elem(bpf_verdicts_fd(d->bpf), &key);
@@ -414,6 +433,47 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 			 "tier); denied from now on");
 }
 
+/*
+ * One classifier thread behind a bounded queue: the event loop only queues. A full queue stores no
+ * verdict: the kernel's PENDING entry is dropped, so the file is reported again at its next use.
+ */
+#define CLASSIFY_QUEUE 64
+
+static struct embargo_workq classify_q;
+static pthread_t classifier;
+static bool classifier_running;
+
+static void *classify_thread(void *arg)
+{
+	struct daemon *d = arg;
+	_cleanup_free_ struct embargo_event *ev = malloc(sizeof(*ev));
+
+	while (ev && embargo_workq_pop(&classify_q, ev) == 0)
+		classify(d, ev);
+	return NULL;
+}
+
+static void classify_submit(struct daemon *d, const struct embargo_event *ev)
+{
+	struct embargo_inode_key key = { .dev = ev->dev, .ino = ev->ino };
+	uint64_t n;
+
+	if (!classifier_running) {
+		classify(d, ev);
+		return;
+	}
+	if (embargo_workq_push(&classify_q, ev) == 0)
+		return;
+	(void)bpf_map_delete_elem(bpf_verdicts_fd(d->bpf), &key);
+	n = __atomic_add_fetch(&d->classify_dropped, 1, __ATOMIC_RELAXED);
+	/* Counted in status; logged at the 1st, 2nd, 4th, 8th... so that a flood does not flood the log. */
+	if ((n & (n - 1)) == 0)
+		log_warning("The classifier's queue is full (%d files): %s (pid %u) is reported again at its "
+			    "next use; %llu so far",
+			    CLASSIFY_QUEUE, ev->path[0] ? ev->path : "(no path)", ev->pid,
+			    (unsigned long long)n);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
@@ -424,7 +484,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	if (ev.hdr.kind == EMBARGO_EV_UNKNOWN)
-		classify(d, &ev);
+		classify_submit(d, &ev);
 	else if (ev.flags & EMBARGO_EVF_MEMORY)
 		/* No file, so no rule: the init_module setting decided. */
 		report(d, &ev, ev.rule_id, 0, "(init_module from memory)",
@@ -441,14 +501,39 @@ static int on_event(void *ctx, void *data, size_t size)
 
 int events_start(struct daemon *d)
 {
+	int r;
+
 	d->rb = ring_buffer__new(bpf_ringbuf_fd(d->bpf), on_event, d, NULL);
 	if (!d->rb)
 		return -errno;
+	r = embargo_workq_init(&classify_q, sizeof(struct embargo_event), CLASSIFY_QUEUE);
+	if (r == 0)
+		r = -pthread_create(&classifier, NULL, classify_thread, d);
+	classifier_running = r == 0;
+	if (r < 0) {
+		embargo_workq_free(&classify_q);
+		log_warning("Cannot start the classifier thread: %s; files are classified on the event loop",
+			    strerror(-r));
+	}
 	return 0;
 }
 
 void events_stop(struct daemon *d)
 {
+	struct timespec deadline;
+
+	if (classifier_running) {
+		embargo_workq_stop(&classify_q);
+		/* A classification stuck on a hung file system must not hold up the exit. */
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += 2;
+		if (pthread_timedjoin_np(classifier, NULL, &deadline) == 0)
+			embargo_workq_free(&classify_q);
+		else
+			log_warning(
+				"The classifier thread is stuck (a hung file system?): not waiting for it");
+		classifier_running = false;
+	}
 	ring_buffer__free(d->rb);
 	d->rb = NULL;
 }
