@@ -478,27 +478,54 @@ run_held() {
 # the kernel refuses it, and a copy of it elsewhere on its very first exec. The directory is root's
 # (names in a directory others can write teach nothing), the process alive while it is classified (its
 # mount namespace must be seen to be the initial one).
+# learn_by_path FILE: runs FILE (under the path rule) held alive until it is refused: identified, learned.
+learn_by_path() {
+	i=0
+	while :; do
+		run_held "$1"
+		prog_run "$1"
+		[ $RC -eq 200 ] && break
+		i=$((i + 1))
+		[ $i -ge 20 ] && {
+			REASON="$1 under the path rule was never refused: exit $RC, $(flat "$OUT")"
+			return 1
+		}
+	done
+	[ $i -gt 0 ] && note "$1: refused after $i allowed run(s) (identified after its first use)"
+	return 0
+}
+
 t_identity_path_learned() {
 	mkdir -p /opt/pathvendor
 	cp $T/unlisted /opt/pathvendor/engine && printf 'P' >>/opt/pathvendor/engine
 	mark_log
-	i=0
-	while :; do
-		run_held /opt/pathvendor/engine
-		prog_run /opt/pathvendor/engine
-		[ $RC -eq 200 ] && break
-		i=$((i + 1))
-		[ $i -ge 20 ] && {
-			REASON="the file under the path rule was never refused: exit $RC, $(flat "$OUT")"
-			return 1
-		}
-	done
-	[ $i -gt 0 ] && note "identity-path-learned: refused after $i allowed run(s) (identified after its first use)"
+	learn_by_path /opt/pathvendor/engine || return 1
 	wait_log "Identified /opt/pathvendor/engine as Pathvendor's" || return 1
 	cp /opt/pathvendor/engine /tmp/copy-of-engine
 	# lsm-hash: the kernel knows the learned digest, the copy is refused on its first exec; lsm: no
 	# in-kernel hashing, the copy may run once while embargod classifies it.
 	expect_denied_first /tmp/copy-of-engine
+}
+
+# A reload keeps what identity rules taught, and their cached matches: the first exec after it is
+# refused (in the lsm tier a dropped match would let it run once before it is classified again).
+t_reload_keeps_learned() {
+	mkdir -p /opt/pathvendor
+	cp $T/unlisted /opt/pathvendor/engine2 && printf 'Q' >>/opt/pathvendor/engine2
+	learn_by_path /opt/pathvendor/engine2 || return 1
+	out=$(ctl reload 2>&1) || {
+		REASON="embargoctl reload: $out"
+		return 1
+	}
+	expect_denied /opt/pathvendor/engine2 || {
+		REASON="after a reload: $REASON"
+		return 1
+	}
+	h=$(sha /opt/pathvendor/engine2)
+	ctl learned list | grep -q "^$h " || {
+		REASON="the learned digest was dropped by the reload"
+		return 1
+	}
 }
 
 # learned_has SHA: the daemon's learned set (embargoctl learned list, or its state file) holds SHA.
@@ -822,6 +849,7 @@ run_test vendor-enforce-mode
 run_test reload-adds
 run_test reload-bad-keeps-old
 run_test reload-removes
+run_test reload-keeps-learned
 run_test crash-keeps-denial
 run_test keep-enforcement
 run_test protect-status
