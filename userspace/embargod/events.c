@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 /* Recent matches, so that a later "repeated N times" report can name the file. */
 #define RECENT 256
@@ -434,13 +435,16 @@ static void decide_and_store(struct daemon *d, const struct embargo_event *ev, i
 }
 
 /*
- * One classifier thread behind a bounded queue: the event loop only queues. A full queue stores no
- * verdict: the kernel's PENDING entry is dropped, so the file is reported again at its next use.
+ * Classifier threads behind a bounded queue: the event loop only queues. One per CPU (2 to 8): a file
+ * that hangs one (a dead FUSE server) or takes seconds to hash leaves the others going. A full queue
+ * stores no verdict: the kernel's PENDING entry is dropped, so the file is reported again at its next use.
  */
 #define CLASSIFY_QUEUE 64
+#define CLASSIFY_WORKERS_MAX 8
 
 static struct embargo_workq classify_q;
-static pthread_t classifier;
+static pthread_t classifiers[CLASSIFY_WORKERS_MAX];
+static size_t n_classifiers;
 static bool classifier_running;
 
 static void *classify_thread(void *arg)
@@ -506,13 +510,19 @@ int events_start(struct daemon *d)
 	d->rb = ring_buffer__new(bpf_ringbuf_fd(d->bpf), on_event, d, NULL);
 	if (!d->rb)
 		return -errno;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus < 2 ? 2 : cpus > CLASSIFY_WORKERS_MAX ? CLASSIFY_WORKERS_MAX : (size_t)cpus;
+
 	r = embargo_workq_init(&classify_q, sizeof(struct embargo_event), CLASSIFY_QUEUE);
-	if (r == 0)
-		r = -pthread_create(&classifier, NULL, classify_thread, d);
-	classifier_running = r == 0;
-	if (r < 0) {
+	for (n_classifiers = 0; r == 0 && n_classifiers < want; n_classifiers++) {
+		r = -pthread_create(&classifiers[n_classifiers], NULL, classify_thread, d);
+		if (r < 0)
+			break;
+	}
+	classifier_running = n_classifiers > 0;
+	if (!classifier_running) {
 		embargo_workq_free(&classify_q);
-		log_warning("Cannot start the classifier thread: %s; files are classified on the event loop",
+		log_warning("Cannot start the classifier threads: %s; files are classified on the event loop",
 			    strerror(-r));
 	}
 	return 0;
@@ -523,15 +533,20 @@ void events_stop(struct daemon *d)
 	struct timespec deadline;
 
 	if (classifier_running) {
+		size_t stuck = 0;
+
 		embargo_workq_stop(&classify_q);
 		/* A classification stuck on a hung file system must not hold up the exit. */
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		deadline.tv_sec += 2;
-		if (pthread_timedjoin_np(classifier, NULL, &deadline) == 0)
+		for (size_t i = 0; i < n_classifiers; i++)
+			stuck += pthread_timedjoin_np(classifiers[i], NULL, &deadline) != 0;
+		if (!stuck)
 			embargo_workq_free(&classify_q);
 		else
 			log_warning(
-				"The classifier thread is stuck (a hung file system?): not waiting for it");
+				"%zu classifier threads are stuck (a hung file system?): not waiting for them",
+				stuck);
 		classifier_running = false;
 	}
 	ring_buffer__free(d->rb);
