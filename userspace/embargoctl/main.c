@@ -15,9 +15,9 @@ static const struct command {
 	const char *name;
 	int (*run)(const struct ctl *ctl, int argc, char **argv);
 } commands[] = {
-	{ "status", cmd_status }, { "mode", cmd_mode }, { "inspect", cmd_inspect }, { "policy", cmd_policy },
-	{ "doctor", cmd_doctor }, { "scan", cmd_scan }, { "reload", cmd_reload },
-	{ "learned", cmd_learned },
+	{ "status", cmd_status }, { "mode", cmd_mode },	      { "inspect", cmd_inspect },
+	{ "policy", cmd_policy }, { "doctor", cmd_doctor },   { "scan", cmd_scan },
+	{ "reload", cmd_reload }, { "learned", cmd_learned },
 };
 
 void ctl_usage(FILE *f)
