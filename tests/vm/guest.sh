@@ -630,6 +630,63 @@ t_truncate_restore_denied() {
 	return 1
 }
 
+# le64 N: N's 8 bytes, little-endian, as bpftool takes them.
+le64() {
+	i=0
+	while [ $i -lt 8 ]; do
+		printf '0x%02x ' $((($1 >> (8 * i)) & 255))
+		i=$((i + 1))
+	done
+}
+
+# A pending verdict whose classification never came (planted here with bpftool over a known match, as a
+# lost classification would leave it) lets the file run; embargod sweeps it within the TTL and the tick,
+# and the kernel decides the file again.
+t_pending_swept() {
+	hash_tier_only "an unseen file runs once there anyway" || return
+	command -v bpftool >/dev/null || {
+		REASON="no bpftool in the guest"
+		return 3
+	}
+	cp $T/listed /tmp/pending-listed || return 1
+	mark_log
+	expect_denied /tmp/pending-listed || return 1
+	wait_log 'EMBARGO_PATH="/tmp/pending-listed"' || return 1
+	line=$(tail -c +$((LOGOFF + 1)) "$LOG" | grep -F 'EMBARGO_PATH="/tmp/pending-listed"' | head -n1)
+	maj=$(echo "$line" | sed -n 's/.*EMBARGO_DEVICE="\([0-9]*\):.*/\1/p')
+	min=$(echo "$line" | sed -n 's/.*EMBARGO_DEVICE="[0-9]*:\([0-9]*\)".*/\1/p')
+	ino=$(echo "$line" | sed -n 's/.*EMBARGO_INODE="\([0-9]*\)".*/\1/p')
+	key="$(le64 $(((maj << 20) | min)))$(le64 "$ino")"
+	map=/sys/fs/bpf/embargo/map-verdicts
+	# shellcheck disable=SC2086 # key: separate bytes
+	val=$(bpftool -j map lookup pinned $map key $key 2>&1 | sed -n 's/.*"value":\[\([^]]*\)\].*/\1/p' | tr -d '"' | tr ',' ' ')
+	[ -n "$val" ] || {
+		REASON="no cached verdict for /tmp/pending-listed (key $key)"
+		return 1
+	}
+	# The verdict byte (offset 22) PENDING, stored_ns (24..31) 0: older than any TTL.
+	new=$(echo "$val" | awk '{ for (i = 1; i <= NF; i++) { if (i == 23) $i = "0x03"; if (i >= 25) $i = "0x00" } print }')
+	# shellcheck disable=SC2086
+	out=$(bpftool map update pinned $map key $key value $new 2>&1) || {
+		REASON="bpftool map update: $out"
+		return 1
+	}
+	expect_runs /tmp/pending-listed listed || {
+		REASON="with a planted pending verdict: $REASON"
+		return 1
+	}
+	i=0
+	while ! expect_denied /tmp/pending-listed; do
+		i=$((i + 1))
+		[ $i -ge 200 ] && {
+			REASON="the stale pending verdict still lets it run: $REASON"
+			return 1
+		}
+		sleep 0.1
+	done
+	note "pending-swept: refused again after $i run(s)"
+}
+
 # Above max_hash_size_mib (1 here) a file is not hashed: refused in enforce mode and reported with its
 # size, allowed and reported in audit mode; both LSM tiers (the lsm tier refuses it in the kernel, before
 # embargod would hash it).
@@ -802,6 +859,7 @@ run_test protect-audit
 run_test cache-daemon
 run_test memfd-shared-write-denied
 run_test truncate-restore-denied
+run_test pending-swept
 run_test huge-file-denied
 run_test hash-failure-denied
 run_test flood-not-forever
