@@ -640,8 +640,8 @@ le64() {
 }
 
 # A pending verdict whose classification never came (planted here with bpftool over a known match, as a
-# lost classification would leave it) lets the file run; embargod sweeps it within the TTL and the tick,
-# and the kernel decides the file again.
+# lost classification would leave it) lets the file run; embargod sweeps it once older than the TTL, and
+# the kernel decides the file again.
 t_pending_swept() {
 	hash_tier_only "an unseen file runs once there anyway" || return
 	command -v bpftool >/dev/null || {
@@ -664,8 +664,13 @@ t_pending_swept() {
 		REASON="no cached verdict for /tmp/pending-listed (key $key)"
 		return 1
 	}
-	# The verdict byte (offset 22) PENDING, stored_ns (24..31) 0: older than any TTL.
-	new=$(echo "$val" | awk '{ for (i = 1; i <= NF; i++) { if (i == 23) $i = "0x03"; if (i >= 25) $i = "0x00" } print }')
+	# The verdict byte (offset 22) PENDING, stored_ns (24..31) now (CLOCK_MONOTONIC, the guest's uptime):
+	# fresh, so that it lets the file run until the sweep finds it older than the TTL.
+	now=$(awk '{ split($1, t, "."); printf "%d%02d0000000\n", t[1], t[2] }' /proc/uptime)
+	stamp=$(le64 "$now")
+	new=$(echo "$val" | awk -v stamp="$stamp" '{ n = split(stamp, b, " ")
+		for (i = 1; i <= NF; i++) { if (i == 23) $i = "0x03"; if (i >= 25 && i - 24 <= n) $i = b[i - 24] }
+		print }')
 	# shellcheck disable=SC2086
 	out=$(bpftool map update pinned $map key $key value $new 2>&1) || {
 		REASON="bpftool map update: $out"
