@@ -42,7 +42,8 @@ char LICENSE[] SEC("license") = "GPL";
 /*
  * include/linux/fs.h: an internal mount (kern_mount: memfd, shmem pseudo files, hugetlbfs memfd) and a
  * pseudo file system no one can mount. Files there are opened by alloc_file_pseudo, which takes no
- * i_writecount, and shmem has no page_mkwrite: a write through a shared mapping moves no ctime.
+ * i_writecount, and shmem has no page_mkwrite: only the first write fault of a page moves the ctime, later
+ * writes through the same shared mapping move nothing.
  */
 #define SB_KERNMOUNT (1u << 22)
 #define SB_NOUSER (1u << 31)
