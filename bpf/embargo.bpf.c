@@ -10,9 +10,15 @@
  * lsm/kernel_read_file (READING_MODULE) decides finit_module like an exec; lsm/kernel_load_data refuses
  * init_module from memory (nothing to hash) when embargo.conf's init_module says so.
  * lsm/file_open serves both LSM tiers: it drops the verdict of a file opened for writing and refuses an
- * exec-open of a file already known to be prohibited.
+ * exec-open of a file already known to be prohibited; lsm/path_truncate drops it on truncate(2).
  *
- * The cache-hit path for a file that matches nothing is one map lookup and emits nothing.
+ * The cache-hit path for a file that matches nothing is one map lookup and emits nothing. What may be
+ * cached is decided on the miss path (subject_miss): never a clean or pending verdict for content that
+ * can change without a write-open or a new ctime.
+ *
+ * Lost work fails closed: a pending or clean verdict is stored only once its ring-buffer record is
+ * reserved (a full ring leaves the file unknown, to be reported again); a file too large to hash, or
+ * one the kernel could not hash, is refused in enforce mode.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -33,6 +39,14 @@ char LICENSE[] SEC("license") = "GPL";
 #define HASH_ALGO_SHA256 4
 /* Multigrain timestamps keep a "queried" flag in the top bit of i_ctime_nsec; it is no change. */
 #define CTIME_NSEC_MASK 0x3fffffffu
+/*
+ * include/linux/fs.h: an internal mount (kern_mount: memfd, shmem pseudo files, hugetlbfs memfd) and a
+ * pseudo file system no one can mount. Files there are opened by alloc_file_pseudo, which takes no
+ * i_writecount, and shmem has no page_mkwrite: only the first write fault of a page moves the ctime, later
+ * writes through the same shared mapping move nothing.
+ */
+#define SB_KERNMOUNT (1u << 22)
+#define SB_NOUSER (1u << 31)
 
 /* Fixed at load by embargod. */
 const volatile __u32 tier = EMBARGO_TIER_DETECT;
@@ -53,6 +67,11 @@ volatile bool classify_misses = false;
  * init_module, read once at start. Constant, so that where it is off the verifier drops the refusal.
  */
 const volatile bool deny_init_module = false;
+/* embargo.conf's max_hash_size_mib, in bytes: larger files are not hashed (refused in enforce mode). */
+const volatile __u64 max_hash_size = 2048ull << 20;
+/* embargo.conf's remote_fs deny: the lsm tier refuses, in enforce mode, files on remote file systems
+ * (never cached there, so never decided before they run). */
+const volatile bool deny_remote = false;
 
 /*
  * Flipped at runtime by embargod through the mmap'ed data section: no reload, no gap.
@@ -73,6 +92,13 @@ volatile __u32 policy_gen = 1;
 volatile __u32 carry_gen = 0;
 
 struct stat_slot stats[EMBARGO_STAT_SLOTS];
+
+/*
+ * Moved by every invalidation (write-open, truncate). A miss reads it before it hashes and stores its
+ * verdict only if it has not moved: a write-open or truncate that raced with the hash (and may leave the
+ * same ctime within one timestamp tick) cannot be overwritten by a verdict on the old content.
+ */
+volatile __u64 invalidation_seq;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -103,6 +129,12 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
+
+/* The tiers whose programs can refuse (tier is constant: the verifier drops what the others never run). */
+static __always_inline bool is_lsm_tier(void)
+{
+	return tier == EMBARGO_TIER_LSM || tier == EMBARGO_TIER_LSM_HASH;
+}
 
 static __always_inline void count(enum embargo_stat s)
 {
@@ -152,6 +184,11 @@ struct subject {
 	__u32 gen;
 	__u32 hook;
 	bool writers; /* open for writing somewhere: content may change without a new open */
+	/* Filled on a miss only (subject_miss): */
+	bool no_cache; /* clean and pending verdicts are not stored (EMBARGO_EVF_NO_CACHE) */
+	__u8 fs_kind;  /* enum embargo_fs_kind */
+	__u64 seq;     /* invalidation_seq before the decision */
+	__s64 size;    /* i_size */
 };
 
 static __always_inline void subject_init(struct subject *s, struct file *file, __u32 hook)
@@ -168,12 +205,41 @@ static __always_inline void subject_init(struct subject *s, struct file *file, _
 	s->writers = inode->i_writecount.counter > 0;
 }
 
+/* rw_semaphore's count is its state: non-zero while a writer (write, truncate) or reader holds it. */
+static __always_inline bool inode_locked(struct inode *inode)
+{
+	if (!bpf_core_field_exists(inode->i_rwsem.count))
+		return false;
+	return BPF_CORE_READ(inode, i_rwsem.count.counter) != 0;
+}
+
+/*
+ * A miss: what the cache-hit path does not need. Plain field reads; the invalidation sequence first, then
+ * the lock, so that a truncate whose hook ran before the sequence was read is still seen holding the
+ * inode lock.
+ */
+static __always_inline void subject_miss(struct subject *s)
+{
+	struct inode *inode = s->inode;
+	struct super_block *sb = inode->i_sb;
+
+	s->seq = invalidation_seq;
+	/* The order of the reads matters (see above): x86 does not reorder loads with older loads. */
+	asm volatile("" ::: "memory");
+	s->size = inode->i_size;
+	s->fs_kind = embargo_fs_kind(sb->s_magic);
+	s->no_cache = s->writers || (sb->s_flags & (SB_KERNMOUNT | SB_NOUSER)) ||
+		      s->fs_kind != EMBARGO_FS_LOCAL ||
+		      BPF_CORE_READ(inode, i_mapping, i_mmap_writable.counter) > 0 || inode_locked(inode);
+}
+
 static __always_inline bool verdict_valid(const struct subject *s, const struct embargo_verdict *v)
 {
 	return (v->gen == s->gen || (v->gen == carry_gen && v->verdict == EMBARGO_VERDICT_MATCH)) &&
 	       v->ctime_sec == s->ctime_sec && v->ctime_nsec == s->ctime_nsec;
 }
 
+/* Store a verdict made on a miss. A match is stored even where content may change: that fails closed. */
 static __always_inline void remember(const struct subject *s, __u8 verdict,
 				     const struct embargo_rule_ref *ref)
 {
@@ -181,10 +247,17 @@ static __always_inline void remember(const struct subject *s, __u8 verdict,
 
 	if (s->writers)
 		return;
+	if (verdict != EMBARGO_VERDICT_MATCH && s->no_cache) {
+		count(EMBARGO_STAT_NOT_CACHED);
+		return;
+	}
+	if (invalidation_seq != s->seq)
+		return;
 	v.ctime_sec = s->ctime_sec;
 	v.ctime_nsec = s->ctime_nsec;
 	v.gen = s->gen;
 	v.verdict = verdict;
+	v.stored_ns = bpf_ktime_get_ns();
 	if (ref) {
 		v.rule_id = ref->rule_id;
 		v.vendor_id = ref->vendor_id;
@@ -253,11 +326,14 @@ static __always_inline struct embargo_event *event_new(const struct subject *s, 
 	e->ino = s->key.ino;
 	e->ctime_sec = s->ctime_sec;
 	e->ctime_nsec = s->ctime_nsec;
+	e->size = (__u64)s->size;
 	e->gen = s->gen;
 	e->hook = s->hook;
 	e->tier = tier;
 	if (s->writers)
 		e->flags |= EMBARGO_EVF_WRITERS;
+	if (s->no_cache)
+		e->flags |= EMBARGO_EVF_NO_CACHE;
 	if (from_argv || !have_d_path) {
 		n = -1;
 		if (argv_name) {
@@ -277,21 +353,18 @@ static __always_inline struct embargo_event *event_new(const struct subject *s, 
 }
 
 /*
- * A file matched: decide by the effective mode, count, and report unless the same parent, in the same
- * cgroup, made the same file match through the same hook within the dedup window (then it is counted
- * into the next report).
+ * A use to report, unless the same parent, in the same cgroup, made the same file match through the same
+ * hook within the dedup window (then it is counted into the next report). Returns the reserved record
+ * with its repeat count, or NULL. The window moves only once a record is reserved: a use the full ring
+ * lost is counted as unreported, so the sweep in embargod reports it ("N more ...").
  */
-static __always_inline int on_match(const struct subject *s, const struct embargo_rule_ref *ref,
-				    const __u8 *sha256, bool from_argv, const char *argv_name)
+static __always_inline struct embargo_event *event_dedup(const struct subject *s, bool from_argv,
+							 const char *argv_name)
 {
 	struct embargo_dedup_key dk = {};
 	struct embargo_dedup_val *dv, nv = {};
 	struct embargo_event *e;
-	__u8 mode = embargo_effective_mode(ref->vendor_mode, global_mode);
-	bool deny = embargo_match_action(ref->vendor_mode, global_mode, tier) == EMBARGO_ACTION_DENIED;
-	__u64 now = bpf_ktime_get_ns(), repeated = 0;
-
-	count(deny ? EMBARGO_STAT_DENIED : EMBARGO_STAT_AUDITED);
+	__u64 now = bpf_ktime_get_ns();
 
 	dk.dev = s->key.dev;
 	dk.ino = s->key.ino;
@@ -302,10 +375,20 @@ static __always_inline int on_match(const struct subject *s, const struct embarg
 	if (dv && now - dv->last_emit_ns < EMBARGO_DEDUP_WINDOW_NS) {
 		__sync_fetch_and_add(&dv->hits, 1);
 		count(EMBARGO_STAT_DEDUPED);
-		return deny ? -EPERM : 0;
+		return NULL;
+	}
+	e = event_new(s, EMBARGO_EV_MATCH, from_argv, argv_name);
+	if (!e) {
+		if (dv) {
+			__sync_fetch_and_add(&dv->hits, 1);
+		} else {
+			nv.hits = 1;
+			bpf_map_update_elem(&dedup, &dk, &nv, BPF_NOEXIST);
+		}
+		return NULL;
 	}
 	if (dv) {
-		repeated = dv->hits - dv->emitted_hits;
+		e->repeated = dv->hits - dv->emitted_hits;
 		dv->hits += 1;
 		dv->emitted_hits = dv->hits;
 		dv->last_emit_ns = now;
@@ -315,10 +398,20 @@ static __always_inline int on_match(const struct subject *s, const struct embarg
 		nv.emitted_hits = 1;
 		bpf_map_update_elem(&dedup, &dk, &nv, BPF_ANY);
 	}
+	return e;
+}
 
-	e = event_new(s, EMBARGO_EV_MATCH, from_argv, argv_name);
+/* A file matched: decide by the effective mode, count, and report (event_dedup). */
+static __always_inline int on_match(const struct subject *s, const struct embargo_rule_ref *ref,
+				    const __u8 *sha256, bool from_argv, const char *argv_name)
+{
+	struct embargo_event *e;
+	__u8 mode = embargo_effective_mode(ref->vendor_mode, global_mode);
+	bool deny = embargo_match_action(ref->vendor_mode, global_mode, tier) == EMBARGO_ACTION_DENIED;
+
+	count(deny ? EMBARGO_STAT_DENIED : EMBARGO_STAT_AUDITED);
+	e = event_dedup(s, from_argv, argv_name);
 	if (e) {
-		e->repeated = repeated;
 		e->rule_id = ref->rule_id;
 		e->vendor_id = ref->vendor_id;
 		e->mode = mode;
@@ -332,16 +425,43 @@ static __always_inline int on_match(const struct subject *s, const struct embarg
 	return deny ? -EPERM : 0;
 }
 
-/* Not decidable here: tell userspace once per change stamp, allow meanwhile. */
+/*
+ * The kernel cannot judge the content (why: EMBARGO_EVF_TOO_LARGE, _HASH_FAILED, _REMOTE_FS): refused in
+ * enforce mode, allowed in audit mode, reported in both, never cached (decided again at every use).
+ */
+static __always_inline int on_undecidable(const struct subject *s, __u16 why, bool from_argv,
+					  const char *argv_name)
+{
+	struct embargo_event *e;
+	__u8 mode = global_mode;
+	bool deny = mode == EMBARGO_MODE_ENFORCE && is_lsm_tier();
+
+	count(deny ? EMBARGO_STAT_DENIED : EMBARGO_STAT_AUDITED);
+	e = event_dedup(s, from_argv, argv_name);
+	if (e) {
+		e->rule_id = EMBARGO_RULE_NONE;
+		e->mode = mode;
+		e->action = deny ? EMBARGO_ACTION_DENIED : EMBARGO_ACTION_AUDITED;
+		e->flags |= why;
+		bpf_ringbuf_submit(e, 0);
+	}
+	return deny ? -EPERM : 0;
+}
+
+/*
+ * Not decidable here: tell userspace once per change stamp, allow meanwhile. Pending only once the record
+ * is reserved: if the ring is full the file stays unknown and is reported again at its next use.
+ */
 static __always_inline int on_unknown(const struct subject *s, bool from_argv, const char *argv_name)
 {
 	struct embargo_event *e;
 
 	count(EMBARGO_STAT_UNKNOWN);
-	remember(s, EMBARGO_VERDICT_PENDING, NULL);
 	e = event_new(s, EMBARGO_EV_UNKNOWN, from_argv, argv_name);
-	if (e)
-		bpf_ringbuf_submit(e, 0);
+	if (!e)
+		return 0;
+	remember(s, EMBARGO_VERDICT_PENDING, NULL);
+	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 
@@ -373,28 +493,46 @@ static __always_inline int decide(struct file *file, __u32 hook, bool can_hash, 
 		return on_match(&s, &cached_ref, NULL, from_argv, argv_name);
 	}
 	count(EMBARGO_STAT_CACHE_MISSES);
-	if (!can_hash)
+	subject_miss(&s);
+	/*
+	 * Bounded before it starts: a 2^62-byte sparse memfd would otherwise be read to its end, here or, in
+	 * the lsm tier, by embargod. The tiers that refuse in the kernel refuse it.
+	 */
+	if (is_lsm_tier() && (s.size < 0 || (__u64)s.size > max_hash_size)) {
+		count(EMBARGO_STAT_TOO_LARGE);
+		return on_undecidable(&s, EMBARGO_EVF_TOO_LARGE, from_argv, argv_name);
+	}
+	if (!can_hash) {
+		/* Never cached there, so never decided before it runs: remote_fs deny refuses it instead. */
+		if (deny_remote && s.fs_kind == EMBARGO_FS_REMOTE && tier == EMBARGO_TIER_LSM &&
+		    global_mode == EMBARGO_MODE_ENFORCE)
+			return on_undecidable(&s, EMBARGO_EVF_REMOTE_FS, from_argv, argv_name);
 		return on_unknown(&s, from_argv, argv_name);
-
+	}
 	count(EMBARGO_STAT_KERNEL_HASHES);
 	algo = bpf_ima_file_hash(file, digest, sizeof(digest));
 	if (algo != HASH_ALGO_SHA256) {
-		/* Cannot judge the content: let userspace classify it rather than guess. */
+		/* Cannot judge the content (O_DIRECT, an I/O error): allowing it would let anything through.
+		 */
 		count(EMBARGO_STAT_HASH_ERRORS);
-		return on_unknown(&s, from_argv, argv_name);
+		return on_undecidable(&s, EMBARGO_EVF_HASH_FAILED, from_argv, argv_name);
 	}
 	ref = bpf_map_lookup_elem(s.gen & 1 ? (void *)&digests_odd : (void *)&digests_even, digest);
 	if (!ref) {
-		remember(&s, EMBARGO_VERDICT_CLEAN, NULL);
-		if (classify_misses) {
-			struct embargo_event *e = event_new(&s, EMBARGO_EV_UNKNOWN, from_argv, argv_name);
+		struct embargo_event *e;
 
-			if (e) {
-				__builtin_memcpy(e->sha256, digest, EMBARGO_SHA256_LEN);
-				e->flags |= EMBARGO_EVF_KERNEL_HASH;
-				bpf_ringbuf_submit(e, 0);
-			}
+		if (!classify_misses) {
+			remember(&s, EMBARGO_VERDICT_CLEAN, NULL);
+			return 0;
 		}
+		/* Clean only once embargod is sure to hear of it: identity rules may still match it. */
+		e = event_new(&s, EMBARGO_EV_UNKNOWN, from_argv, argv_name);
+		if (!e)
+			return 0;
+		remember(&s, EMBARGO_VERDICT_CLEAN, NULL);
+		__builtin_memcpy(e->sha256, digest, EMBARGO_SHA256_LEN);
+		e->flags |= EMBARGO_EVF_KERNEL_HASH;
+		bpf_ringbuf_submit(e, 0);
 		return 0;
 	}
 	remember(&s, EMBARGO_VERDICT_MATCH, ref);
@@ -503,6 +641,33 @@ int BPF_PROG(module_memory, enum kernel_load_data_id id, bool contents, int ret)
 	return verdict_errno(deny);
 }
 
+/* The content may change: drop the inode's verdict, and keep a decision under way from storing one. */
+static __always_inline void invalidate(struct inode *inode)
+{
+	struct embargo_inode_key key = {
+		.dev = inode->i_sb->s_dev,
+		.ino = inode->i_ino,
+	};
+
+	__sync_fetch_and_add((__u64 *)&invalidation_seq, 1);
+	if (bpf_map_delete_elem(&verdicts, &key) == 0)
+		count(EMBARGO_STAT_INVALIDATIONS);
+}
+
+/*
+ * truncate(2) by name takes no open, so file_open never sees it, and within one timestamp tick the ctime
+ * may not move. Every other size change (ftruncate, fallocate, O_TRUNC, writes) needs a write descriptor,
+ * which file_open has seen; mode and owner changes do not change the content.
+ */
+SEC("lsm/path_truncate")
+int BPF_PROG(path_truncate, const struct path *path, int ret)
+{
+	if (ret)
+		return earlier(ret);
+	invalidate(path->dentry->d_inode);
+	return 0;
+}
+
 /*
  * Every open on the machine passes here: opens that neither write nor exec return at once. A write-open
  * drops the cached verdict (the content may change); an exec-open of a known prohibited file is refused
@@ -522,14 +687,7 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	if (!(fmode & (FMODE_WRITE | FMODE_EXEC)))
 		return 0;
 	if (fmode & FMODE_WRITE) {
-		struct inode *inode = file->f_inode;
-		struct embargo_inode_key key = {
-			.dev = inode->i_sb->s_dev,
-			.ino = inode->i_ino,
-		};
-
-		if (bpf_map_delete_elem(&verdicts, &key) == 0)
-			count(EMBARGO_STAT_INVALIDATIONS);
+		invalidate(file->f_inode);
 		return 0;
 	}
 	subject_init(&s, file, EMBARGO_HOOK_OPEN);

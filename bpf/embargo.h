@@ -17,7 +17,7 @@
 #define EMBARGO_PATH_LEN 4096
 
 /* Version of struct embargo_event; bump on any layout change. */
-#define EMBARGO_EVENT_VERSION 1
+#define EMBARGO_EVENT_VERSION 2
 
 /* Global and per-vendor enforcement mode. */
 enum embargo_mode {
@@ -88,11 +88,57 @@ static inline __u8 embargo_match_action(__u8 vendor_mode, __u8 global_mode, __u8
 #define EMBARGO_EVF_PATH_ARGV (1u << 2)	  /* path is the name given to execve (detection tier) */
 #define EMBARGO_EVF_WRITERS (1u << 3)	  /* the file was open for writing: verdict not cached */
 #define EMBARGO_EVF_MEMORY (1u << 4)	  /* init_module: a module from memory, no file (dev, ino 0) */
+/*
+ * The content can change with no new open and no ctime change (a memfd or another file on an internal
+ * mount, a writable shared mapping, an overlay or remote file system, a write or truncate under way):
+ * the kernel cached no clean or pending verdict, and userspace must not either (a match may be cached:
+ * that fails closed).
+ */
+#define EMBARGO_EVF_NO_CACHE (1u << 5)
+/* Refused in enforce mode, reported in audit mode, with rule EMBARGO_RULE_NONE: the kernel could not judge */
+#define EMBARGO_EVF_TOO_LARGE (1u << 6)	  /* i_size (event .size) above max_hash_size_mib: not hashed */
+#define EMBARGO_EVF_HASH_FAILED (1u << 7) /* bpf_ima_file_hash failed (O_DIRECT, I/O error) or not SHA-256   \
+					   */
+#define EMBARGO_EVF_REMOTE_FS (1u << 8)	  /* on a remote file system, lsm tier, remote_fs deny */
+#define EMBARGO_EVF_UNDECIDABLE (EMBARGO_EVF_TOO_LARGE | EMBARGO_EVF_HASH_FAILED | EMBARGO_EVF_REMOTE_FS)
 
 /* A rule id with this bit names an identity rule (signer, package, path) whose file's digest was learned. */
 #define EMBARGO_RULE_IDENT (1u << 31)
 /* The rule id of an init_module event: no rule, the init_module setting of embargo.conf decided. */
 #define EMBARGO_RULE_NONE 0xffffffffu
+
+/*
+ * File systems whose content embargo cannot pin to an inode's ctime, by super_block.s_magic
+ * (include/uapi/linux/magic.h and the file systems' own headers). The one list: the kernel programs and
+ * userspace both ask here.
+ */
+enum embargo_fs_kind {
+	EMBARGO_FS_LOCAL = 0,
+	/* The overlay inode's ctime does not follow the lower file; the real inode is not reachable portably.
+	 */
+	EMBARGO_FS_OVERLAY = 1,
+	/* FUSE and network file systems: the server controls content and ctime. */
+	EMBARGO_FS_REMOTE = 2,
+};
+
+static inline __u8 embargo_fs_kind(__u64 magic)
+{
+	switch (magic) {
+	case 0x794c7630: /* OVERLAYFS_SUPER_MAGIC */
+		return EMBARGO_FS_OVERLAY;
+	case 0x65735546: /* FUSE_SUPER_MAGIC */
+	case 0x6969:	 /* NFS_SUPER_MAGIC */
+	case 0xff534d42: /* CIFS_SUPER_MAGIC */
+	case 0xfe534d42: /* SMB2_SUPER_MAGIC */
+	case 0x01021997: /* V9FS_MAGIC */
+	case 0x00c36400: /* CEPH_SUPER_MAGIC */
+	case 0x5346414f: /* AFS_SUPER_MAGIC */
+	case 0x6b414653: /* AFS_FS_MAGIC (kAFS) */
+		return EMBARGO_FS_REMOTE;
+	default:
+		return EMBARGO_FS_LOCAL;
+	}
+}
 
 /* Key of the per-inode verdict cache. dev is the kernel's s_dev encoding (MAJOR << 20 | MINOR). */
 struct embargo_inode_key {
@@ -112,7 +158,16 @@ struct embargo_verdict {
 	__u16 vendor_id;
 	__u8 verdict;	  /* enum embargo_verdict_kind */
 	__u8 vendor_mode; /* enum embargo_mode */
+	/* bpf_ktime_get_ns() when the kernel stored it: embargod drops PENDING older than the TTL below */
+	__u64 stored_ns;
 };
+
+/*
+ * A PENDING verdict whose event embargod never classified (it was restarted, or classification failed
+ * quietly) would keep the file unreported: embargod deletes PENDING entries older than this, so the
+ * kernel reports the file again at its next use.
+ */
+#define EMBARGO_PENDING_TTL_NS 5000000000ull /* 5 s */
 
 /* Value of the deny-digest map, keyed by the 32-byte SHA-256. */
 struct embargo_rule_ref {
@@ -165,6 +220,7 @@ struct embargo_event {
 	__s64 ctime_sec; /* the inode's change stamp when the kernel looked: userspace caches under it */
 	__u32 ctime_nsec;
 	__u32 pad;
+	__u64 size; /* i_size when the kernel looked */
 	__u32 rule_id;
 	__u16 vendor_id;
 	__u8 hook;   /* enum embargo_hook */
@@ -193,7 +249,9 @@ enum embargo_stat {
 	EMBARGO_STAT_HASH_ERRORS, /* bpf_ima_file_hash failed or was not SHA-256 */
 	EMBARGO_STAT_PATH_ERRORS,
 	EMBARGO_STAT_MAP_ERRORS,
-	EMBARGO_STAT_INVALIDATIONS, /* cache entries dropped by a write-open */
+	EMBARGO_STAT_INVALIDATIONS, /* cache entries dropped by a write-open or a truncate */
+	EMBARGO_STAT_TOO_LARGE,	    /* above max_hash_size_mib: not hashed, refused in enforce mode */
+	EMBARGO_STAT_NOT_CACHED,    /* decided, but content may change unseen: no clean verdict kept */
 	EMBARGO_STAT_MAX,
 };
 
@@ -209,17 +267,17 @@ struct stat_slot {
 	{                                                                                                    \
 		"cache_hits", "cache_misses", "kernel_hashes", "denied", "audited", "unknown",               \
 			"deduplicated", "ringbuf_drops", "hash_errors", "path_errors", "map_errors",         \
-			"invalidations",                                                                     \
+			"invalidations", "too_large", "not_cached",                                          \
 	}
 
 _Static_assert(sizeof(struct embargo_inode_key) == 16, "embargo_inode_key layout");
-_Static_assert(sizeof(struct embargo_verdict) == 24, "embargo_verdict layout");
+_Static_assert(sizeof(struct embargo_verdict) == 32, "embargo_verdict layout");
 _Static_assert(sizeof(struct embargo_rule_ref) == 8, "embargo_rule_ref layout");
 _Static_assert(sizeof(struct embargo_dedup_key) == 32, "embargo_dedup_key layout");
 _Static_assert(sizeof(struct embargo_dedup_val) == 24, "embargo_dedup_val layout");
 _Static_assert(sizeof(struct stat_slot) == 128, "stat_slot layout");
 _Static_assert(sizeof(struct embargo_event_hdr) == 16, "embargo_event_hdr layout");
-_Static_assert(sizeof(struct embargo_event) == 16 + 24 + 24 + 16 + 16 + 32 + 32 + EMBARGO_PATH_LEN,
+_Static_assert(sizeof(struct embargo_event) == 16 + 24 + 24 + 16 + 8 + 16 + 32 + 32 + EMBARGO_PATH_LEN,
 	       "embargo_event layout");
 
 #endif

@@ -157,3 +157,43 @@ TEST(tier_names_round_trip)
 	}
 	CHECK_EQ_INT(embargo_tier_from_string("fapolicyd", &t), -EINVAL);
 }
+
+/* A file the kernel could not check: its own MESSAGE_ID, the size, the kernel's action. */
+TEST(event_record_undecidable)
+{
+	struct embargo_event ev = sample();
+	struct embargo_event_context ctx = { .note = "too large" };
+	struct embargo_record rec = {};
+
+	ev.flags = EMBARGO_EVF_TOO_LARGE;
+	ev.rule_id = EMBARGO_RULE_NONE;
+	ev.size = 1ull << 62;
+	CHECK_EQ_INT(embargo_event_record(&ev, &ctx, 0, &rec), 0);
+	CHECK_EQ_STR(record_get(&rec, "MESSAGE_ID"), EMBARGO_MSGID_UNCHECKED);
+	CHECK_EQ_STR(record_get(&rec, "EMBARGO_ACTION"), "denied");
+	CHECK_EQ_STR(record_get(&rec, "EMBARGO_FILE_SIZE"), "4611686018427387904");
+	CHECK_EQ_STR(record_get(&rec, "EMBARGO_NOTE"), "too large");
+	record_free(&rec);
+
+	/* An ordinary match carries no size. */
+	ev = sample();
+	CHECK_EQ_INT(embargo_event_record(&ev, &ctx, 0, &rec), 0);
+	CHECK_EQ_STR(record_get(&rec, "MESSAGE_ID"), EMBARGO_MSGID_DENIED);
+	CHECK(record_get(&rec, "EMBARGO_FILE_SIZE") == NULL);
+	record_free(&rec);
+}
+
+/* The one list of file systems whose content the cache cannot pin. */
+TEST(fs_kind_by_magic)
+{
+	CHECK_EQ_INT(embargo_fs_kind(0x794c7630), EMBARGO_FS_OVERLAY);
+	CHECK_EQ_INT(embargo_fs_kind(0x65735546), EMBARGO_FS_REMOTE); /* fuse */
+	CHECK_EQ_INT(embargo_fs_kind(0x6969), EMBARGO_FS_REMOTE);     /* nfs */
+	CHECK_EQ_INT(embargo_fs_kind(0xff534d42), EMBARGO_FS_REMOTE); /* cifs */
+	CHECK_EQ_INT(embargo_fs_kind(0xfe534d42), EMBARGO_FS_REMOTE); /* smb2 */
+	CHECK_EQ_INT(embargo_fs_kind(0x01021997), EMBARGO_FS_REMOTE); /* 9p */
+	CHECK_EQ_INT(embargo_fs_kind(0x00c36400), EMBARGO_FS_REMOTE); /* ceph */
+	CHECK_EQ_INT(embargo_fs_kind(0x5346414f), EMBARGO_FS_REMOTE); /* afs */
+	CHECK_EQ_INT(embargo_fs_kind(0xef53), EMBARGO_FS_LOCAL);      /* ext4 */
+	CHECK_EQ_INT(embargo_fs_kind(0x01021994), EMBARGO_FS_LOCAL);  /* tmpfs */
+}

@@ -31,7 +31,8 @@ selected() {
 	return 1
 }
 
-# run_test NAME: runs t_NAME (dashes as underscores); it returns 0 or sets REASON and returns 1. SKIP
+# run_test NAME: runs t_NAME (dashes as underscores); it returns 0, or sets REASON and returns 1 (FAIL) or
+# 3 (SKIP: the test does not apply to this kernel or tier). SKIP also
 # when NO_DAEMON_WHY is set (embargod not built, or it did not start), or when DAEMON_REQUIRED is 1 and
 # no embargod runs.
 run_test() {
@@ -43,8 +44,13 @@ run_test() {
 	fi
 	REASON=
 	fn=t_$(echo "$name" | tr - _)
-	if "$fn"; then
+	"$fn"
+	rc=$?
+	if [ $rc -eq 0 ]; then
 		pass "$name"
+	elif [ $rc -eq 3 ]; then
+		# 3: the test does not apply to this kernel or tier; REASON says why.
+		skip "$name" "${REASON:-not applicable here}"
 	else
 		fail "$name" "${REASON:-no reason given}"
 		return 1

@@ -99,6 +99,7 @@ static void set_programs(struct embargo_bpf *skel, uint8_t tier)
 	bpf_program__set_autoload(skel->progs.module_hash, tier == EMBARGO_TIER_LSM_HASH);
 	bpf_program__set_autoload(skel->progs.module_cache, tier == EMBARGO_TIER_LSM);
 	bpf_program__set_autoload(skel->progs.file_open, is_lsm(tier));
+	bpf_program__set_autoload(skel->progs.path_truncate, is_lsm(tier));
 	bpf_program__set_autoload(skel->progs.module_memory, is_lsm(tier));
 	bpf_program__set_autoload(skel->progs.exec_detect, !is_lsm(tier));
 }
@@ -119,6 +120,8 @@ int bpf_load(const struct bpf_options *o, struct bpf_state **ret, char *why, siz
 	skel->rodata->have_d_path = o->d_path;
 	/* Constant once loaded: embargo.conf is read once, at start (a reload reads policies only). */
 	skel->rodata->deny_init_module = o->deny_init_module;
+	skel->rodata->max_hash_size = o->max_hash_size;
+	skel->rodata->deny_remote = o->deny_remote;
 	skel->data->global_mode = o->mode;
 	skel->data->policy_gen = o->gen;
 	bpf_map__set_max_entries(skel->maps.verdicts, VERDICT_CACHE_ENTRIES);

@@ -42,6 +42,8 @@ struct bpf_options {
 	uint32_t gen;
 	bool classify_misses;
 	bool deny_init_module;
+	uint64_t max_hash_size; /* bytes: larger files are not hashed in the kernel (refused in enforce) */
+	bool deny_remote;	/* lsm tier, enforce mode: files on remote file systems are refused */
 };
 
 /* Open and load (not attach) the programs of o->tier: 0 with *ret set, or -errno with why filled. */

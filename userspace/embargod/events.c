@@ -373,6 +373,16 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 			 ev->path[0] ? ev->path : "(no path)", ev->pid, ev->comm, strerror(-fd));
 		return;
 	}
+	/* The kernel refuses larger files before handing them over; this one grew since: let it look again.
+	 */
+	if ((uint64_t)st.st_size > (uint64_t)d->cfg->max_hash_size_mib << 20) {
+		(void)bpf_map_delete_elem(bpf_verdicts_fd(d->bpf), &key);
+		log_notice(
+			"Not hashing %s: %lld bytes, above max_hash_size_mib (%u MiB); it is decided again at "
+			"its next use",
+			path, (long long)st.st_size, d->cfg->max_hash_size_mib);
+		return;
+	}
 	/*
 	 * What is identified is what is learned: the digest of the file open here. The hashing tier hands
 	 * over files it found clean with their digest; content rewritten since is not what the kernel saw.
@@ -413,11 +423,21 @@ static void decide_and_store(struct daemon *d, const struct embargo_event *ev, i
 			path, ev->pid, ev->comm);
 		return;
 	}
-	if (!(ev->flags & EMBARGO_EVF_WRITERS) && (matched || !(ev->flags & EMBARGO_EVF_KERNEL_HASH))) {
-		if (bpf_map_update_elem(bpf_verdicts_fd(d->bpf), &key, &v, BPF_ANY) < 0)
-			log_warning("Cannot cache the verdict for %s: %m", path);
-		else if (matched && (v.rule_id & EMBARGO_RULE_IDENT))
+	/*
+	 * A match is always kept (that fails closed). A clean verdict only where the kernel would keep one
+	 * (not on internal mounts, overlayfs, remote file systems: EMBARGO_EVF_NO_CACHE), and only over the
+	 * kernel's own PENDING entry (BPF_EXIST): a write-open or truncate since the event dropped it, and
+	 * then what was hashed here may not be the content any more.
+	 */
+	if (!(ev->flags & EMBARGO_EVF_WRITERS) && (matched || !(ev->flags & EMBARGO_EVF_KERNEL_HASH)) &&
+	    (matched || !(ev->flags & EMBARGO_EVF_NO_CACHE))) {
+		if (bpf_map_update_elem(bpf_verdicts_fd(d->bpf), &key, &v, matched ? BPF_ANY : BPF_EXIST) <
+		    0) {
+			if (errno != ENOENT)
+				log_warning("Cannot cache the verdict for %s: %m", path);
+		} else if (matched && (v.rule_id & EMBARGO_RULE_IDENT)) {
 			ident_note_verdict(d, digest, &key);
+		}
 	}
 	if (!matched)
 		return;
@@ -478,6 +498,31 @@ static void classify_submit(struct daemon *d, const struct embargo_event *ev)
 			    (unsigned long long)n);
 }
 
+/* Why the kernel could not check a file (EMBARGO_EVF_UNDECIDABLE), for the entry's note. */
+static const char *undecidable_note(const struct daemon *d, const struct embargo_event *ev, char *buf,
+				    size_t size)
+{
+	bool deny = ev->action == EMBARGO_ACTION_DENIED;
+	const char *outcome = deny ? "refused, as enforce mode does with what it cannot check"
+				   : "allowed unchecked (audit mode)";
+
+	if (ev->flags & EMBARGO_EVF_TOO_LARGE)
+		snprintf(buf, size, "%llu bytes, above max_hash_size_mib (%u MiB): not hashed; %s",
+			 (unsigned long long)ev->size, d->cfg->max_hash_size_mib, outcome);
+	else if (ev->flags & EMBARGO_EVF_HASH_FAILED)
+		snprintf(buf, size,
+			 "the kernel could not hash it (bpf_ima_file_hash failed: opened with O_DIRECT, an "
+			 "I/O error, or IMA's hash is not SHA-256); %s",
+			 outcome);
+	else
+		snprintf(
+			buf, size,
+			"on a remote file system (FUSE, NFS, CIFS, 9p, Ceph, AFS): its content cannot be pinned "
+			"and this tier cannot hash it before it runs; %s (remote_fs deny)",
+			outcome);
+	return buf;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
@@ -489,7 +534,11 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	if (ev.hdr.kind == EMBARGO_EV_UNKNOWN)
 		classify_submit(d, &ev);
-	else if (ev.flags & EMBARGO_EVF_MEMORY)
+	else if (ev.flags & EMBARGO_EVF_UNDECIDABLE) {
+		char note[512];
+
+		report(d, &ev, ev.rule_id, 0, NULL, undecidable_note(d, &ev, note, sizeof(note)));
+	} else if (ev.flags & EMBARGO_EVF_MEMORY)
 		/* No file, so no rule: the init_module setting decided. */
 		report(d, &ev, ev.rule_id, 0, "(init_module from memory)",
 		       ev.action == EMBARGO_ACTION_DENIED ? "a kernel module loaded from memory "
@@ -645,4 +694,88 @@ void events_sweep_dedup(struct daemon *d)
 		if (v.hits > v.emitted_hits)
 			events_report_repeated(d, &due[i], v.hits - v.emitted_hits);
 	}
+}
+
+/*
+ * A PENDING verdict is stored only with its event reserved, so embargod hears of every one; but one whose
+ * classification never came (a previous embargod's event, a classification that failed without cleaning
+ * up) would keep the file unreported for as long as the entry lives. Entries older than the TTL go: the
+ * kernel reports the file again at its next use. Batched: the cache holds up to 65536 entries.
+ */
+void events_sweep_pending(struct daemon *d)
+{
+	static uint64_t last;
+	static struct embargo_inode_key keys[1024], stale[1024];
+	static struct embargo_verdict vals[1024];
+	uint64_t now = now_ns();
+	__u32 batch, n_stale = 0;
+	struct embargo_inode_key *in = NULL, out;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd, r;
+
+	if (!d->bpf || now - last < EMBARGO_PENDING_TTL_NS)
+		return;
+	last = now;
+	fd = bpf_verdicts_fd(d->bpf);
+	do {
+		batch = ARRAY_SIZE(keys);
+		r = bpf_map_lookup_batch(fd, in, &out, keys, vals, &batch, &opts);
+		if (r < 0 && errno != ENOENT)
+			break;
+		for (__u32 i = 0; i < batch && n_stale < ARRAY_SIZE(stale); i++)
+			if (vals[i].verdict == EMBARGO_VERDICT_PENDING &&
+			    now - vals[i].stored_ns >= EMBARGO_PENDING_TTL_NS)
+				stale[n_stale++] = keys[i];
+		in = &out;
+	} while (r == 0 && n_stale < ARRAY_SIZE(stale));
+	for (__u32 i = 0; i < n_stale; i++) {
+		struct embargo_verdict v;
+
+		/* A verdict stored since the walk is not ours to drop. */
+		if (bpf_map_lookup_elem(fd, &stale[i], &v) == 0 && v.verdict == EMBARGO_VERDICT_PENDING &&
+		    now - v.stored_ns >= EMBARGO_PENDING_TTL_NS)
+			(void)bpf_map_delete_elem(fd, &stale[i]);
+	}
+	if (n_stale)
+		log_info("Dropped %u pending verdicts older than %llu s: those files are reported again at "
+			 "their next use",
+			 n_stale, EMBARGO_PENDING_TTL_NS / 1000000000ull);
+}
+
+/*
+ * Events the kernel could not put into the full ring buffer (counted in ringbuf_drops): one entry per
+ * interval with the count. Nothing was lost for enforcement (a lost use is not cached, and is decided or
+ * reported again at the next one), but the journal lacks those entries.
+ */
+#define LOST_REPORT_INTERVAL_NS (10 * 1000000000ull)
+
+void events_report_drops(struct daemon *d)
+{
+	static uint64_t reported, last_ns;
+	struct embargo_record rec = { .priority = LOG_WARNING };
+	uint64_t stats[EMBARGO_STAT_MAX], now = now_ns(), n;
+	int r = 0;
+
+	if (!d->bpf || (last_ns && now - last_ns < LOST_REPORT_INTERVAL_NS))
+		return;
+	bpf_read_stats(d->bpf, stats);
+	if (stats[EMBARGO_STAT_RINGBUF_DROPS] <= reported)
+		return;
+	n = stats[EMBARGO_STAT_RINGBUF_DROPS] - reported;
+	reported = stats[EMBARGO_STAT_RINGBUF_DROPS];
+	last_ns = now;
+	r = r
+		    ?: record_addf(
+			       &rec, "MESSAGE",
+			       "%llu kernel events were lost: the ring buffer was full (%llu since start); "
+			       "the uses they reported were not cached and are decided or reported again",
+			       (unsigned long long)n, (unsigned long long)reported);
+	r = r ?: record_add(&rec, "MESSAGE_ID", EMBARGO_MSGID_LOST);
+	r = r ?: record_addf(&rec, "PRIORITY", "%d", LOG_WARNING);
+	r = r ?: record_addf(&rec, "EMBARGO_LOST", "%llu", (unsigned long long)n);
+	r = r ?: record_addf(&rec, "EMBARGO_LOST_TOTAL", "%llu", (unsigned long long)reported);
+	if (r < 0)
+		record_free(&rec);
+	else
+		log_submit(&rec);
 }

@@ -38,6 +38,10 @@ void events_stop(struct daemon *d);
 int events_poll(struct daemon *d);
 /* Report repeated matches that no later event carried (called on a timer). */
 void events_sweep_dedup(struct daemon *d);
+/* Housekeeping tick: drop stale PENDING verdicts (every EMBARGO_PENDING_TTL_NS at most). */
+void events_sweep_pending(struct daemon *d);
+/* Housekeeping tick: log the kernel events lost to a full ring buffer, one entry per interval. */
+void events_report_drops(struct daemon *d);
 /* Log a match found outside the ring buffer (fanotify); thread-safe. */
 void events_report(struct daemon *d, const struct embargo_event *ev, uint32_t rule_id, const char *path,
 		   const char *note);

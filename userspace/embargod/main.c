@@ -470,6 +470,8 @@ static int loop(struct daemon *d)
 
 				if (read(tfd, &expirations, sizeof(expirations)) == sizeof(expirations)) {
 					events_sweep_dedup(d);
+					events_sweep_pending(d);
+					events_report_drops(d);
 					log_tick();
 					protect_poll(d);
 					confine_poll(d);

@@ -142,6 +142,8 @@ static int try_tier(struct daemon *d, uint8_t tier, bool d_path, bool prealloc, 
 		.gen = d->gen,
 		.classify_misses = d->policy->n_ident_rules > 0,
 		.deny_init_module = d->deny_init_module,
+		.max_hash_size = (uint64_t)d->cfg->max_hash_size_mib << 20,
+		.deny_remote = d->cfg->remote_fs == EMBARGO_CONFIG_REMOTE_FS_DENY,
 	};
 	struct bpf_state *b = NULL;
 	int r;

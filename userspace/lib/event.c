@@ -120,9 +120,10 @@ int embargo_event_record(const struct embargo_event *ev, const struct embargo_ev
 		r = record_addf(rec, "EMBARGO_REPEATED", "%llu", (unsigned long long)ev->repeated);
 	r = r
 		    ?: record_add(rec, "MESSAGE_ID",
-				  ev->hdr.kind == EMBARGO_EV_UNKNOWN ? EMBARGO_MSGID_UNCLASSIFIED
-				  : action == EMBARGO_ACTION_DENIED  ? EMBARGO_MSGID_DENIED
-								     : EMBARGO_MSGID_AUDITED);
+				  ev->hdr.kind == EMBARGO_EV_UNKNOWN	  ? EMBARGO_MSGID_UNCLASSIFIED
+				  : (ev->flags & EMBARGO_EVF_UNDECIDABLE) ? EMBARGO_MSGID_UNCHECKED
+				  : action == EMBARGO_ACTION_DENIED	  ? EMBARGO_MSGID_DENIED
+									  : EMBARGO_MSGID_AUDITED);
 	r = r ?: record_addf(rec, "PRIORITY", "%d", rec->priority);
 	r = r ?: record_add(rec, "EMBARGO_ACTION", embargo_action_name(action));
 	r = r ?: record_add(rec, "EMBARGO_MODE", embargo_mode_name(ev->mode));
@@ -144,6 +145,8 @@ int embargo_event_record(const struct embargo_event *ev, const struct embargo_ev
 	r = r ?: record_add(rec, "EMBARGO_DEVICE", dev);
 	r = r ?: record_addf(rec, "EMBARGO_INODE", "%llu", (unsigned long long)ev->ino);
 	r = r ?: record_addf(rec, "EMBARGO_POLICY_GENERATION", "%u", ev->gen);
+	if (!r && (ev->flags & EMBARGO_EVF_UNDECIDABLE))
+		r = record_addf(rec, "EMBARGO_FILE_SIZE", "%llu", (unsigned long long)ev->size);
 	if (!r && ctx->note)
 		r = record_add(rec, "EMBARGO_NOTE", ctx->note);
 	return r;

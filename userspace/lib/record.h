@@ -17,7 +17,9 @@
 #define EMBARGO_MSGID_AUDITED "8b8c31b7c4c9403eaea5fda39f71ee5d"
 #define EMBARGO_MSGID_UNCLASSIFIED "2c1eae5c88d24976a31152d488b3fc93" /* ran before it was classified */
 #define EMBARGO_MSGID_REPEATED "b6ac0f5f14f14ed5bbf870d8c8d34883"
-#define EMBARGO_MSGID_STARTED "1e6f8b1a789f4ff4b983f0f68f7d5f13" /* tier banner */
+#define EMBARGO_MSGID_UNCHECKED "43c9349f0956485fb9833b39c0d20f96" /* the kernel could not hash a file */
+#define EMBARGO_MSGID_LOST "d3b780ec56554cb0a05643c66983b6c7"	   /* events lost to a full ring buffer */
+#define EMBARGO_MSGID_STARTED "1e6f8b1a789f4ff4b983f0f68f7d5f13"   /* tier banner */
 #define EMBARGO_MSGID_MODE "33d3187e252a4c88854046be31af6f99"
 #define EMBARGO_MSGID_FOUND "b6cc30b3ede346eb91e1a3f82a1abbeb"	 /* a prohibited file found by a scan */
 #define EMBARGO_MSGID_RUNNING "8e01560f676b4824ba77fef35a417f74" /* a process running prohibited code */
