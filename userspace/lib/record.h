@@ -25,6 +25,8 @@
 #define EMBARGO_MSGID_RELOAD "5f501ec1524947d39b128b341f2f6504"	 /* a policy reload, done or refused */
 /* Events not logged one by one (log_rate_limit, a full log queue): counts by vendor, action and file. */
 #define EMBARGO_MSGID_SUPPRESSED "efc06f4d0bf84f1fbb4acc9da2045887"
+/* After a summary that counted more files than it names: every file, in groups. */
+#define EMBARGO_MSGID_SUPPRESSED_FILES "6623274f61704ead8ec1ce5653b714da"
 #define EMBARGO_MSGID_TAMPER "52c661a2cdb940699e7cfe9f0fec4c25"	 /* self-protection refused an attempt */
 #define EMBARGO_MSGID_SYSCALL "491134c031fb4788abd2de2c6b49bd83" /* embargod's seccomp filter refused */
 
