@@ -422,6 +422,9 @@ static int setup_fds(struct daemon *d, int *epfd, int *sigfd, int *tfd)
 	ev.data.fd = *tfd;
 	if (epoll_ctl(*epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
 		return -errno;
+	ev.data.fd = reload_fd(d);
+	if (ev.data.fd >= 0 && epoll_ctl(*epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+		return -errno;
 	return 0;
 }
 
@@ -453,12 +456,11 @@ static int loop(struct daemon *d)
 
 				while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						char who[64], why[1024];
+						char who[64];
 
 						snprintf(who, sizeof(who), "SIGHUP from pid %u uid %u",
 							 si.ssi_pid, si.ssi_uid);
-						(void)daemon_reload(d, who, why, sizeof(why));
-						notify_status(d);
+						reload_request(d, who, -1);
 						continue;
 					}
 					log_notice("Stopping on signal %u from pid %u", si.ssi_signo,
@@ -477,6 +479,8 @@ static int loop(struct daemon *d)
 				}
 			} else if (fd == d->ctl_fd) {
 				control_handle(d);
+			} else if (fd == reload_fd(d)) {
+				reload_complete(d);
 			} else {
 				r = events_poll(d);
 				if (r < 0)
@@ -556,6 +560,12 @@ static int run(struct daemon *d, int saved_r)
 		r = EX_OSERR;
 		goto out;
 	}
+	r = reload_start(d);
+	if (r < 0) {
+		log_error("Cannot start the policy reload thread: %s", strerror(-r));
+		r = EX_OSERR;
+		goto out;
+	}
 	/* Last: the control socket's existence tells embargoctl (and the tests) we are ready. */
 	r = control_start(d);
 	if (r < 0) {
@@ -589,6 +599,7 @@ static int run(struct daemon *d, int saved_r)
 out:
 	startscan_end(d);
 	control_stop(d);
+	reload_stop(d);
 	events_stop(d);
 	protect_stop(d);
 	tier_stop(d);
