@@ -123,6 +123,13 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_u64(&w, "duplicates", d->policy->n_duplicates);
 	json_key_string(&w, "loaded_at", when);
 	json_key_u64(&w, "capacity", bpf_digest_capacity(d->bpf));
+	json_key_bool(&w, "last_good_copy", d->fallback.active);
+	if (d->fallback.active) {
+		json_key_string(&w, "rejected", d->fallback.error);
+		gmtime_r(&d->fallback.saved, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_key_string(&w, "copy_saved_at", when);
+	}
 	json_end_object(&w);
 
 	json_key_object(&w, "init_module");

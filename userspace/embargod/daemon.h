@@ -46,6 +46,15 @@ struct daemon {
 	struct embargo_policy *prev_policy;
 	uint32_t prev_gen;
 	time_t loaded_at;
+	/*
+	 * main.c at start: the configured policy did not load and the last good copy (state.c) is in
+	 * force, saved at `saved`; reload.c clears it once a reload succeeds.
+	 */
+	struct {
+		bool active;
+		time_t saved;
+		char error[1024];
+	} fallback;
 	/* reload.c: the last reload attempt, for status. */
 	struct {
 		uint64_t attempts, failures;

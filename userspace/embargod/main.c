@@ -506,6 +506,32 @@ static int print_effective_config(const struct embargo_config *cfg)
 	return 0;
 }
 
+/*
+ * The configured policy does not load: rather than leave the machine unprotected (the unit does not
+ * restart on a bad policy), start on the copy of the last one that did, and say so loudly. 0, or
+ * -errno when there is none either.
+ */
+static int start_on_last_good(struct daemon *d, const char *error)
+{
+	char why[5000], when[64];
+	struct tm tm;
+	int r = state_load_policy(d, &d->policy, &d->fallback.saved, why, sizeof(why));
+
+	if (r < 0) {
+		log_error("Policy rejected, not starting: %s (and no last good policy to start on: %s)",
+			  error, why);
+		return r;
+	}
+	d->fallback.active = true;
+	snprintf(d->fallback.error, sizeof(d->fallback.error), "%s", error);
+	gmtime_r(&d->fallback.saved, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	log_msg(LOG_ERR, EMBARGO_MSGID_POLICY_FALLBACK,
+		"Policy rejected: %s. Started on the LAST GOOD POLICY instead (the copy saved %s in %s/policy.last-good): fix the policy and reload",
+		error, when, d->cfg->state_dir);
+	return 0;
+}
+
 /* From loading the policy to the stop: what was started is stopped at out, in reverse order. */
 static int run(struct daemon *d, int saved_r)
 {
@@ -516,10 +542,11 @@ static int run(struct daemon *d, int saved_r)
 	uint64_t t0 = now_ns();
 	r = embargo_policy_load(d->cfg->policy, &d->policy, &perr);
 	if (r < 0) {
-		log_error("Policy rejected, not starting: %s",
-			  embargo_policy_error_format(&perr, msg, sizeof(msg)));
-		r = EX_DATAERR;
-		goto out;
+		r = start_on_last_good(d, embargo_policy_error_format(&perr, msg, sizeof(msg)));
+		if (r < 0) {
+			r = EX_DATAERR;
+			goto out;
+		}
 	}
 	d->loaded_at = time(NULL);
 	if (saved_r == 0)
@@ -566,6 +593,8 @@ static int run(struct daemon *d, int saved_r)
 		r = EX_OSERR;
 		goto out;
 	}
+	if (!d->fallback.active)
+		reload_save(d);
 	/* Last: the control socket's existence tells embargoctl (and the tests) we are ready. */
 	r = control_start(d);
 	if (r < 0) {

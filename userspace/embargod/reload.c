@@ -23,6 +23,7 @@
 #include "log.h"
 #include "reload.h"
 #include "startscan.h"
+#include "state.h"
 #include "tier.h"
 #include "util.h"
 
@@ -48,6 +49,9 @@ struct reloader {
 	int waiters[RELOAD_MAX_WAITERS];
 	size_t n_waiters;
 	uint64_t last_start_ns;
+	/* Asked by the loop: keep a copy of this policy (the one in force) as the last good one. */
+	const struct embargo_policy *save;
+	uint32_t save_gen;
 
 	/* The thread's result, until the loop has swapped it in (or refused it): done. */
 	bool done;
@@ -101,10 +105,30 @@ static void *reload_thread(void *arg)
 	for (;;) {
 		uint64_t now;
 
-		while (!rl->stop && (rl->asked == rl->taken || rl->done))
+		while (!rl->stop && !rl->save && (rl->asked == rl->taken || rl->done))
 			pthread_cond_wait(&rl->cond, &rl->lock);
 		if (rl->stop)
 			break;
+		if (rl->save) {
+			/* In force until a later reload is swapped in, which only this thread prepares. */
+			const struct embargo_policy *p = rl->save;
+			uint32_t gen = rl->save_gen;
+			char why[5000] = "";
+			int r;
+
+			rl->save = NULL;
+			pthread_mutex_unlock(&rl->lock);
+			r = state_save_policy(d, p, why, sizeof(why));
+			if (r < 0)
+				log_warning(
+					"Cannot keep policy generation %u as the last good policy in %s: %s",
+					gen, d->cfg->state_dir, why);
+			else
+				log_info("Policy generation %u kept as the last good policy in %s", gen,
+					 d->cfg->state_dir);
+			pthread_mutex_lock(&rl->lock);
+			continue;
+		}
 		now = now_ns();
 		if (rl->last_start_ns && now - rl->last_start_ns < RELOAD_MIN_INTERVAL_NS) {
 			uint64_t at = rl->last_start_ns + RELOAD_MIN_INTERVAL_NS;
@@ -209,6 +233,19 @@ void reload_stop(struct daemon *d)
 	d->reloader = NULL;
 }
 
+void reload_save(struct daemon *d)
+{
+	struct reloader *rl = d->reloader;
+
+	if (!rl)
+		return;
+	pthread_mutex_lock(&rl->lock);
+	rl->save = d->policy;
+	rl->save_gen = d->gen;
+	pthread_cond_signal(&rl->cond);
+	pthread_mutex_unlock(&rl->lock);
+}
+
 void reload_request(struct daemon *d, const char *who, int reply_fd)
 {
 	struct reloader *rl = d->reloader;
@@ -268,6 +305,9 @@ static void swap_in(struct daemon *d, struct embargo_policy *p, uint32_t gen, co
 	fanotify_policy_changed(d);
 
 	d->loaded_at = time(NULL);
+	if (d->fallback.active)
+		log_notice("The configured policy loaded: the last good copy is no longer in force");
+	d->fallback.active = false;
 	d->reload.failed = false;
 	d->reload.error[0] = '\0';
 	d->reload.seconds = (double)(now_ns() - t0) / 1e9;
@@ -284,6 +324,7 @@ static void swap_in(struct daemon *d, struct embargo_policy *p, uint32_t gen, co
 	r = startscan_begin(d);
 	if (r < 0)
 		log_warning("Cannot start the scan for policy generation %u: %s", gen, strerror(-r));
+	reload_save(d);
 }
 
 void reload_complete(struct daemon *d)

@@ -19,5 +19,7 @@ int reload_fd(const struct daemon *d);
  */
 void reload_request(struct daemon *d, const char *who, int reply_fd);
 void reload_complete(struct daemon *d);
+/* Keep a copy of the policy in force as the last good one (state_save_policy()), on the thread. */
+void reload_save(struct daemon *d);
 
 #endif

@@ -45,6 +45,7 @@ struct loader {
 	size_t anchors_cap;
 	uint32_t *vendor_index; /* open addressing over vendor names: vendor index + 1, 0 is empty */
 	size_t vendor_index_cap;
+	const char *root;	 /* embargo_policy_load_rooted(): absolute paths are under it */
 	uint64_t max_file_bytes; /* POLICY_MAX_FILE_BYTES but in tests */
 	uint64_t max_digests;	 /* POLICY_MAX_DIGESTS but in tests */
 };
@@ -52,6 +53,9 @@ struct loader {
 /* embargo_policy_load() with other bounds than POLICY_MAX_*: for the tests of those bounds. */
 int policy_load_bounded(const char *path, uint64_t max_file_bytes, uint64_t max_digests,
 			struct embargo_policy **ret, struct embargo_policy_error *err);
+/* The one loader behind both: root NULL, or what embargo_policy_load_rooted() says. */
+int policy_load_full(const char *root, const char *path, uint64_t max_file_bytes, uint64_t max_digests,
+		     struct embargo_policy **ret, struct embargo_policy_error *err);
 
 /* Fills l->err (if any) and returns r. */
 int policy_fail(struct loader *l, int r, const char *file, uint32_t line, uint32_t column, const char *fmt,

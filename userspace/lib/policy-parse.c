@@ -287,6 +287,8 @@ static char *resolve(struct parser *ps, const struct lex_token *name)
 {
 	const char *slash = strrchr(ps->file, '/');
 
+	if (name->value[0] == '/' && ps->l->root)
+		return arena_join(ps->l->p->arena, ps->l->root, strlen(ps->l->root), name->value + 1);
 	if (name->value[0] == '/' || !slash)
 		return arena_strndup(ps->l->p->arena, name->value, name->len);
 	return arena_join(ps->l->p->arena, ps->file, (size_t)(slash - ps->file), name->value);

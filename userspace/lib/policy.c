@@ -410,15 +410,33 @@ static int check_verified(struct loader *l)
 
 int embargo_policy_load(const char *path, struct embargo_policy **ret, struct embargo_policy_error *err)
 {
-	return policy_load_bounded(path, POLICY_MAX_FILE_BYTES, POLICY_MAX_DIGESTS, ret, err);
+	return policy_load_full(NULL, path, POLICY_MAX_FILE_BYTES, POLICY_MAX_DIGESTS, ret, err);
+}
+
+int embargo_policy_load_rooted(const char *root, const char *path, struct embargo_policy **ret,
+			       struct embargo_policy_error *err)
+{
+	_cleanup_free_ char *full = NULL;
+
+	if (!root || !path || path[0] != '/')
+		return -EINVAL;
+	if (asprintf(&full, "%s%s", root, path) < 0)
+		return -ENOMEM;
+	return policy_load_full(root, full, POLICY_MAX_FILE_BYTES, POLICY_MAX_DIGESTS, ret, err);
 }
 
 int policy_load_bounded(const char *path, uint64_t max_file_bytes, uint64_t max_digests,
 			struct embargo_policy **ret, struct embargo_policy_error *err)
 {
-	_cleanup_(loader_done) struct loader l = { .err = err,
-						   .max_file_bytes = max_file_bytes,
-						   .max_digests = max_digests };
+	return policy_load_full(NULL, path, max_file_bytes, max_digests, ret, err);
+}
+
+int policy_load_full(const char *root, const char *path, uint64_t max_file_bytes, uint64_t max_digests,
+		     struct embargo_policy **ret, struct embargo_policy_error *err)
+{
+	_cleanup_(loader_done) struct loader l = {
+		.err = err, .root = root, .max_file_bytes = max_file_bytes, .max_digests = max_digests
+	};
 	_cleanup_close_ int fd = -1;
 	char *file, why[PATH_MAX + 128];
 	struct stat st;
