@@ -282,7 +282,10 @@ int open_trusted(const char *path, struct stat *st, char *why, size_t whysize)
 		break;
 	}
 	/* The object checked is opened for reading by its name in its (checked) directory; if it was
-	 * replaced in between, it is not what was checked. */
+	 * replaced in between, it is not what was checked. Never a device or a FIFO: opening one can do
+	 * things (a watchdog, a tape), and no caller reads one. */
+	if (last && !S_ISREG(st->st_mode))
+		return -EINVAL;
 	if (last) {
 		struct stat now;
 		_cleanup_close_ int fd =
