@@ -661,6 +661,7 @@ run_test protect-signal
 run_test protect-ptrace
 run_test protect-bpf
 run_test protect-pins
+run_test protect-link-detach
 run_test protect-audit
 run_test daemon-stop
 DAEMON_REQUIRED=0
