@@ -115,16 +115,15 @@ start_daemon "$work" --config "$work/embargo.conf" ||
 mkdir "$work/flood"
 for i in $(seq -w 1 $FLOOD); do cp "$work/listed" "$work/flood/copy-$i"; done
 for i in $(seq -w 1 $FLOOD); do "$work/flood/copy-$i" >/dev/null; done
-named() {
-	{
-		journal EMBARGO_SHA256="$sha_listed" | jq -r '.EMBARGO_PATH'
-		journal MESSAGE_ID=$MSGID_SUPPRESSED_FILES | jq -r '.EMBARGO_SUPPRESSED_FILES | fromjson | .[].path'
-	} | grep -c "^$work/flood/copy-" 2>/dev/null
+names() {
+	journal EMBARGO_SHA256="$sha_listed" | jq -r '.EMBARGO_PATH'
+	journal MESSAGE_ID=$MSGID_SUPPRESSED_FILES | jq -r '.EMBARGO_SUPPRESSED_FILES | fromjson | .[].path'
 }
+named() { names | grep -c "^$work/flood/copy-" 2>/dev/null; }
 if wait_for $((INTERVAL + 15)) at_least named $FLOOD; then
 	pass "$T/flood-names-every-file"
 else
-	fail "$T/flood-names-every-file" "$(named) of $FLOOD copies named; summary: $(journal MESSAGE_ID=$MSGID_SUPPRESSED | tail -1 | jq -c '{EMBARGO_SUPPRESSED, EMBARGO_SUPPRESSED_OTHER_FILES}')"
+	fail "$T/flood-names-every-file" "$(named) of $FLOOD copies named; summary: $(journal MESSAGE_ID=$MSGID_SUPPRESSED | tail -1 | jq -c '{EMBARGO_SUPPRESSED, EMBARGO_SUPPRESSED_OTHER_FILES}'); not named: $(for i in $(seq -w 1 $FLOOD); do names | grep -qx "$work/flood/copy-$i" || echo "copy-$i"; done | tr '\n' ' '); other names: $(names | grep -v "^$work/flood/" | sort | uniq -c | tr '\n' ' ')"
 fi
 check "$T/flood-each-named-once" test "$(named)" = $FLOOD
 parts=$(journal MESSAGE_ID=$MSGID_SUPPRESSED_FILES | jq -s 'map(select(.EMBARGO_SUPPRESSED_FILES | fromjson | any(.path | contains("/flood/")))) | length')
