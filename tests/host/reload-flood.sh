@@ -91,4 +91,24 @@ cp "$work/good.policy" "$work/test.policy"
 check "$T/reload-works-again" ctl reload
 check "$T/daemon-still-running" kill -0 "$dpid"
 
+# 3. A stop while a reload hangs: embargod does not wait for it for ever.
+mkdir "$work/hang2"
+"$work/fuse-hang" "$work/hang2" >"$work/fuse2.out" 2>&1 &
+fpid=$!
+extra_pids="$fpid"
+wait_for 5 grep -q mounted "$work/fuse2.out" || { fail "$T/fuse" "$(cat "$work/fuse2.out")"; exit 1; }
+printf 'sha256-list %s/hang2/list.sha256\n' "$work" >>"$work/test.policy"
+kill -HUP "$dpid"
+sleep 2
+kill -TERM "$dpid"
+if wait_for 20 bash -c "! kill -0 $dpid 2>/dev/null"; then
+	pass "$T/stops-while-reload-hangs"
+	dpid=
+else
+	fail "$T/stops-while-reload-hangs" "embargod still running 20 s after SIGTERM: $(tail -3 "$work/embargod.out")"
+fi
+stop_pid "$fpid"
+extra_pids=
+umount -l "$work/hang2" 2>/dev/null
+
 [ $failures -eq 0 ]

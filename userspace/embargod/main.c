@@ -536,6 +536,7 @@ static int start_on_last_good(struct daemon *d, const char *error)
 static int run(struct daemon *d, int saved_r)
 {
 	struct embargo_policy_error perr = {};
+	bool stuck = false;
 	char msg[5000];
 	int r;
 
@@ -628,12 +629,13 @@ static int run(struct daemon *d, int saved_r)
 out:
 	startscan_end(d);
 	control_stop(d);
-	reload_stop(d);
+	stuck = reload_stop(d) < 0;
 	events_stop(d);
 	protect_stop(d);
 	tier_stop(d);
 	ident_stop(d);
-	embargo_policy_free(d->policy);
+	if (!stuck)
+		embargo_policy_free(d->policy);
 	return r;
 }
 

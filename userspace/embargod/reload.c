@@ -207,12 +207,12 @@ static void reply_all(int *fds, size_t n, int err, const char *text)
 	}
 }
 
-void reload_stop(struct daemon *d)
+int reload_stop(struct daemon *d)
 {
 	struct reloader *rl = d->reloader;
 
 	if (!rl)
-		return;
+		return 0;
 	pthread_mutex_lock(&rl->lock);
 	rl->stop = true;
 	pthread_cond_signal(&rl->cond);
@@ -223,7 +223,7 @@ void reload_stop(struct daemon *d)
 	ts.tv_sec += 5;
 	if (pthread_timedjoin_np(rl->thread, NULL, &ts) != 0) {
 		log_warning("The policy reload in progress did not finish within 5 s: leaving it");
-		return;
+		return -EBUSY;
 	}
 	reply_all(rl->waiters, rl->n_waiters, ECANCELED, "embargod is stopping");
 	reply_all(rl->done_waiters, rl->done ? rl->n_done_waiters : 0, ECANCELED, "embargod is stopping");
@@ -231,6 +231,7 @@ void reload_stop(struct daemon *d)
 	close(rl->efd);
 	free(rl);
 	d->reloader = NULL;
+	return 0;
 }
 
 void reload_save(struct daemon *d)

@@ -7,9 +7,12 @@
 
 struct daemon;
 
-/* The reload thread: 0 or -errno. reload_stop() ends it (a reload stuck on a hung file system is left). */
+/*
+ * The reload thread: 0 or -errno. reload_stop() ends it: 0, or -EBUSY when a reload or save stuck on a
+ * hung file system was left running (it still reads d->policy: the caller must not free it).
+ */
 int reload_start(struct daemon *d);
-void reload_stop(struct daemon *d);
+int reload_stop(struct daemon *d);
 /* The event loop polls this fd; when it is readable, reload_complete() swaps in what was prepared. */
 int reload_fd(const struct daemon *d);
 /*
