@@ -12,7 +12,8 @@
  *             process_vm_readv/writev, no pidfd_getfd. Read-mode checks (/proc/PID/exe, fdinfo, environ)
  *             pass: journald and ps read them, and they change nothing.
  *   bpf()     bpf_map, bpf_prog: no other process gets an fd to one of embargo's maps or programs (by id
- *             or from a pin); bpf: nor to one of its links by id.
+ *             or from a pin); bpf: nor to one of its links by id, and no fd to one of its links (from
+ *             its pin, which BPF_OBJ_GET hands out without a hook) may detach it or replace its program.
  *   pins      inode_unlink, inode_rmdir, inode_rename: nothing under embargo's bpffs directory is
  *             removed or moved by another process.
  *
@@ -197,8 +198,30 @@ int BPF_PROG(protect_prog, struct bpf_prog *prog, int ret)
 }
 
 /*
- * Links have no hook of their own: BPF_LINK_GET_FD_BY_ID is refused here by the id it asks for. (A link
- * pinned in bpffs is reached through BPF_OBJ_GET, which names a path: its unlinking is refused below.)
+ * The link an fd of the current task refers to, as its id; 0 when the fd is not one. The file is read
+ * as a link whatever it is: any other file gives an id no link of ours has (or a failed read, 0), and
+ * the kernel then refuses the command for not being given a link anyway.
+ */
+static __always_inline __u32 link_id_of_fd(int fd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	struct bpf_link *link;
+
+	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) < 0 || !f)
+		return 0;
+	link = BPF_CORE_READ(f, private_data);
+	return link ? BPF_CORE_READ(link, id) : 0;
+}
+
+/*
+ * Links have no hook of their own: BPF_LINK_GET_FD_BY_ID is refused here by the id it asks for. A link
+ * pinned in bpffs is reached through BPF_OBJ_GET, which names a path and has no hook: its unlinking is
+ * refused below, and so is what its fd could do to it here: BPF_LINK_DETACH, BPF_LINK_UPDATE.
  */
 SEC("lsm/bpf")
 int BPF_PROG(protect_bpf_cmd, int cmd, union bpf_attr *attr, unsigned int size)
@@ -214,12 +237,20 @@ int BPF_PROG(protect_bpf_cmd, int cmd, union bpf_attr *attr, unsigned int size)
 		asm volatile("%0 = *(u64 *)(%1 + 24)" : "=r"(ret) : "r"(ctx));
 	if ((int)ret)
 		return earlier((int)ret);
-	if (!enforce || cmd != BPF_LINK_GET_FD_BY_ID || current_tgid() == daemon_tgid)
+	if (!enforce || current_tgid() == daemon_tgid)
 		return 0;
-	id = attr->link_id;
+	if (cmd == BPF_LINK_GET_FD_BY_ID)
+		id = attr->link_id;
+	else if (cmd == BPF_LINK_DETACH)
+		id = link_id_of_fd((int)attr->link_detach.link_fd);
+	else if (cmd == BPF_LINK_UPDATE)
+		id = link_id_of_fd((int)attr->link_update.link_fd);
+	else
+		return 0;
 	if (!is_protected_obj(PROTECT_OBJ_LINK, id))
 		return 0;
-	return refuse(PROTECT_BPF, 0, id, PROTECT_OBJ_LINK);
+	/* target: what was asked of the link (0: an fd by its id). */
+	return refuse(PROTECT_BPF, cmd == BPF_LINK_GET_FD_BY_ID ? 0 : (__u32)cmd, id, PROTECT_OBJ_LINK);
 }
 
 static __always_inline bool is_pin_dir(struct inode *inode)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A short libFuzzer run of each signature parser (fuzz/run: ASan, UBSan) on seeds cut from real signed
-# files: FUZZ_SECONDS per target (default 20). Longer runs: fuzz/run 600.
+# files, and of the policy, digest-list and embargo.conf parsers on tests/fuzz/: FUZZ_SECONDS per target
+# (default 20). Longer runs: fuzz/run 600.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -10,7 +11,7 @@ if ! clang -fsanitize=fuzzer -x c -o /dev/null - <<<'int LLVMFuzzerTestOneInput(
 	echo "SKIP: fuzz: clang has no libFuzzer (libclang-rt-14-dev)"
 	exit 0
 fi
-for t in pe kmod ima; do
+for t in pe kmod ima policy list config; do
 	if out=$(fuzz/run "$secs" "$t" 2>&1); then
 		pass "fuzz: $t: $(tail -1 <<<"$out" | sed 's/^fuzz\/run: [a-z]*: //')"
 	else

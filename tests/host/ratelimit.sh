@@ -105,4 +105,28 @@ else
 	fail "$T/stop-writes-last-summary" "no second summary after SIGTERM"
 fi
 
+# A flood of distinct files hides none: with more than 32 copies over the limit (the old table held
+# 32 names and counted the rest as "other files"), every copy's name is in the journal, one by one or
+# in the file-list entries that follow the summary.
+MSGID_SUPPRESSED_FILES=6623274f61704ead8ec1ce5653b714da
+FLOOD=60
+start_daemon "$work" --config "$work/embargo.conf" ||
+	{ fail "$T/flood-start" "embargod did not start again: $(tail -3 "$work/embargod.out")"; exit 1; }
+mkdir "$work/flood"
+for i in $(seq -w 1 $FLOOD); do cp "$work/listed" "$work/flood/copy-$i"; done
+for i in $(seq -w 1 $FLOOD); do "$work/flood/copy-$i" >/dev/null; done
+names() {
+	journal EMBARGO_SHA256="$sha_listed" | jq -r '.EMBARGO_PATH'
+	journal MESSAGE_ID=$MSGID_SUPPRESSED_FILES | jq -r '.EMBARGO_SUPPRESSED_FILES | fromjson | .[].path'
+}
+named() { names | grep -c "^$work/flood/copy-" 2>/dev/null; }
+if wait_for $((INTERVAL + 15)) at_least named $FLOOD; then
+	pass "$T/flood-names-every-file"
+else
+	fail "$T/flood-names-every-file" "$(named) of $FLOOD copies named; summary: $(journal MESSAGE_ID=$MSGID_SUPPRESSED | tail -1 | jq -c '{EMBARGO_SUPPRESSED, EMBARGO_SUPPRESSED_OTHER_FILES}'); not named: $(for i in $(seq -w 1 $FLOOD); do names | grep -qx "$work/flood/copy-$i" || echo "copy-$i"; done | tr '\n' ' '); other names: $(names | grep -v "^$work/flood/" | sort | uniq -c | tr '\n' ' ')"
+fi
+check "$T/flood-each-named-once" test "$(named)" = $FLOOD
+parts=$(journal MESSAGE_ID=$MSGID_SUPPRESSED_FILES | jq -s 'map(select(.EMBARGO_SUPPRESSED_FILES | fromjson | any(.path | contains("/flood/")))) | length')
+check "$T/flood-file-lists-grouped" test "$parts" -ge 2
+
 [ $failures -eq 0 ]

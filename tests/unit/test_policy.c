@@ -2,6 +2,7 @@
 /* The policy language: every error with its exact message, every accepted form, and load speed. */
 #include "test.h"
 
+#include "policy-internal.h"
 #include "policy.h"
 #include "util.h"
 
@@ -1425,4 +1426,165 @@ TEST(policy_same_ident_rule)
 	CHECK(embargo_policy_same_ident_rule(b, a, &a->ident_rules[0]) == NULL);
 	CHECK(embargo_policy_same_ident_rule(b, a, &a->ident_rules[1]) == NULL);
 	embargo_policy_free(b);
+}
+
+/* ---- untrusted files and bounds ---------------------------------------------------------------------- */
+
+/* Loading path fails with want and the message expect (with "@" for the test's directory). */
+static void check_load_error(const char *path, int want, const char *expect)
+{
+	struct embargo_policy *p = NULL;
+	struct embargo_policy_error err;
+	char full[8192], got[8192];
+
+	expand(expect, test_tmpdir(), full, sizeof(full));
+	CHECK_EQ_INT(embargo_policy_load(path, &p, &err), want);
+	CHECK_EQ_STR(embargo_policy_error_format(&err, got, sizeof(got)), full);
+	CHECK(p == NULL);
+}
+
+/* Anyone who could write a policy file, a list or a directory on their way could disable enforcement. */
+TEST(policy_untrusted_modes)
+{
+	struct embargo_policy *p;
+	char link[4200];
+
+	put(test_tmpdir(), "a.policy", "vendor X\nsha256-list l.sha256\n", false);
+	put(test_tmpdir(), "l.sha256", H1 "\n", false);
+	p = load_path(path_in("a.policy"));
+	CHECK(p && p->n_rules == 1);
+	embargo_policy_free(p);
+
+	REQUIRE(chmod(path_in("a.policy"), 0666) == 0);
+	check_load_error(path_in("a.policy"), -EPERM,
+			 "@/a.policy: untrusted policy: file @/a.policy is writable by others (mode 0666, "
+			 "owner uid 0)");
+	REQUIRE(chmod(path_in("a.policy"), 0620) == 0);
+	check_load_error(path_in("a.policy"), -EPERM,
+			 "@/a.policy: untrusted policy: file @/a.policy is writable by its group (mode "
+			 "0620, owner uid 0)");
+	REQUIRE(chmod(path_in("a.policy"), 0644) == 0);
+
+	/* A list: the error is at the line that names it. */
+	REQUIRE(chmod(path_in("l.sha256"), 0664) == 0);
+	check_load_error(path_in("a.policy"), -EPERM,
+			 "@/a.policy:2:13: untrusted digest list '@/l.sha256': file @/l.sha256 is writable "
+			 "by its group (mode 0664, owner uid 0)");
+	REQUIRE(chmod(path_in("l.sha256"), 0644) == 0);
+
+	/* A directory on the way (the test's own), and a sticky one, which is fine. */
+	REQUIRE(chmod(test_tmpdir(), 0777) == 0);
+	check_load_error(path_in("a.policy"), -EPERM,
+			 "@/a.policy: untrusted policy: directory @ is writable by others (mode 0777, owner "
+			 "uid 0)");
+	REQUIRE(chmod(test_tmpdir(), 01777) == 0);
+	p = load_path(path_in("a.policy"));
+	CHECK(p != NULL);
+	embargo_policy_free(p);
+	REQUIRE(chmod(test_tmpdir(), 0700) == 0);
+
+	/* A policy directory: the directory itself, then each file in it. */
+	put(test_tmpdir(), "d/x.policy", "vendor D\n", false);
+	REQUIRE(chmod(path_in("d"), 0757) == 0);
+	check_load_error(
+		path_in("d"), -EPERM,
+		"@/d: untrusted policy: directory @/d is writable by others (mode 0757, owner uid 0)");
+	REQUIRE(chmod(path_in("d"), 0755) == 0);
+	REQUIRE(chmod(path_in("d/x.policy"), 0646) == 0);
+	check_load_error(
+		path_in("d"), -EPERM,
+		"@/d/x.policy: untrusted policy: file @/d/x.policy is writable by others (mode 0646, "
+		"owner uid 0)");
+	REQUIRE(chmod(path_in("d/x.policy"), 0644) == 0);
+
+	/* A link is followed through its whole chain: into a writable directory, it is refused. */
+	put(test_tmpdir(), "open/real.policy", "vendor Open\n", false);
+	snprintf(link, sizeof(link), "%s", path_in("link.policy"));
+	REQUIRE(symlink("open/./../open/real.policy", link) == 0);
+	p = load_path(link);
+	CHECK(p && p->n_vendors == 1);
+	embargo_policy_free(p);
+	REQUIRE(chmod(path_in("open"), 0777) == 0);
+	check_load_error(
+		link, -EPERM,
+		"@/link.policy: untrusted policy: directory @/open is writable by others (mode 0777, "
+		"owner uid 0)");
+}
+
+/* Files, directories and links owned by another user than root are refused (run as root). */
+TEST(policy_untrusted_owners)
+{
+	char link[4200];
+
+	if (geteuid() != 0) {
+		printf("# skipped: not root\n");
+		return;
+	}
+	put(test_tmpdir(), "a.policy", "vendor X\n", false);
+	REQUIRE(chown(path_in("a.policy"), 1000, 1000) == 0);
+	check_load_error(path_in("a.policy"), -EPERM,
+			 "@/a.policy: untrusted policy: file @/a.policy is owned by uid 1000, not root (mode "
+			 "0644)");
+	REQUIRE(chown(path_in("a.policy"), 0, 0) == 0);
+
+	put(test_tmpdir(), "sub/b.policy", "vendor Y\n", false);
+	REQUIRE(chown(path_in("sub"), 1000, 0) == 0);
+	check_load_error(path_in("sub/b.policy"), -EPERM,
+			 "@/sub/b.policy: untrusted policy: directory @/sub is owned by uid 1000, not root "
+			 "(mode 0755)");
+	REQUIRE(chown(path_in("sub"), 0, 0) == 0);
+
+	/* A link someone else made could be pointed at any file they like. */
+	snprintf(link, sizeof(link), "%s", path_in("l.policy"));
+	REQUIRE(symlink("a.policy", link) == 0);
+	REQUIRE(lchown(link, 1000, 1000) == 0);
+	check_load_error(link, -EPERM,
+			 "@/l.policy: untrusted policy: symlink @/l.policy is owned by uid 1000, not root "
+			 "(mode 0777)");
+}
+
+/* A gzip bomb or an endless list is an error, not an exhausted machine. */
+TEST(policy_bounds)
+{
+	struct embargo_policy *p = NULL;
+	struct embargo_policy_error err;
+	char got[8192], expect[8192];
+
+	put(test_tmpdir(), "a.policy", "vendor X\nsha256-list l.gz\n", false);
+	{
+		gzFile gz = gzopen(path_in("l.gz"), "wbe");
+
+		REQUIRE(gz);
+		for (uint32_t i = 0; i < 40000; i++) {
+			uint8_t d[32];
+			char hex[65];
+
+			nth_digest(i, d);
+			hex_encode(d, 32, hex);
+			gzprintf(gz, "%s\n", hex);
+		}
+		gzclose(gz);
+	}
+	p = load_path(path_in("a.policy"));
+	CHECK(p && p->n_rules == 40000);
+	embargo_policy_free(p);
+	p = NULL;
+
+	/* 40000 lines of 65 bytes are 2.5 MiB: over a 2 MiB bound, under 3. */
+	CHECK_EQ_INT(policy_load_bounded(path_in("a.policy"), 2 << 20, UINT32_MAX, &p, &err), -EFBIG);
+	snprintf(expect, sizeof(expect), "%s: larger than 2 MiB (after decompression)", path_in("l.gz"));
+	CHECK_EQ_STR(embargo_policy_error_format(&err, got, sizeof(got)), expect);
+	CHECK(p == NULL);
+	CHECK_EQ_INT(policy_load_bounded(path_in("a.policy"), 3 << 20, UINT32_MAX, &p, &err), 0);
+	embargo_policy_free(p);
+	p = NULL;
+
+	CHECK_EQ_INT(policy_load_bounded(path_in("a.policy"), 3 << 20, 39999, &p, &err), -E2BIG);
+	snprintf(expect, sizeof(expect), "%s:40000: too many digests (at most 39999)", path_in("l.gz"));
+	CHECK_EQ_STR(embargo_policy_error_format(&err, got, sizeof(got)), expect);
+	CHECK(p == NULL);
+
+	/* The bounds the daemon uses. */
+	CHECK_EQ_INT(POLICY_MAX_FILE_BYTES, 2ull << 30);
+	CHECK_EQ_INT(POLICY_MAX_DIGESTS, 20000000);
 }

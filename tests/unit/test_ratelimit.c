@@ -64,8 +64,15 @@ static struct embargo_summary *new_summary(void)
 	struct embargo_summary *s = malloc(sizeof(*s));
 
 	if (s)
-		embargo_summary_reset(s);
+		embargo_summary_init(s);
 	return s;
+}
+
+static void free_summary(struct embargo_summary *s)
+{
+	if (s)
+		embargo_summary_free(s);
+	free(s);
 }
 
 static uint64_t u64_field(const struct embargo_record *r, const char *name)
@@ -150,9 +157,10 @@ TEST(summary_counts_events_not_records)
 	record_free(&out);
 	embargo_summary_reset(s);
 	CHECK(embargo_summary_empty(s));
-	free(s);
+	free_summary(s);
 }
 
+#define NFILES 40
 TEST(summary_top_files_and_overflow)
 {
 	struct embargo_summary *s = new_summary(), *m = new_summary();
@@ -161,8 +169,8 @@ TEST(summary_top_files_and_overflow)
 	char path[64], vendor[32];
 
 	REQUIRE(s && m);
-	/* More files than the table: file i gets i + 1 events; the ones past the table count as other. */
-	for (int i = 0; i < EMBARGO_SUMMARY_FILES + 8; i++) {
+	/* 40 files (more than the old table of 32 held): file i gets i + 1 events; every one is kept. */
+	for (int i = 0; i < NFILES; i++) {
 		snprintf(path, sizeof(path), "/f/%02d", i);
 		snprintf(vendor, sizeof(vendor), "v%02d", i);
 		for (int k = 0; k <= i; k++) {
@@ -171,7 +179,8 @@ TEST(summary_top_files_and_overflow)
 			record_free(&r);
 		}
 	}
-	CHECK_EQ_INT(s->n_files, EMBARGO_SUMMARY_FILES);
+	CHECK_EQ_INT(s->n_files, NFILES);
+	CHECK_EQ_INT(s->other_files, 0);
 	CHECK_EQ_INT(s->n_vendors, EMBARGO_SUMMARY_VENDORS);
 	/* Merging into an empty summary keeps every count. */
 	embargo_summary_merge(m, s);
@@ -186,7 +195,7 @@ TEST(summary_top_files_and_overflow)
 	REQUIRE(files->n == EMBARGO_SUMMARY_TOP_FILES);
 	uint64_t listed = 0, v;
 	for (size_t i = 0; i < files->n; i++) {
-		snprintf(path, sizeof(path), "/f/%02d", EMBARGO_SUMMARY_FILES - 1 - (int)i);
+		snprintf(path, sizeof(path), "/f/%02d", NFILES - 1 - (int)i);
 		CHECK_EQ_STR(json_get_string(&files->members[i].value, "path"), path);
 		REQUIRE(json_get_u64(&files->members[i].value, "events", &v) == 0);
 		listed += v;
@@ -199,8 +208,70 @@ TEST(summary_top_files_and_overflow)
 	json_value_free(files);
 	json_value_free(vendors);
 	record_free(&out);
-	free(s);
-	free(m);
+	free_summary(s);
+	free_summary(m);
+}
+
+/* A flood of distinct files: the file-list records after the summary name every one of them. */
+TEST(summary_names_every_file)
+{
+	struct embargo_summary *s = new_summary();
+	struct embargo_record r, out = {};
+	bool seen[3000] = { false };
+	char path[64];
+	size_t parts, total = 0;
+
+	REQUIRE(s);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(path, sizeof(path), "/copies/c%04d", i);
+		event_record(&r, EMBARGO_MSGID_DENIED, "K", "denied", path, i % 7 ? NULL : "2");
+		embargo_summary_add(s, &r, EMBARGO_SUPPRESS_RATE, 1);
+		/* The same path again only counts. */
+		embargo_summary_add(s, &r, EMBARGO_SUPPRESS_RATE, 2);
+		record_free(&r);
+	}
+	CHECK_EQ_INT(s->n_files, 3000);
+	CHECK_EQ_INT(s->other_files, 0);
+	parts = embargo_summary_file_parts(s);
+	CHECK_EQ_INT(parts, (3000 + EMBARGO_SUMMARY_FILES_PER_RECORD - 1) / EMBARGO_SUMMARY_FILES_PER_RECORD);
+	for (size_t p = 0; p < parts; p++) {
+		struct json_value *files = NULL;
+		const char *fj;
+
+		out = (struct embargo_record){};
+		REQUIRE(embargo_summary_files_record(s, p, &out) == 0);
+		CHECK_EQ_STR(record_get(&out, "MESSAGE_ID"), EMBARGO_MSGID_SUPPRESSED_FILES);
+		CHECK_EQ_INT(u64_field(&out, "EMBARGO_SUPPRESSED_PART"), p + 1);
+		CHECK_EQ_INT(u64_field(&out, "EMBARGO_SUPPRESSED_PARTS"), parts);
+		fj = record_get(&out, "EMBARGO_SUPPRESSED_FILES");
+		REQUIRE(fj && strlen(fj) < 4096 && json_parse(fj, strlen(fj), &files) == 0);
+		for (size_t i = 0; i < files->n; i++) {
+			const char *name = json_get_string(&files->members[i].value, "path");
+			uint64_t v = 0;
+			int k;
+
+			REQUIRE(name && sscanf(name, "/copies/c%d", &k) == 1 && k >= 0 && k < 3000);
+			CHECK(!seen[k]);
+			seen[k] = true;
+			CHECK(json_get_u64(&files->members[i].value, "events", &v) == 0 &&
+			      v == (k % 7 ? 2 : 6));
+			CHECK(strstr(record_get(&out, "MESSAGE"), name) != NULL);
+			total++;
+		}
+		json_value_free(files);
+		record_free(&out);
+	}
+	CHECK_EQ_INT(total, 3000);
+	CHECK(embargo_summary_files_record(s, parts, &out) == -EINVAL);
+	/* Reset and reuse: the index forgets the old names. */
+	embargo_summary_reset(s);
+	event_record(&r, EMBARGO_MSGID_DENIED, "K", "denied", "/copies/c0001", NULL);
+	embargo_summary_add(s, &r, EMBARGO_SUPPRESS_RATE, 3);
+	record_free(&r);
+	CHECK_EQ_INT(s->n_files, 1);
+	CHECK_EQ_INT(s->files[0].events, 1);
+	CHECK_EQ_INT(embargo_summary_file_parts(s), 0);
+	free_summary(s);
 }
 
 TEST(summary_of_dropped_messages_only)
@@ -216,7 +287,7 @@ TEST(summary_of_dropped_messages_only)
 	CHECK_EQ_INT(u64_field(&out, "EMBARGO_SUPPRESSED"), 0);
 	CHECK_EQ_INT(u64_field(&out, "EMBARGO_LOG_DROPPED"), 2);
 	record_free(&out);
-	free(s);
+	free_summary(s);
 }
 
 /* The cgroup v2 id is the inode number of the cgroup's directory on a cgroup2 mount. */

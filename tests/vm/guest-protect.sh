@@ -13,6 +13,14 @@ is_eperm() {
 	return 1
 }
 
+# refused ARGS...: tprotect ARGS is refused with EPERM (else REASON says what it answered).
+refused() {
+	out=$(tprotect "$@")
+	is_eperm "$out" && return 0
+	REASON="tprotect $*: $out"
+	return 1
+}
+
 daemon_answers() {
 	if kill -0 "$DPID" 2>/dev/null && ctl status >/dev/null 2>&1; then
 		return 0
@@ -88,16 +96,8 @@ t_protect_signal() {
 
 t_protect_ptrace() {
 	mark_log
-	out=$(tprotect seize "$DPID")
-	is_eperm "$out" || {
-		REASON="$out"
-		return 1
-	}
-	out=$(tprotect vmread "$DPID")
-	is_eperm "$out" || {
-		REASON="$out"
-		return 1
-	}
+	refused seize "$DPID" || return 1
+	refused vmread "$DPID" || return 1
 	# The kernel turns the refusal into EACCES for /proc/PID/mem.
 	out=$(tprotect mem "$DPID")
 	case "$out" in
@@ -240,6 +240,46 @@ t_protect_pins() {
 		note "protect-pins: no bpftool in the guest: no pin to unlink, directories only"
 	fi
 	wait_log "Self-protection refused removing or moving inode" "in $PIN_DIR" 'EMBARGO_TAMPER="pin"'
+}
+
+# Another root process gets an fd to each of embargod's pinned links from its pin (BPF_OBJ_GET names a
+# path: no hook refuses it) and tries what bpftool link detach / a program swap would: BPF_LINK_DETACH
+# and BPF_LINK_UPDATE are refused with EPERM, and the listed program is still denied afterwards.
+t_protect_link_detach() {
+	pins=
+	for p in $PIN_DIR/*; do
+		case "$(basename "$p")" in protect-* | pending-*) continue ;; esac
+		# Links only: a map's pin gives a map fd, which is refused (bpf_map) before anything.
+		out=$(tprotect detach "$p")
+		case "$out" in
+		"obj get: "*) continue ;;
+		esac
+		pins="$pins $p"
+		is_eperm "$out" || {
+			REASON="$p: $out"
+			return 1
+		}
+		refused update "$p" || return 1
+	done
+	[ -n "$pins" ] || {
+		REASON="no link pinned under $PIN_DIR: $(ls $PIN_DIR)"
+		return 1
+	}
+	note "protect-link-detach: detach and update refused for$pins"
+	if command -v bpftool >/dev/null; then
+		p=$(echo $pins | cut -d' ' -f1)
+		out=$(timeout $STEP_TIMEOUT bpftool link detach pinned "$p" 2>&1)
+		case "$out" in
+		*"Operation not permitted"*) ;;
+		*)
+			REASON="bpftool link detach pinned $p: $out"
+			return 1
+			;;
+		esac
+	fi
+	daemon_answers || return 1
+	expect_denied $T/listed || return 1
+	wait_log "Self-protection refused detaching embargo's BPF link id" 'EMBARGO_TAMPER="bpf"'
 }
 
 # Audit mode lifts the protection (and enforce mode brings it back); SIGTERM from this shell then stops

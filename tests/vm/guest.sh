@@ -1055,6 +1055,7 @@ run_test protect-signal
 run_test protect-ptrace
 run_test protect-bpf
 run_test protect-pins
+run_test protect-link-detach
 run_test protect-audit
 run_test cache-daemon
 run_test memfd-shared-write-denied

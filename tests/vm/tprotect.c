@@ -9,6 +9,9 @@
  *   tprotect mem PID               open /proc/PID/mem and read 8 bytes at the address of its stack
  *   tprotect vmread PID            process_vm_readv of 8 bytes at the same address
  *   tprotect map|prog|link ID [ro] BPF_*_GET_FD_BY_ID (ro: BPF_F_RDONLY), the fd closed again
+ *   tprotect detach|update PIN     an fd to the link pinned at PIN (BPF_OBJ_GET, which self-protection
+ *                                  does not refuse), then BPF_LINK_DETACH, or BPF_LINK_UPDATE (what a
+ *                                  replacement by a permissive program would ask)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -99,13 +102,46 @@ static int bpf_get_fd(const char *kind, uint32_t id, int ro)
 	return (int)syscall(SYS_bpf, cmd, &attr, sizeof(attr));
 }
 
+/* An fd to the object pinned at path: the error of BPF_OBJ_GET printed and exit 1 if none. */
+static int pinned_fd(const char *path)
+{
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.pathname = (uint64_t)(uintptr_t)path;
+	fd = (int)syscall(SYS_bpf, BPF_OBJ_GET, &attr, sizeof(attr));
+	if (fd < 0)
+		exit(outcome("obj get", -1));
+	return fd;
+}
+
+static int link_op(const char *op, const char *path)
+{
+	union bpf_attr attr;
+	int fd = pinned_fd(path), r;
+
+	memset(&attr, 0, sizeof(attr));
+	if (strcmp(op, "detach") == 0) {
+		attr.link_detach.link_fd = (uint32_t)fd;
+		r = (int)syscall(SYS_bpf, BPF_LINK_DETACH, &attr, sizeof(attr));
+		return outcome("link detach", r);
+	}
+	/* An fd to one of embargo's programs is refused too: the new program is an fd that is none, the
+	 * link's own; the kernel would refuse that only after self-protection had its say. */
+	attr.link_update.link_fd = (uint32_t)fd;
+	attr.link_update.new_prog_fd = (uint32_t)fd;
+	r = (int)syscall(SYS_bpf, BPF_LINK_UPDATE, &attr, sizeof(attr));
+	return outcome("link update", r);
+}
+
 int main(int argc, char **argv)
 {
 	pid_t pid;
 	long r;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: tprotect kill|seize|mem|vmread|map|prog|link ARGS\n");
+		fprintf(stderr, "usage: tprotect kill|seize|mem|vmread|map|prog|link|detach|update ARGS\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "kill") == 0 && argc == 4)
@@ -151,6 +187,8 @@ int main(int argc, char **argv)
 			close(fd);
 		return outcome(what, fd);
 	}
+	if (strcmp(argv[1], "detach") == 0 || strcmp(argv[1], "update") == 0)
+		return link_op(argv[1], argv[2]);
 	fprintf(stderr, "tprotect: unknown request %s\n", argv[1]);
 	return 2;
 }

@@ -66,6 +66,21 @@ static void print_vendor(const struct json_value *v)
 	}
 }
 
+/* Started on the last good copy: the configured policy is not the one in force. */
+static void print_fallback(const struct json_value *policy)
+{
+	bool copy = false;
+
+	if (json_get_bool(policy, "last_good_copy", &copy) < 0 || !copy)
+		return;
+	label("");
+	fputs("RUNNING THE LAST GOOD COPY saved ", stdout);
+	put_str(policy, "copy_saved_at");
+	fputs(": the configured policy was rejected at start: ", stdout);
+	put_str(policy, "rejected");
+	putchar('\n');
+}
+
 /* A flat object, one member a line, values aligned: numbers as written, strings made safe. */
 /* The last reload, above all a refused one: the running policy is then not what is on disk. */
 static void print_reload(const struct json_value *r)
@@ -211,6 +226,7 @@ static void print_status(const struct json_value *st)
 	fputs(" digests (", stdout);
 	put_num(policy, "duplicates");
 	puts(" duplicates ignored)");
+	print_fallback(policy);
 	print_reload(json_get(st, "reload"));
 
 	/* What is really in place, in words an administrator can check against the kernel. */

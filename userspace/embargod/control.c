@@ -124,6 +124,13 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_u64(&w, "duplicates", d->policy->n_duplicates);
 	json_key_string(&w, "loaded_at", when);
 	json_key_u64(&w, "capacity", bpf_digest_capacity(d->bpf));
+	json_key_bool(&w, "last_good_copy", d->fallback.active);
+	if (d->fallback.active) {
+		json_key_string(&w, "rejected", d->fallback.error);
+		gmtime_r(&d->fallback.saved, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_key_string(&w, "copy_saved_at", when);
+	}
 	json_end_object(&w);
 
 	ident_status_json(d, &w);
@@ -145,6 +152,7 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_object(&w, "reload");
 	json_key_u64(&w, "attempts", d->reload.attempts);
 	json_key_u64(&w, "failures", d->reload.failures);
+	json_key_u64(&w, "coalesced", d->reload.coalesced);
 	if (d->reload.attempts) {
 		gmtime_r(&d->reload.at, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -279,18 +287,15 @@ static void req_forget(struct daemon *d, int fd, const char *who, const char *ar
 
 static void req_reload(struct daemon *d, int fd, const char *who, const char *arg)
 {
-	char why[1024], ok[128];
-	int r;
+	/* The reply comes when the reload thread is done: the connection is reload.c's until then. */
+	int keep = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 
 	(void)arg;
-	r = daemon_reload(d, who, why, sizeof(why));
-	notify_status(d);
-	if (r < 0) {
-		(void)embargo_control_reply(fd, r == -ENOSPC ? ENOSPC : EINVAL, why);
+	if (keep < 0) {
+		(void)embargo_control_reply(fd, errno, "cannot keep the connection for the reply");
 		return;
 	}
-	snprintf(ok, sizeof(ok), "generation %u in force", d->gen);
-	(void)embargo_control_reply(fd, 0, ok);
+	reload_request(d, who, keep);
 }
 
 static void req_mode(struct daemon *d, int fd, const char *who, const char *arg)

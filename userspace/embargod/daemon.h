@@ -19,6 +19,7 @@ struct fan;
 struct startscan;
 struct ident;
 struct protect;
+struct reloader;
 
 /*
  * What the modules share, grouped by the module that writes it; state only one module uses is behind
@@ -35,9 +36,9 @@ struct daemon {
 
 	/*
 	 * main.c, then reload.c: the policy in force and its generation. Threads other than the event loop
-	 * (fanotify workers, the start-up scan) read them under policy_lock; a reload, on the event loop,
-	 * swaps them under it. The previous generation is kept until the next reload: kernel events still
-	 * in the ring buffer name rules by its numbering.
+	 * (fanotify workers, the start-up scan, the reload thread) read them under policy_lock; a reload,
+	 * on the event loop, swaps them under it. The previous generation is kept until the next reload:
+	 * kernel events still in the ring buffer name rules by its numbering.
 	 */
 	pthread_rwlock_t policy_lock;
 	struct embargo_policy *policy;
@@ -45,9 +46,19 @@ struct daemon {
 	struct embargo_policy *prev_policy;
 	uint32_t prev_gen;
 	time_t loaded_at;
+	/*
+	 * main.c at start: the configured policy did not load and the last good copy (state.c) is in
+	 * force, saved at `saved`; reload.c clears it once a reload succeeds.
+	 */
+	struct {
+		bool active;
+		time_t saved;
+		char error[1024];
+	} fallback;
 	/* reload.c: the last reload attempt, for status. */
 	struct {
 		uint64_t attempts, failures;
+		uint64_t coalesced; /* requests answered by a reload another request started */
 		time_t at;
 		bool failed;
 		double seconds;
@@ -61,10 +72,11 @@ struct daemon {
 	struct bpf_state *bpf; /* its kernel programs (bpf.c) */
 
 	/* each module's own state */
-	struct fan *fan;	 /* fanotify.c */
-	struct startscan *scan;	 /* startscan.c */
-	struct ident *ident;	 /* identity.c: identity rules in the policy: signers, packages, paths */
-	struct protect *protect; /* protect.c */
+	struct fan *fan;	   /* fanotify.c */
+	struct startscan *scan;	   /* startscan.c */
+	struct ident *ident;	   /* identity.c: identity rules in the policy: signers, packages, paths */
+	struct protect *protect;   /* protect.c */
+	struct reloader *reloader; /* reload.c */
 
 	/* events.c */
 	struct ring_buffer *rb;

@@ -35,7 +35,7 @@ static struct {
 	 */
 	struct embargo_ratelimit rl;
 	uint32_t rate_limit, rate_interval_s;
-	struct embargo_summary *open, *closed;
+	struct embargo_summary *open, *closed, *spare; /* spare: empty, or being written */
 	bool have_closed;
 	uint64_t closed_after; /* written once dequeued reaches this */
 } L = {
@@ -47,7 +47,7 @@ static struct {
 	.rate_interval_s = 10,
 };
 
-static struct embargo_summary summary_bufs[2];
+static struct embargo_summary summary_bufs[3];
 
 static uint64_t realtime_usec(void)
 {
@@ -100,20 +100,39 @@ static void close_window_locked(void)
 	pthread_cond_signal(&L.cond);
 }
 
+static void emit_part(const struct embargo_summary *s, size_t part)
+{
+	struct embargo_record r = {};
+
+	if (embargo_summary_files_record(s, part, &r) == 0)
+		emit(&r);
+	record_free(&r);
+}
+
 /* Called with L.lock held, which it drops while writing. */
 static void write_summary_locked(void)
 {
+	struct embargo_summary *s = L.closed;
 	struct embargo_record r = {};
-	int ret = embargo_summary_record(L.closed, L.rate_limit, L.rate_interval_s, &r);
+	size_t parts;
+	int ret;
 
-	/* Formatted under the lock (bounded work: a few dozen table entries), written without it. */
-	embargo_summary_reset(L.closed);
+	/* Taken out whole: formatted and written without the lock, then it is the spare again. */
+	L.closed = L.spare;
+	L.spare = NULL;
 	L.have_closed = false;
 	pthread_mutex_unlock(&L.lock);
+	ret = embargo_summary_record(s, L.rate_limit, L.rate_interval_s, &r);
 	if (ret == 0)
 		emit(&r);
 	record_free(&r);
+	/* Every file by name after the summary, so that no copy hides behind the top ones. */
+	parts = embargo_summary_file_parts(s);
+	for (size_t i = 0; i < parts; i++)
+		emit_part(s, i);
+	embargo_summary_reset(s);
 	pthread_mutex_lock(&L.lock);
+	L.spare = s;
 }
 
 static void *log_thread(void *arg)
@@ -164,8 +183,9 @@ int log_start(enum log_target target, int max_level)
 	embargo_ratelimit_init(&L.rl, L.rate_limit, L.rate_interval_s);
 	L.open = &summary_bufs[0];
 	L.closed = &summary_bufs[1];
-	embargo_summary_reset(L.open);
-	embargo_summary_reset(L.closed);
+	L.spare = &summary_bufs[2];
+	for (size_t i = 0; i < ARRAY_SIZE(summary_bufs); i++)
+		embargo_summary_init(&summary_bufs[i]);
 	r = pthread_create(&L.thread, NULL, log_thread, NULL);
 	if (r != 0)
 		return -r;
@@ -185,6 +205,8 @@ void log_stop(void)
 	pthread_mutex_unlock(&L.lock);
 	pthread_join(L.thread, NULL);
 	L.running = false;
+	for (size_t i = 0; i < ARRAY_SIZE(summary_bufs); i++)
+		embargo_summary_free(&summary_bufs[i]);
 }
 
 /* Called with L.lock held and room in the queue. */
@@ -247,6 +269,9 @@ void log_submit_event(struct embargo_record *rec)
 
 	embargo_summary_add(L.open, rec, why, realtime_usec());
 	L.suppressed += L.open->events - before;
+	/* Many distinct files: written now rather than held, so that memory stays bounded. */
+	if (L.open->n_files >= EMBARGO_SUMMARY_FLUSH_FILES)
+		close_window_locked();
 	pthread_mutex_unlock(&L.lock);
 	record_free(rec);
 }

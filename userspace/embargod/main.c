@@ -422,6 +422,9 @@ static int setup_fds(struct daemon *d, int *epfd, int *sigfd, int *tfd)
 	ev.data.fd = *tfd;
 	if (epoll_ctl(*epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
 		return -errno;
+	ev.data.fd = reload_fd(d);
+	if (ev.data.fd >= 0 && epoll_ctl(*epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+		return -errno;
 	return 0;
 }
 
@@ -453,12 +456,11 @@ static int loop(struct daemon *d)
 
 				while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						char who[64], why[1024];
+						char who[64];
 
 						snprintf(who, sizeof(who), "SIGHUP from pid %u uid %u",
 							 si.ssi_pid, si.ssi_uid);
-						(void)daemon_reload(d, who, why, sizeof(why));
-						notify_status(d);
+						reload_request(d, who, -1);
 						continue;
 					}
 					log_notice("Stopping on signal %u from pid %u", si.ssi_signo,
@@ -479,6 +481,8 @@ static int loop(struct daemon *d)
 				}
 			} else if (fd == d->ctl_fd) {
 				control_handle(d);
+			} else if (fd == reload_fd(d)) {
+				reload_complete(d);
 			} else {
 				r = events_poll(d);
 				if (r < 0)
@@ -504,20 +508,48 @@ static int print_effective_config(const struct embargo_config *cfg)
 	return 0;
 }
 
+/*
+ * The configured policy does not load: rather than leave the machine unprotected (the unit does not
+ * restart on a bad policy), start on the copy of the last one that did, and say so loudly. 0, or
+ * -errno when there is none either.
+ */
+static int start_on_last_good(struct daemon *d, const char *error)
+{
+	char why[5000], when[64];
+	struct tm tm;
+	int r = state_load_policy(d, &d->policy, &d->fallback.saved, why, sizeof(why));
+
+	if (r < 0) {
+		log_error("Policy rejected, not starting: %s (and no last good policy to start on: %s)",
+			  error, why);
+		return r;
+	}
+	d->fallback.active = true;
+	snprintf(d->fallback.error, sizeof(d->fallback.error), "%s", error);
+	gmtime_r(&d->fallback.saved, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	log_msg(LOG_ERR, EMBARGO_MSGID_POLICY_FALLBACK,
+		"Policy rejected: %s. Started on the LAST GOOD POLICY instead (the copy saved %s in %s/policy.last-good): fix the policy and reload",
+		error, when, d->cfg->state_dir);
+	return 0;
+}
+
 /* From loading the policy to the stop: what was started is stopped at out, in reverse order. */
 static int run(struct daemon *d, int saved_r)
 {
 	struct embargo_policy_error perr = {};
+	bool stuck = false;
 	char msg[5000];
 	int r;
 
 	uint64_t t0 = now_ns();
 	r = embargo_policy_load(d->cfg->policy, &d->policy, &perr);
 	if (r < 0) {
-		log_error("Policy rejected, not starting: %s",
-			  embargo_policy_error_format(&perr, msg, sizeof(msg)));
-		r = EX_DATAERR;
-		goto out;
+		r = start_on_last_good(d, embargo_policy_error_format(&perr, msg, sizeof(msg)));
+		if (r < 0) {
+			r = EX_DATAERR;
+			goto out;
+		}
 	}
 	d->loaded_at = time(NULL);
 	if (saved_r == 0)
@@ -558,6 +590,14 @@ static int run(struct daemon *d, int saved_r)
 		r = EX_OSERR;
 		goto out;
 	}
+	r = reload_start(d);
+	if (r < 0) {
+		log_error("Cannot start the policy reload thread: %s", strerror(-r));
+		r = EX_OSERR;
+		goto out;
+	}
+	if (!d->fallback.active)
+		reload_save(d);
 	/* Last: the control socket's existence tells embargoctl (and the tests) we are ready. */
 	r = control_start(d);
 	if (r < 0) {
@@ -591,11 +631,13 @@ static int run(struct daemon *d, int saved_r)
 out:
 	startscan_end(d);
 	control_stop(d);
+	stuck = reload_stop(d) < 0;
 	events_stop(d);
 	protect_stop(d);
 	tier_stop(d);
 	ident_stop(d);
-	embargo_policy_free(d->policy);
+	if (!stuck)
+		embargo_policy_free(d->policy);
 	return r;
 }
 

@@ -260,7 +260,12 @@ static void describe(const struct protect_event *e, char *buf, size_t size)
 		snprintf(buf, size, "ptrace access (attach, or its memory) to pid %u", e->target);
 		break;
 	case PROTECT_BPF:
-		snprintf(buf, size, "an fd to embargo's BPF %s id %u", obj_name(e->kind), e->detail);
+		if (e->target == BPF_LINK_DETACH)
+			snprintf(buf, size, "detaching embargo's BPF link id %u", e->detail);
+		else if (e->target == BPF_LINK_UPDATE)
+			snprintf(buf, size, "replacing the program of embargo's BPF link id %u", e->detail);
+		else
+			snprintf(buf, size, "an fd to embargo's BPF %s id %u", obj_name(e->kind), e->detail);
 		break;
 	default:
 		snprintf(buf, size, "removing or moving inode %u in %s", e->detail, EMBARGO_PIN_DIR);

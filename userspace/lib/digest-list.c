@@ -8,6 +8,7 @@
 #include "policy-internal.h"
 #include "util.h"
 
+#include <limits.h>
 #include <string.h>
 
 /* Hex digit value + 1; 0 for anything else. */
@@ -136,16 +137,16 @@ int digest_list_load(struct loader *l, const char *path, uint32_t vendor, const 
 {
 	_cleanup_(line_reader_close) struct line_reader rd = { 0 };
 	struct list ls = { .l = l, .path = path, .vendor = vendor };
-	char *line;
+	char *line, why[PATH_MAX + 128];
 	size_t len;
 	int r;
 
-	r = line_reader_open(&rd, path);
+	r = line_reader_open(&rd, path, why, sizeof(why));
 	if (r < 0) {
 		char buf[128];
 
-		return policy_fail(l, r, ref_file, ref_line, ref_column, "cannot read digest list '%s': %s",
-				   path, policy_open_reason(r, buf, sizeof(buf)));
+		return policy_fail(l, r, ref_file, ref_line, ref_column, "%s digest list '%s': %s",
+				   policy_open_verb(why), path, policy_open_reason(r, why, buf, sizeof(buf)));
 	}
 	r = policy_add_source(l, path, &ls.source);
 	if (r < 0)

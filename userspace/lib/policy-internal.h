@@ -7,6 +7,7 @@
 #ifndef EMBARGO_POLICY_INTERNAL_H
 #define EMBARGO_POLICY_INTERNAL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,13 @@
 /* Longest line of a policy or list file, without its line terminator. */
 #define POLICY_MAX_LINE (64 * 1024)
 #define POLICY_VENDOR_NAME_MAX 255
+/*
+ * The bounds on what a policy may make the loader hold, so that a crafted file (a gzip bomb: a few MiB
+ * that inflate to terabytes) is an error instead of an exhausted machine. Documented in docs/policy.md
+ * and embargo.policy(5): bytes read from one file, after decompression, and digests in the policy.
+ */
+#define POLICY_MAX_FILE_BYTES (2ull << 30)
+#define POLICY_MAX_DIGESTS 20000000ull
 
 /* Strings that live as long as the policy: bump-allocated in large chunks, freed at once. */
 struct arena;
@@ -37,16 +45,34 @@ struct loader {
 	size_t anchors_cap;
 	uint32_t *vendor_index; /* open addressing over vendor names: vendor index + 1, 0 is empty */
 	size_t vendor_index_cap;
+	const char *root;	 /* embargo_policy_load_rooted(): absolute paths are under it */
+	uint64_t max_file_bytes; /* POLICY_MAX_FILE_BYTES but in tests */
+	uint64_t max_digests;	 /* POLICY_MAX_DIGESTS but in tests */
 };
+
+/* embargo_policy_load() with other bounds than POLICY_MAX_*: for the tests of those bounds. */
+int policy_load_bounded(const char *path, uint64_t max_file_bytes, uint64_t max_digests,
+			struct embargo_policy **ret, struct embargo_policy_error *err);
+/* The one loader behind both: root NULL, or what embargo_policy_load_rooted() says. */
+int policy_load_full(const char *root, const char *path, uint64_t max_file_bytes, uint64_t max_digests,
+		     struct embargo_policy **ret, struct embargo_policy_error *err);
 
 /* Fills l->err (if any) and returns r. */
 int policy_fail(struct loader *l, int r, const char *file, uint32_t line, uint32_t column, const char *fmt,
 		...) __attribute__((format(printf, 6, 7)));
-/* Why a file could not be opened: "not a regular file" for -EINVAL from line_reader_open(), or strerror. */
-const char *policy_open_reason(int r, char *buf, size_t size);
-/* "cannot read <what>: <reason>" for an error of line_reader_open() or stat(). */
-int policy_fail_open(struct loader *l, int r, const char *file, uint32_t line, uint32_t column,
-		     const char *what);
+/*
+ * Why a file could not be opened: `why` of open_trusted() when it says something, "not a regular file"
+ * for -EINVAL from line_reader_open(), or strerror.
+ */
+const char *policy_open_reason(int r, const char *why, char *buf, size_t size);
+/* What the message calls a file that could not be opened: "untrusted" (why says why) or "cannot read". */
+static inline const char *policy_open_verb(const char *why)
+{
+	return why && why[0] ? "untrusted" : "cannot read";
+}
+/* "cannot read <what>: <reason>" (or "untrusted <what>: ...") for an error of line_reader_open(). */
+int policy_fail_open(struct loader *l, int r, const char *why, const char *file, uint32_t line,
+		     uint32_t column, const char *what);
 int policy_oom(struct loader *l, const char *file);
 
 /* Records a file read; path must be owned by the arena. */
@@ -57,6 +83,10 @@ int policy_grow_rules(struct loader *l, const char *file, uint32_t line);
 static inline int policy_new_rule(struct loader *l, const char *file, uint32_t line,
 				  struct embargo_rule **ret)
 {
+	*ret = NULL;
+	if (l->p->n_rules >= l->max_digests)
+		return policy_fail(l, -E2BIG, file, line, 0, "too many digests (at most %llu)",
+				   (unsigned long long)l->max_digests);
 	if (l->p->n_rules == l->rules_cap) {
 		int r = policy_grow_rules(l, file, line);
 
@@ -74,12 +104,16 @@ struct line_reader {
 	char *buf;
 	size_t start, end;
 	bool eof;
-	uint32_t line; /* number of the line last returned */
+	uint32_t line;	/* number of the line last returned */
+	uint64_t bytes; /* read so far, after decompression */
 	const char *path;
 };
 
-/* -errno; -EISDIR for a directory, -EINVAL for anything else that is not a regular file. */
-int line_reader_open(struct line_reader *r, const char *path);
+/*
+ * -errno; -EISDIR for a directory, -EINVAL for anything else that is not a regular file, -EPERM with
+ * why set when the file or a directory on its way is not trusted (open_trusted()).
+ */
+int line_reader_open(struct line_reader *r, const char *path, char *why, size_t whysize);
 /*
  * The next line without its terminator ("\n" or "\r\n"; a UTF-8 byte order mark opening the file is
  * dropped too): 1, 0 at the end, or -errno with the error recorded in l. (*line)[*len] may be written

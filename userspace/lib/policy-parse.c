@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -286,6 +287,8 @@ static char *resolve(struct parser *ps, const struct lex_token *name)
 {
 	const char *slash = strrchr(ps->file, '/');
 
+	if (name->value[0] == '/' && ps->l->root)
+		return arena_join(ps->l->p->arena, ps->l->root, strlen(ps->l->root), name->value + 1);
 	if (name->value[0] == '/' || !slash)
 		return arena_strndup(ps->l->p->arena, name->value, name->len);
 	return arena_join(ps->l->p->arena, ps->file, (size_t)(slash - ps->file), name->value);
@@ -467,7 +470,7 @@ static int parse_trust_anchor(struct parser *ps, struct lexer *x)
 	_cleanup_close_ int fd = -1;
 	struct lex_token name;
 	struct stat st;
-	char *path, buf[128];
+	char *path, buf[128], why[PATH_MAX + 128];
 	int r;
 
 	r = one_arg(x, &name, "trust-anchor", "a file name", "file name");
@@ -477,11 +480,11 @@ static int parse_trust_anchor(struct parser *ps, struct lexer *x)
 	if (!path)
 		return policy_oom(l, ps->file);
 	/* Checked now, so that a typo fails the load instead of every `verified` rule silently. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return policy_fail(l, -errno, ps->file, x->line, name.column,
-				   "cannot read trust anchor '%s': %s", path,
-				   strerror_r(errno, buf, sizeof(buf)));
+	fd = open_trusted(path, &st, why, sizeof(why));
+	if (fd < 0)
+		return policy_fail(l, fd, ps->file, x->line, name.column, "%s trust anchor '%s': %s",
+				   policy_open_verb(why), path,
+				   policy_open_reason(fd, why, buf, sizeof(buf)));
 	if (!S_ISREG(st.st_mode))
 		return policy_fail(l, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL, ps->file, x->line, name.column,
 				   "cannot read trust anchor '%s': %s", path,
@@ -554,9 +557,11 @@ int policy_parse_file(struct loader *l, const char *path)
 	r = policy_add_source(l, path, &ps.source);
 	if (r < 0)
 		return r;
-	r = line_reader_open(&rd, path);
+	char why[PATH_MAX + 128];
+
+	r = line_reader_open(&rd, path, why, sizeof(why));
 	if (r < 0)
-		return policy_fail_open(l, r, path, 0, 0, "policy");
+		return policy_fail_open(l, r, why, path, 0, 0, "policy");
 	while ((r = line_reader_next(&rd, l, &line, &len)) > 0) {
 		lex_line(&x, line, len, rd.line);
 		r = parse_line(&ps, &x);

@@ -15,12 +15,17 @@
 #define READ_BLOCK (1024 * 1024)
 #define GZ_BUFFER (128 * 1024)
 
-int line_reader_open(struct line_reader *r, const char *path)
+int line_reader_open(struct line_reader *r, const char *path, char *why, size_t whysize)
 {
-	_cleanup_close_ int fd = open_regular(path, NULL);
+	struct stat st;
+	_cleanup_close_ int fd = open_trusted(path, &st, why, whysize);
 
 	if (fd < 0)
 		return fd;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
 
 	/* The reserve byte past a full block lets the last line of the file be NUL-terminated in place. */
 	r->buf = malloc(READ_BLOCK + 1);
@@ -34,6 +39,7 @@ int line_reader_open(struct line_reader *r, const char *path)
 	r->start = r->end = 0;
 	r->eof = false;
 	r->line = 0;
+	r->bytes = 0;
 	r->path = path;
 	return 0;
 }
@@ -62,6 +68,11 @@ static int fill(struct line_reader *r, struct loader *l)
 	n = gzread(r->gz, r->buf + r->end, (unsigned)(READ_BLOCK - r->end));
 	if (n > 0) {
 		r->end += (size_t)n;
+		r->bytes += (size_t)n;
+		if (r->bytes > l->max_file_bytes)
+			return policy_fail(l, -EFBIG, r->path, 0, 0,
+					   "larger than %llu MiB (after decompression)",
+					   (unsigned long long)(l->max_file_bytes >> 20));
 		return 0;
 	}
 	msg = gzerror(r->gz, &errnum);

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <endian.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,18 +116,20 @@ int policy_fail(struct loader *l, int r, const char *file, uint32_t line, uint32
 	return r;
 }
 
-const char *policy_open_reason(int r, char *buf, size_t size)
+const char *policy_open_reason(int r, const char *why, char *buf, size_t size)
 {
+	if (why && why[0])
+		return why;
 	return r == -EINVAL ? "not a regular file" : strerror_r(-r, buf, size);
 }
 
-int policy_fail_open(struct loader *l, int r, const char *file, uint32_t line, uint32_t column,
-		     const char *what)
+int policy_fail_open(struct loader *l, int r, const char *why, const char *file, uint32_t line,
+		     uint32_t column, const char *what)
 {
 	char buf[128];
 
-	return policy_fail(l, r, file, line, column, "cannot read %s: %s", what,
-			   policy_open_reason(r, buf, sizeof(buf)));
+	return policy_fail(l, r, file, line, column, "%s %s: %s", policy_open_verb(why), what,
+			   policy_open_reason(r, why, buf, sizeof(buf)));
 }
 
 int policy_oom(struct loader *l, const char *file)
@@ -192,22 +195,20 @@ static bool is_policy_name(const char *name)
 	       strcmp(name + n - strlen(".policy"), ".policy") == 0;
 }
 
-/* Full paths of the *.policy files of dir (in the arena), sorted; *ret is malloc'ed. */
-static int list_dir(struct loader *l, const char *dir, char ***ret, size_t *ret_n)
+/* Full paths of the *.policy files of dir, open (and trusted) as fd, which this takes (in the arena),
+ * sorted; *ret is malloc'ed. */
+static int list_dir(struct loader *l, const char *dir, int fd, char ***ret, size_t *ret_n)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	_cleanup_free_ char **names = NULL;
 	size_t n = 0, cap = 0, dir_len = strlen(dir);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0)
-		return policy_fail_open(l, -errno, dir, 0, 0, "policy directory");
 	d = fdopendir(fd);
 	if (!d) {
 		int r = -errno;
 
 		close(fd);
-		return policy_fail_open(l, r, dir, 0, 0, "policy directory");
+		return policy_fail_open(l, r, NULL, dir, 0, 0, "policy directory");
 	}
 	while (dir_len > 1 && dir[dir_len - 1] == '/')
 		dir_len--;
@@ -220,7 +221,7 @@ static int list_dir(struct loader *l, const char *dir, char ***ret, size_t *ret_
 		de = readdir(d);
 		if (!de) {
 			if (errno)
-				return policy_fail_open(l, -errno, dir, 0, 0, "policy directory");
+				return policy_fail_open(l, -errno, NULL, dir, 0, 0, "policy directory");
 			break;
 		}
 		if (!is_policy_name(de->d_name))
@@ -255,11 +256,11 @@ static int list_dir(struct loader *l, const char *dir, char ***ret, size_t *ret_
 	return 0;
 }
 
-static int load_dir(struct loader *l, const char *dir)
+static int load_dir(struct loader *l, const char *dir, int fd)
 {
 	_cleanup_free_ char **files = NULL;
 	size_t n = 0;
-	int r = list_dir(l, dir, &files, &n);
+	int r = list_dir(l, dir, fd, &files, &n);
 
 	if (r < 0)
 		return r;
@@ -409,9 +410,36 @@ static int check_verified(struct loader *l)
 
 int embargo_policy_load(const char *path, struct embargo_policy **ret, struct embargo_policy_error *err)
 {
-	_cleanup_(loader_done) struct loader l = { .err = err };
+	return policy_load_full(NULL, path, POLICY_MAX_FILE_BYTES, POLICY_MAX_DIGESTS, ret, err);
+}
+
+int embargo_policy_load_rooted(const char *root, const char *path, struct embargo_policy **ret,
+			       struct embargo_policy_error *err)
+{
+	_cleanup_free_ char *full = NULL;
+
+	if (!root || !path || path[0] != '/')
+		return -EINVAL;
+	if (asprintf(&full, "%s%s", root, path) < 0)
+		return -ENOMEM;
+	return policy_load_full(root, full, POLICY_MAX_FILE_BYTES, POLICY_MAX_DIGESTS, ret, err);
+}
+
+int policy_load_bounded(const char *path, uint64_t max_file_bytes, uint64_t max_digests,
+			struct embargo_policy **ret, struct embargo_policy_error *err)
+{
+	return policy_load_full(NULL, path, max_file_bytes, max_digests, ret, err);
+}
+
+int policy_load_full(const char *root, const char *path, uint64_t max_file_bytes, uint64_t max_digests,
+		     struct embargo_policy **ret, struct embargo_policy_error *err)
+{
+	_cleanup_(loader_done) struct loader l = {
+		.err = err, .root = root, .max_file_bytes = max_file_bytes, .max_digests = max_digests
+	};
+	_cleanup_close_ int fd = -1;
+	char *file, why[PATH_MAX + 128];
 	struct stat st;
-	char *file;
 	int r;
 
 	if (err)
@@ -426,11 +454,13 @@ int embargo_policy_load(const char *path, struct embargo_policy **ret, struct em
 	if (!l.p->arena || !l.p->path)
 		return policy_oom(&l, path);
 
-	if (stat(path, &st) < 0)
-		return policy_fail_open(&l, -errno, path, 0, 0, "policy");
+	fd = open_trusted(path, &st, why, sizeof(why));
+	if (fd < 0)
+		return policy_fail_open(&l, fd, why, path, 0, 0, "policy");
 	if (S_ISDIR(st.st_mode)) {
-		r = load_dir(&l, path);
+		r = load_dir(&l, path, TAKE_FD(fd));
 	} else {
+		closep(&fd);
 		file = arena_strndup(l.p->arena, path, strlen(path));
 		if (!file)
 			return policy_oom(&l, path);

@@ -105,6 +105,13 @@ struct embargo_policy_error {
  * *ret is untouched and nothing is kept.
  */
 int embargo_policy_load(const char *path, struct embargo_policy **ret, struct embargo_policy_error *err);
+/*
+ * The same for a copy of a policy kept under the directory root (embargod's last good policy): path is
+ * the policy's absolute path as it was, and every absolute path in it (the policy, its lists, trust
+ * anchors) is read under root instead.
+ */
+int embargo_policy_load_rooted(const char *root, const char *path, struct embargo_policy **ret,
+			       struct embargo_policy_error *err);
 
 void embargo_policy_free(struct embargo_policy *p);
 

@@ -37,9 +37,32 @@ void embargo_ratelimit_take(struct embargo_ratelimit *rl)
 	rl->written++;
 }
 
+void embargo_summary_init(struct embargo_summary *s)
+{
+	s->files = NULL;
+	s->file_index = NULL;
+	s->files_cap = s->index_cap = 0;
+	s->n_files = 0;
+	embargo_summary_reset(s);
+}
+
+void embargo_summary_free(struct embargo_summary *s)
+{
+	embargo_summary_reset(s);
+	free(s->files);
+	free(s->file_index);
+	s->files = NULL;
+	s->file_index = NULL;
+	s->files_cap = s->index_cap = 0;
+}
+
 void embargo_summary_reset(struct embargo_summary *s)
 {
 	/* Not a memset: the tables are large and only their first n entries are ever read. */
+	for (size_t i = 0; i < s->n_files; i++)
+		free(s->files[i].path);
+	if (s->n_files && s->file_index)
+		memset(s->file_index, 0, s->index_cap * sizeof(*s->file_index));
 	s->events = s->by_rate = s->by_queue = s->records = 0;
 	s->denied = s->audited = s->other_dropped = 0;
 	s->first_usec = s->last_usec = 0;
@@ -83,21 +106,70 @@ static void add_vendor(struct embargo_summary *s, const char *name, uint64_t den
 	}
 }
 
+static uint64_t path_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+/* The index slot of path: where it is, or the empty one where it would go. index_cap is not 0. */
+static size_t file_slot(const struct embargo_summary *s, const char *path)
+{
+	size_t mask = s->index_cap - 1, i = (size_t)path_hash(path) & mask;
+
+	while (s->file_index[i] && strcmp(s->files[s->file_index[i] - 1].path, path) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Room for one more file in both tables (the index at most half full); false when out of memory. */
+static bool grow_files(struct embargo_summary *s)
+{
+	if (s->n_files == s->files_cap) {
+		size_t cap = s->files_cap ? 2 * s->files_cap : 64;
+		struct embargo_summary_file *f = reallocarray(s->files, cap, sizeof(*f));
+
+		if (!f)
+			return false;
+		s->files = f;
+		s->files_cap = cap;
+	}
+	if (2 * (s->n_files + 1) > s->index_cap) {
+		size_t cap = s->index_cap ? 2 * s->index_cap : 128;
+		uint32_t *idx = calloc(cap, sizeof(*idx)), *old = s->file_index;
+
+		if (!idx)
+			return false;
+		s->file_index = idx;
+		s->index_cap = cap;
+		for (size_t i = 0; i < s->n_files; i++)
+			idx[file_slot(s, s->files[i].path)] = (uint32_t)i + 1;
+		free(old);
+	}
+	return true;
+}
+
 static void add_file(struct embargo_summary *s, const char *path, uint64_t events)
 {
-	for (size_t i = 0; i < s->n_files; i++)
-		if (strcmp(s->files[i].path, path) == 0) {
-			s->files[i].events += events;
+	size_t slot;
+	char *copy;
+
+	if (s->index_cap) {
+		slot = file_slot(s, path);
+		if (s->file_index[slot]) {
+			s->files[s->file_index[slot] - 1].events += events;
 			return;
 		}
-	if (s->n_files < EMBARGO_SUMMARY_FILES) {
-		struct embargo_summary_file *f = &s->files[s->n_files++];
-
-		snprintf(f->path, sizeof(f->path), "%s", path);
-		f->events = events;
+	}
+	if (s->n_files >= EMBARGO_SUMMARY_MAX_FILES || !grow_files(s) || !(copy = strdup(path))) {
+		s->other_files += events;
 		return;
 	}
-	s->other_files += events;
+	s->files[s->n_files] = (struct embargo_summary_file){ .path = copy, .events = events };
+	s->file_index[file_slot(s, path)] = (uint32_t)++s->n_files;
 }
 
 void embargo_summary_add(struct embargo_summary *s, const struct embargo_record *rec,
@@ -258,15 +330,18 @@ static int vendors_json(const struct embargo_summary *s, char **ret)
 	return json_writer_finish(&w, ret, NULL);
 }
 
-static int files_json(const struct embargo_summary *s, const size_t *top, size_t n_top, char **ret)
+/* The files top[0..n) (or, top NULL, files from..from+n) as JSON. */
+static int files_json(const struct embargo_summary *s, const size_t *top, size_t from, size_t n, char **ret)
 {
 	_cleanup_(json_writer_free) struct json_writer w = JSON_WRITER_INIT;
 
 	json_begin_array(&w);
-	for (size_t i = 0; i < n_top; i++) {
+	for (size_t i = 0; i < n; i++) {
+		const struct embargo_summary_file *f = &s->files[top ? top[i] : from + i];
+
 		json_begin_object(&w);
-		json_key_string(&w, "path", s->files[top[i]].path);
-		json_key_u64(&w, "events", s->files[top[i]].events);
+		json_key_string(&w, "path", f->path);
+		json_key_u64(&w, "events", f->events);
 		json_end_object(&w);
 	}
 	json_end_array(&w);
@@ -287,7 +362,7 @@ int embargo_summary_record(const struct embargo_summary *s, uint32_t limit, uint
 	if (!msg)
 		return -ENOMEM;
 	r = vendors_json(s, &vendors);
-	r = r ?: files_json(s, top, n_top, &files);
+	r = r ?: files_json(s, top, 0, n_top, &files);
 	rec->priority = LOG_WARNING;
 	r = r ?: record_add(rec, "MESSAGE", msg);
 	r = r ?: record_add(rec, "MESSAGE_ID", EMBARGO_MSGID_SUPPRESSED);
@@ -309,5 +384,47 @@ int embargo_summary_record(const struct embargo_summary *s, uint32_t limit, uint
 	r = r ?: record_addf(rec, "EMBARGO_RATE_INTERVAL_S", "%u", interval_s);
 	if (!r && s->other_dropped)
 		r = record_addf(rec, "EMBARGO_LOG_DROPPED", "%llu", (unsigned long long)s->other_dropped);
+	return r;
+}
+
+size_t embargo_summary_file_parts(const struct embargo_summary *s)
+{
+	if (s->n_files <= EMBARGO_SUMMARY_TOP_FILES)
+		return 0;
+	return (s->n_files + EMBARGO_SUMMARY_FILES_PER_RECORD - 1) / EMBARGO_SUMMARY_FILES_PER_RECORD;
+}
+
+int embargo_summary_files_record(const struct embargo_summary *s, size_t part, struct embargo_record *rec)
+{
+	_cleanup_free_ char *msg = NULL, *files = NULL;
+	size_t parts = embargo_summary_file_parts(s), from = part * EMBARGO_SUMMARY_FILES_PER_RECORD, n,
+	       size = 0;
+	FILE *f;
+	int r = 0;
+
+	if (part >= parts)
+		return -EINVAL;
+	n = s->n_files - from < EMBARGO_SUMMARY_FILES_PER_RECORD ? s->n_files - from
+								 : EMBARGO_SUMMARY_FILES_PER_RECORD;
+	f = open_memstream(&msg, &size);
+	if (!f)
+		return -ENOMEM;
+	r = putf(f, "Suppressed events of %zu files, part %zu of %zu:", s->n_files, part + 1, parts);
+	for (size_t i = 0; i < n; i++)
+		r = r
+			    ?: putf(f, "%s %s (%llu)", i ? "," : "", s->files[from + i].path,
+				    (unsigned long long)s->files[from + i].events);
+	if (fclose(f) != 0 || r < 0)
+		return -ENOMEM;
+	r = files_json(s, NULL, from, n, &files);
+	rec->priority = LOG_WARNING;
+	r = r ?: record_add(rec, "MESSAGE", msg);
+	r = r ?: record_add(rec, "MESSAGE_ID", EMBARGO_MSGID_SUPPRESSED_FILES);
+	r = r ?: record_addf(rec, "PRIORITY", "%d", LOG_WARNING);
+	r = r ?: record_add(rec, "EMBARGO_SUPPRESSED_FILES", files);
+	r = r ?: record_addf(rec, "EMBARGO_SUPPRESSED_PART", "%zu", part + 1);
+	r = r ?: record_addf(rec, "EMBARGO_SUPPRESSED_PARTS", "%zu", parts);
+	r = r ?: record_addf(rec, "EMBARGO_SUPPRESSED_FILE_COUNT", "%zu", s->n_files);
+	r = r ?: record_addf(rec, "EMBARGO_SUPPRESSED_FIRST_USEC", "%llu", (unsigned long long)s->first_usec);
 	return r;
 }

@@ -40,8 +40,16 @@ enum embargo_suppress_why {
 
 #define EMBARGO_SUMMARY_VENDORS 32
 #define EMBARGO_SUMMARY_VENDOR_LEN 256
-/* Distinct files counted one by one; the events of any further file are counted as "other files". */
-#define EMBARGO_SUMMARY_FILES 32
+/*
+ * Every distinct file is counted by name, so that a flood of copies cannot hide one: the summary names
+ * the top files, and the file-list records after it (EMBARGO_MSGID_SUPPRESSED_FILES) every one, in
+ * groups. Memory stays bounded: embargod writes a summary early once it holds FLUSH files, and a
+ * summary that cannot be written (the journal stalls) stops at MAX names, counting the rest as "other".
+ */
+#define EMBARGO_SUMMARY_FLUSH_FILES 1024
+#define EMBARGO_SUMMARY_MAX_FILES 65536
+/* Files of one file-list record: their JSON stays under journalctl's 4096-byte display limit. */
+#define EMBARGO_SUMMARY_FILES_PER_RECORD 16
 /* Files named in the summary record, most events first. */
 #define EMBARGO_SUMMARY_TOP_FILES 10
 
@@ -51,7 +59,7 @@ struct embargo_summary_vendor {
 };
 
 struct embargo_summary_file {
-	char path[EMBARGO_PATH_LEN];
+	char *path;
 	uint64_t events;
 };
 
@@ -66,11 +74,17 @@ struct embargo_summary {
 	size_t n_vendors;
 	struct embargo_summary_vendor vendors[EMBARGO_SUMMARY_VENDORS];
 	uint64_t other_vendors_denied, other_vendors_audited; /* vendors beyond the table */
-	size_t n_files;
-	struct embargo_summary_file files[EMBARGO_SUMMARY_FILES];
-	uint64_t other_files; /* events of files beyond the table */
+	size_t n_files, files_cap;
+	struct embargo_summary_file *files; /* in the order first seen */
+	uint32_t *file_index;		    /* open addressing over the paths: index + 1, 0 is empty */
+	size_t index_cap;		    /* a power of two, or 0 */
+	uint64_t other_files; /* events of files past EMBARGO_SUMMARY_MAX_FILES (or out of memory) */
 };
 
+/* An empty summary; embargo_summary_free() releases what it then allocates. */
+void embargo_summary_init(struct embargo_summary *s);
+void embargo_summary_free(struct embargo_summary *s);
+/* Empty again, keeping its tables' memory. */
 void embargo_summary_reset(struct embargo_summary *s);
 bool embargo_summary_empty(const struct embargo_summary *s);
 /*
@@ -90,5 +104,12 @@ void embargo_summary_merge(struct embargo_summary *into, const struct embargo_su
  */
 int embargo_summary_record(const struct embargo_summary *s, uint32_t limit, uint32_t interval_s,
 			   struct embargo_record *rec);
+/* How many file-list records follow the summary: 0 when its own top files are every file. */
+size_t embargo_summary_file_parts(const struct embargo_summary *s);
+/*
+ * File-list record `part` (0-based) of the summary (MESSAGE_ID EMBARGO_MSGID_SUPPRESSED_FILES):
+ * EMBARGO_SUMMARY_FILES_PER_RECORD files, each with its events. 0 or -ENOMEM; rec is the caller's.
+ */
+int embargo_summary_files_record(const struct embargo_summary *s, size_t part, struct embargo_record *rec);
 
 #endif

@@ -24,9 +24,14 @@
 #define EMBARGO_MSGID_FOUND "b6cc30b3ede346eb91e1a3f82a1abbeb"	 /* a prohibited file found by a scan */
 #define EMBARGO_MSGID_RUNNING "8e01560f676b4824ba77fef35a417f74" /* a process running prohibited code */
 #define EMBARGO_MSGID_SCANNED "060a6617802644ae8a4724574e7ada08" /* the start-up scan's summary */
-#define EMBARGO_MSGID_RELOAD "5f501ec1524947d39b128b341f2f6504"	 /* a policy reload, done or refused */
+#define EMBARGO_MSGID_RELOAD "5f501ec1524947d39b128b341f2f6504"
+/* The configured policy did not load at start: embargod runs on its last good copy. */
+#define EMBARGO_MSGID_POLICY_FALLBACK                                                                        \
+	"250ff761a9de46d29d9dc9554db9700a" /* a policy reload, done or refused */
 /* Events not logged one by one (log_rate_limit, a full log queue): counts by vendor, action and file. */
 #define EMBARGO_MSGID_SUPPRESSED "efc06f4d0bf84f1fbb4acc9da2045887"
+/* After a summary that counted more files than it names: every file, in groups. */
+#define EMBARGO_MSGID_SUPPRESSED_FILES "6623274f61704ead8ec1ce5653b714da"
 #define EMBARGO_MSGID_TAMPER "52c661a2cdb940699e7cfe9f0fec4c25"	 /* self-protection refused an attempt */
 /* An identity match that did not teach its digest: a possible attack (4), or a learn not safe to make (5). */
 #define EMBARGO_MSGID_LEARN_REFUSED "5e9069df87fb4a1cbf0bf55ada4a5354"

@@ -90,6 +90,16 @@ int write_all(int fd, const void *buf, size_t len);
  * waited on, the open does not block), or -errno. *st gets its fstat when st is not NULL.
  */
 int open_regular(const char *path, struct stat *st);
+/*
+ * Open path read-only (a regular file or a directory, never blocking) after walking it from "/" one
+ * component at a time, symlinks included, and checking everything on the way: each directory, symlink
+ * and the file itself must be owned by root (or by the caller's effective uid), and neither a directory
+ * nor the file may be writable by group or others, except a sticky directory (like /tmp: only an
+ * entry's owner can replace it, and the entry is checked). A relative path starts at the working
+ * directory, whose own chain is checked too. The fd, *st its fstat; -EPERM with `why` naming the
+ * offending path, its mode and owner when something is not trusted; else -errno (`why` empty).
+ */
+int open_trusted(const char *path, struct stat *st, char *why, size_t whysize);
 /* read(2) until end of file or size bytes: the count read, or -errno. */
 ssize_t read_all(int fd, void *buf, size_t size);
 /* The same with pread(2) from offset off: the fd's offset is neither used nor moved. */
