@@ -667,7 +667,7 @@ static void conclude(struct worker *w, uint64_t seq, int r, const uint8_t digest
 		mark_inode(f, p->fd);
 	else if (p->mask & FAN_OPEN_PERM)
 		unmark_inode(f, p->fd);
-	if (late && v.verdict == EMBARGO_VERDICT_MATCH &&
+	if (late && w->timeout_allowed && v.verdict == EMBARGO_VERDICT_MATCH &&
 	    effective_mode(d, v.vendor_mode) == EMBARGO_MODE_ENFORCE && (p->mask & FAN_OPEN_EXEC_PERM)) {
 		late_kill(f, p);
 		report(f, p, &v, true, "listed, found after the decision timed out: the process was killed");
@@ -698,6 +698,7 @@ static void *worker(void *arg)
 		f->n_queued--;
 		w->slot = i;
 		w->cancel = false;
+		w->timeout_allowed = false;
 		w->big = is_big(&w->job);
 		f->busy++;
 		f->big_busy += w->big;
@@ -744,7 +745,8 @@ static void *late_worker(void *arg)
 		w->job = f->late_q[f->late_head];
 		f->late_head = (f->late_head + 1) % LATE_SLOTS;
 		f->late_len--;
-		w->slot = -1; /* answered already */
+		w->slot = -1; /* answered already, and let through */
+		w->timeout_allowed = true;
 		seq = watch_begin(f, &w->job);
 		pthread_mutex_unlock(&f->lock);
 
