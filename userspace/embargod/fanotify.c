@@ -644,6 +644,8 @@ static void conclude(struct worker *w, uint64_t seq, int r, const uint8_t digest
 		f->st.errors++;
 		allow = !enforcing(d);
 		report_it = true;
+		if (allow)
+			kernel_verdict(f, p, NULL);
 	}
 	late = w->slot < 0;
 	if (!late) {
@@ -793,6 +795,9 @@ static int expire(struct fan *f)
 		allow = timeout_allows(f, p);
 		answer(f, p->fd, allow);
 		f->st.timeouts++;
+		/* Not to be hashed a second time, on the event loop, when sched_process_exec sees it. */
+		if (allow)
+			kernel_verdict(f, p, NULL);
 		log_warning(
 			"fanotify: no verdict for a file after %u ms (pid %u, inode %llu): %s as on_timeout "
 			"says%s",
