@@ -5,7 +5,8 @@
 # mode. Below the limit but slow to hash: they take at most all workers but one, and the late lane, not a
 # decision worker, goes on hashing those let through on a timeout; a listed file exec'd meanwhile is
 # still refused and a clean one still runs. Scoped to a private tmpfs (the only filesystem marked) and a
-# private bpffs in a private mount namespace; every process runs under a timeout.
+# private bpffs in a private mount namespace; every process runs under a timeout. With every slot taken,
+# the next file is refused in enforce mode: a full queue is no timeout.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -106,5 +107,38 @@ fi
 stop_pid "$dpid" 20
 dpid=
 wait "${bg_pids[@]}"
+
+# --- A full queue is no timeout: refused in enforce mode ---
+# One slow file exec'd by more processes than there are slots (1024), with the longest deadline: one
+# worker hashes it, the rest wait in the queue until every slot is taken.
+printf 'max_hash_size_mib 1048576\ndecision_timeout_ms 60000\n' >"$work/full.conf"
+if ! start_daemon "$work" --config "$work/full.conf" --tier fanotify --fanotify-path "$work" --mode enforce; then
+	fail "$T/start-full" "$(tail -5 "$work/embargod.out")"
+	exit 1
+fi
+e0=$(fan events)
+waiters=()
+for _ in $(seq 1030); do
+	timeout 120 "$B/slow1" >/dev/null 2>&1 &
+	waiters+=($!)
+done
+if wait_for 60 started $((e0 + 1030)); then
+	r=$(run "$B/unlisted")
+	if denied "$r"; then pass "$T/full/refused-not-allowed"; else fail "$T/full/refused-not-allowed" "$r"; fi
+	r=$(run "$B/listed")
+	if denied "$r"; then pass "$T/full/listed-refused"; else fail "$T/full/listed-refused" "$r"; fi
+	check "$T/full/not-counted-as-timeout" test "$(fan timeouts)" = 0
+	if wait_for 10 has journal MESSAGE_ID=$MSGID_UNCLASSIFIED EMBARGO_ACTION=denied EMBARGO_PATH="$B/unlisted"; then
+		pass "$T/full/reported"
+	else
+		fail "$T/full/reported" "$(journal MESSAGE_ID=$MSGID_UNCLASSIFIED | tail -1)"
+	fi
+else
+	fail "$T/full/queued" "$(ctl status --json | jq -c .fanotify)"
+fi
+# Stopping answers every waiting event (closing the group lets them through).
+stop_pid "$dpid" 20
+dpid=
+wait "${waiters[@]}" 2>/dev/null
 
 [ $failures -eq 0 ]
