@@ -134,6 +134,13 @@ static inline __u8 embargo_fs_kind(__u64 magic)
 	case 0x00c36400: /* CEPH_SUPER_MAGIC */
 	case 0x5346414f: /* AFS_SUPER_MAGIC */
 	case 0x6b414653: /* AFS_FS_MAGIC (kAFS) */
+	case 0x517b:	 /* SMB_SUPER_MAGIC */
+	case 0x73757245: /* CODA_SUPER_MAGIC */
+	case 0x7461636f: /* OCFS2_SUPER_MAGIC */
+	case 0x01161970: /* GFS2_MAGIC */
+	case 0x20030528: /* ORANGEFS_DEVREQ_MAGIC */
+	case 0x0bd00bd0: /* LL_SUPER_MAGIC (Lustre) */
+	case 0x564c:	 /* NCP_SUPER_MAGIC */
 		return EMBARGO_FS_REMOTE;
 	default:
 		return EMBARGO_FS_LOCAL;

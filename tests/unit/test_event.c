@@ -194,6 +194,8 @@ TEST(fs_kind_by_magic)
 	CHECK_EQ_INT(embargo_fs_kind(0x01021997), EMBARGO_FS_REMOTE); /* 9p */
 	CHECK_EQ_INT(embargo_fs_kind(0x00c36400), EMBARGO_FS_REMOTE); /* ceph */
 	CHECK_EQ_INT(embargo_fs_kind(0x5346414f), EMBARGO_FS_REMOTE); /* afs */
+	CHECK_EQ_INT(embargo_fs_kind(0x517b), EMBARGO_FS_REMOTE);     /* smb */
+	CHECK_EQ_INT(embargo_fs_kind(0x0bd00bd0), EMBARGO_FS_REMOTE); /* lustre */
 	CHECK_EQ_INT(embargo_fs_kind(0xef53), EMBARGO_FS_LOCAL);      /* ext4 */
 	CHECK_EQ_INT(embargo_fs_kind(0x01021994), EMBARGO_FS_LOCAL);  /* tmpfs */
 }

@@ -85,6 +85,16 @@ static void mechanisms_json(const struct daemon *d, struct json_writer *w)
 		json_key_u64(w, "cache_hits", fs.cache_hits);
 		json_key_u64(w, "late_kills", fs.late_kills);
 		json_key_u64(w, "marked_inodes", fs.marked_inodes);
+		json_key_u64(w, "workers", fs.workers);
+		json_key_u64(w, "hashing", fs.busy);
+		json_key_u64(w, "queued", fs.queued);
+		json_key_u64(w, "too_big", fs.too_big);
+		json_key_u64(w, "queue_full", fs.queue_full);
+		json_key_u64(w, "hash_errors", fs.errors);
+		json_key_u64(w, "watched", fs.watched);
+		json_key_u64(w, "invalidations", fs.invalidations);
+		json_key_u64(w, "late_dropped", fs.late_dropped);
+		json_key_u64(w, "max_hash_size_mib", d->cfg->max_hash_size_mib);
 		json_key_u64(w, "decision_timeout_ms", d->cfg->decision_timeout_ms);
 		json_key_string(w, "on_timeout",
 				embargo_config_on_timeout_allows(d->cfg->on_timeout) ? "allow" : "deny");

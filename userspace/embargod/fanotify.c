@@ -7,10 +7,20 @@
  *
  * The one rule that keeps the machine alive: every permission event is answered within
  * decision_timeout_ms, whatever happens to the hash. A reader thread owns the fanotify descriptor and
- * only ever does quick work (fstat, one map lookup, a write); hashing runs in worker threads; on the
- * deadline the reader answers as on_timeout says and the worker's verdict, when it comes, still goes into
- * the cache (and a late match in enforce mode kills the process that got through). No thread here opens
- * a file by name: every file is read through the descriptor the event carries, which raises no events.
+ * only ever does quick work (fstat, one lookup, a write); hashing runs in worker threads, one per CPU,
+ * smallest file first, and never all of them on big files. On the deadline the reader answers as
+ * on_timeout says, frees the slot and stops the worker; an allowed exec is hashed again by the late lane,
+ * whose verdict still goes into the cache (and a late match in enforce mode kills the process that got
+ * through). When no slot is free, or a file is larger than max_hash_size_mib, the answer is the mode's:
+ * refused in enforce mode, reported in audit mode. No thread here opens a file by name: every file is
+ * read through the descriptor the event carries, which raises no events.
+ *
+ * A cached verdict means the content is what was hashed: the cache is keyed by file handle (inode and
+ * generation), and before a verdict is cached the file gets a write watch in a second, notification
+ * group (FAN_MODIFY, FAN_CLOSE_WRITE, FAN_DELETE_SELF on that inode only). Every write queues an event
+ * there before the write returns; the reader drains that group after reading permission events and
+ * before deciding them, so a write that happened before an exec has always dropped the verdict first.
+ * Files on remote or layered file systems, unlinked files and memfds are never cached.
  */
 #include "bpf.h"
 #include "cgroup.h"
@@ -18,6 +28,7 @@
 #include "event.h"
 #include "events.h"
 #include "fanotify.h"
+#include "fidcache.h"
 #include "log.h"
 #include "sha256.h"
 #include "util.h"
@@ -29,44 +40,85 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdalign.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #define SLOTS 1024
-#define MAX_WORKERS 8
+#define MAX_WORKERS 64
+#define LATE_SLOTS 64
+#define WATCHES 16384
+/* A file this big may not take the last worker that is free for small ones. */
+#define BIG_FILE_BYTES (64ull << 20)
+#define WATCH_MASK (FAN_MODIFY | FAN_CLOSE_WRITE | FAN_DELETE_SELF)
+#define FSIDS 64
 #define EVENT_BUF (64 * 1024)
+/* The rule of a report that no rule made (events_report names none). */
+#define NO_RULE UINT32_MAX
+
+enum { SLOT_FREE, SLOT_QUEUED, SLOT_RUNNING };
 
 struct pending {
-	bool used, queued, answered;
+	uint8_t state;
+	bool cacheable; /* a local file with a handle and a link: a watched verdict may be kept */
+	bool remote;	/* on a remote file system (remote_fs) */
 	int fd;
 	uint32_t pid;
+	unsigned worker; /* SLOT_RUNNING: who hashes it */
 	uint64_t mask;
 	uint64_t deadline_ns;
 	struct stat st;
+	struct embargo_fid id;
+};
+
+struct worker {
+	struct fan *f;
+	pthread_t thread;
+	bool started;
+	bool cancel;	      /* the reader answered at the deadline (or we stop): stop hashing */
+	bool timeout_allowed; /* ... and let it through */
+	int slot;	      /* the slot waiting for our answer; -1 once answered */
+	bool big;
+	struct pending job;
+	struct embargo_sha256_hasher h;
 };
 
 struct fan {
 	struct daemon *d;
-	int fd;
+	int fd;	 /* permission events */
+	int wfd; /* write watches on files with a cached verdict (-1: nothing is cached) */
 	int wake_fd;
 	pid_t self;
 	dev_t ctl_dev; /* embargoctl, installed next to us */
 	ino_t ctl_ino;
+	dev_t memfd_dev; /* memfd_create's internal file system: never cached */
+	bool have_memfd_dev;
 	pthread_t reader;
-	pthread_t workers[MAX_WORKERS];
-	unsigned n_workers;
 	bool reader_started;
 	uint64_t heartbeat_ns; /* last turn of the reader's loop */
 	pthread_mutex_t lock;
-	pthread_cond_t work;
+	pthread_cond_t work, late_work;
 	bool stopping;
+	/* under lock */
+	struct worker workers[MAX_WORKERS];
+	unsigned n_workers, busy, big_busy, n_queued;
+	struct worker late; /* the late lane: execs let through on a timeout, hashed all the same */
+	struct pending late_q[LATE_SLOTS];
+	unsigned late_head, late_len;
 	struct pending slots[SLOTS];
-	unsigned queue[SLOTS];
-	unsigned q_head, q_len;
-	/* statistics, under lock */
+	struct embargo_fid_table cache;
+	uint64_t watch_seq;
+	struct {
+		fsid_t fsid;
+		uint64_t dev;
+	} fsids[FSIDS];
+	unsigned n_fsids;
 	struct fan_stats st;
 	char marked_fs[FAN_MAX_PATHS * 4][PATH_MAX];
 };
@@ -74,6 +126,11 @@ struct fan {
 static uint8_t effective_mode(const struct daemon *d, uint8_t vendor_mode)
 {
 	return embargo_effective_mode(vendor_mode, __atomic_load_n(&d->mode, __ATOMIC_RELAXED));
+}
+
+static bool enforcing(const struct daemon *d)
+{
+	return effective_mode(d, EMBARGO_MODE_INHERIT) == EMBARGO_MODE_ENFORCE;
 }
 
 /* Called with f->lock held: the group descriptor is closed under it at stop. */
@@ -85,6 +142,16 @@ static void respond(struct fan *f, int fd, bool allow)
 		return; /* stopping: closing the group answered it */
 	if (write(f->fd, &r, sizeof(r)) != sizeof(r))
 		log_error("fanotify: answering a permission event failed: %m");
+}
+
+/* Under lock: an answer, counted. */
+static void answer(struct fan *f, int fd, bool allow)
+{
+	respond(f, fd, allow);
+	if (allow)
+		f->st.allowed++;
+	else
+		f->st.denied++;
 }
 
 /* Fill what userspace can learn of a process into an event, the way the kernel would. */
@@ -158,8 +225,8 @@ static bool dedup_emit(struct fan *f, const struct embargo_event *ev, uint64_t *
 	return true;
 }
 
-static void report(struct fan *f, const struct pending *p, const struct embargo_verdict *v, bool deny,
-		   const char *note)
+static void report_as(struct fan *f, const struct pending *p, const struct embargo_verdict *v, uint8_t kind,
+		      bool deny, const char *note)
 {
 	struct embargo_event ev;
 	char link[64], path[PATH_MAX];
@@ -167,7 +234,7 @@ static void report(struct fan *f, const struct pending *p, const struct embargo_
 
 	memset(&ev, 0, sizeof(ev));
 	ev.hdr.version = EMBARGO_EVENT_VERSION;
-	ev.hdr.kind = EMBARGO_EV_MATCH;
+	ev.hdr.kind = kind;
 	ev.hdr.size = sizeof(ev);
 	ev.dev = kernel_dev(p->st.st_dev);
 	ev.ino = p->st.st_ino;
@@ -192,6 +259,24 @@ static void report(struct fan *f, const struct pending *p, const struct embargo_
 	events_report(f->d, &ev, v->rule_id, path[0] ? path : NULL, note);
 }
 
+static void report(struct fan *f, const struct pending *p, const struct embargo_verdict *v, bool deny,
+		   const char *note)
+{
+	report_as(f, p, v, EMBARGO_EV_MATCH, deny, note);
+}
+
+/* A file answered without a verdict (too big, no slot, unreadable): reported as unclassified. */
+static void report_undecided(struct fan *f, const struct pending *p, bool deny, const char *note)
+{
+	struct embargo_verdict v = { .gen = f->d->gen,
+				     .rule_id = NO_RULE,
+				     .vendor_mode = EMBARGO_MODE_INHERIT };
+
+	pthread_rwlock_rdlock(&f->d->policy_lock);
+	report_as(f, p, &v, EMBARGO_EV_UNKNOWN, deny, note);
+	pthread_rwlock_unlock(&f->d->policy_lock);
+}
+
 /* Known prohibited: refuse its opens too (libraries, ld.so, interpreters), on this inode only. */
 static void mark_inode(struct fan *f, int fd)
 {
@@ -207,23 +292,25 @@ static void mark_inode(struct fan *f, int fd)
 		log_warning("fanotify: cannot watch the opens of a prohibited file: %s", strerror(-r));
 }
 
+/* No longer prohibited (a reload delisted it): its opens go through unwatched again. */
+static void unmark_inode(struct fan *f, int fd)
+{
+	pthread_mutex_lock(&f->lock);
+	if (f->fd >= 0 && fanotify_mark(f->fd, FAN_MARK_REMOVE, FAN_OPEN_PERM, fd, NULL) == 0 &&
+	    f->st.marked_inodes > 0)
+		f->st.marked_inodes--;
+	pthread_mutex_unlock(&f->lock);
+}
+
 void fanotify_policy_changed(struct daemon *d)
 {
-	struct fan *f = d->fan;
-	int r = 0;
-
-	if (!f)
-		return;
-	/* The inode marks name files of the old policy; the scan that follows a reload marks the new one's.
+	/*
+	 * Nothing is dropped: a verdict names its generation, so every file is decided again under the new
+	 * policy on its next use, and the open marks of prohibited files stay until a verdict of the new
+	 * policy finds one clean (unmark_inode). Flushing them here let their opens through unchecked
+	 * until a scan marked them again.
 	 */
-	pthread_mutex_lock(&f->lock);
-	if (f->fd >= 0 && fanotify_mark(f->fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) < 0)
-		r = -errno;
-	else
-		f->st.marked_inodes = 0;
-	pthread_mutex_unlock(&f->lock);
-	if (r < 0)
-		log_warning("fanotify: cannot drop the marks of the previous policy: %s", strerror(-r));
+	(void)d;
 }
 
 /*
@@ -245,13 +332,13 @@ static bool is_embargo(const struct fan *f, uint32_t pid, uint64_t mask)
 	return f->ctl_ino && stat(exe, &st) == 0 && st.st_ino == f->ctl_ino && st.st_dev == f->ctl_dev;
 }
 
-static bool verdict_valid(const struct daemon *d, const struct pending *p, const struct embargo_verdict *v)
+static bool verdict_valid(const struct daemon *d, const struct stat *st, const struct embargo_verdict *v)
 {
-	return v->gen == d->gen && v->ctime_sec == p->st.st_ctim.tv_sec &&
-	       v->ctime_nsec == (uint32_t)p->st.st_ctim.tv_nsec;
+	return v->gen == d->gen && v->ctime_sec == st->st_ctim.tv_sec &&
+	       v->ctime_nsec == (uint32_t)st->st_ctim.tv_nsec && v->verdict != EMBARGO_VERDICT_PENDING;
 }
 
-/* With a verdict: the answer, and what to report. Called with f->lock held or by the slot's owner. */
+/* With a verdict: the answer, and what to report. */
 static bool decide(struct fan *f, const struct pending *p, const struct embargo_verdict *v, bool *report_it)
 {
 	bool deny;
@@ -266,12 +353,185 @@ static bool decide(struct fan *f, const struct pending *p, const struct embargo_
 	return !deny;
 }
 
-static void free_slot(struct fan *f, struct pending *p)
+/*
+ * The kernel's verdict map, which the pinned backstop and sched_process_exec read: a file let through
+ * without a verdict is stamped PENDING there, so that the kernel does not hand it to userspace again.
+ */
+static void kernel_verdict(struct fan *f, const struct pending *p, const struct embargo_verdict *v)
 {
-	if (p->fd >= 0)
-		close(p->fd);
-	*p = (struct pending){ .fd = -1 };
-	(void)f;
+	struct embargo_inode_key key = { .dev = kernel_dev(p->st.st_dev), .ino = p->st.st_ino };
+	struct embargo_verdict pend;
+
+	if (!v) {
+		pend = (struct embargo_verdict){ .ctime_sec = p->st.st_ctim.tv_sec,
+						 .ctime_nsec = (uint32_t)p->st.st_ctim.tv_nsec,
+						 .gen = f->d->gen,
+						 .verdict = EMBARGO_VERDICT_PENDING };
+		v = &pend;
+	}
+	if (bpf_map_update_elem(bpf_verdicts_fd(f->d->bpf), &key, v, BPF_ANY) < 0)
+		log_warning("fanotify: cannot cache a verdict: %m");
+}
+
+/* The file's handle, which names the inode and its generation; false when the file system has none. */
+static bool fid_of(int fd, const struct stat *st, struct embargo_fid *id)
+{
+	alignas(struct file_handle) char buf[sizeof(struct file_handle) + EMBARGO_FID_MAX];
+	struct file_handle *fh = (struct file_handle *)buf;
+	int mnt;
+
+	fh->handle_bytes = EMBARGO_FID_MAX;
+	if (name_to_handle_at(fd, "", fh, &mnt, AT_EMPTY_PATH) < 0 || fh->handle_bytes > EMBARGO_FID_MAX)
+		return false;
+	memset(id, 0, sizeof(*id));
+	id->dev = st->st_dev;
+	id->type = fh->handle_type;
+	id->len = fh->handle_bytes;
+	memcpy(id->h, fh->f_handle, fh->handle_bytes);
+	return true;
+}
+
+/* Under lock: the write-watch group knows the file system of fd by its fsid; remember its st_dev. */
+static void remember_fsid(struct fan *f, int fd, uint64_t dev)
+{
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return;
+	for (unsigned i = 0; i < f->n_fsids; i++)
+		if (f->fsids[i].dev == dev && memcmp(&f->fsids[i].fsid, &sfs.f_fsid, sizeof(sfs.f_fsid)) == 0)
+			return;
+	if (f->n_fsids < FSIDS) {
+		f->fsids[f->n_fsids].fsid = sfs.f_fsid;
+		f->fsids[f->n_fsids].dev = dev;
+		f->n_fsids++;
+	}
+}
+
+/*
+ * Under lock, before the file is read: a write watch on it, so that a write from now on is seen. Returns
+ * the sequence number a verdict must still find at cache_store(), or 0: not to be cached.
+ */
+static uint64_t watch_begin(struct fan *f, const struct pending *p)
+{
+	struct embargo_fid_entry *e;
+
+	if (!p->cacheable || f->wfd < 0)
+		return 0;
+	e = embargo_fid_add(&f->cache, &p->id);
+	if (!e) {
+		/* Full: forget every watch at once (a few rehashes are the price), then start again. */
+		if (fanotify_mark(f->wfd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) < 0)
+			return 0;
+		embargo_fid_clear(&f->cache);
+		f->st.cache_flushes++;
+		e = embargo_fid_add(&f->cache, &p->id);
+		if (!e)
+			return 0;
+	}
+	if (!e->watched) {
+		if (fanotify_mark(f->wfd, FAN_MARK_ADD, WATCH_MASK, p->fd, NULL) < 0)
+			return 0;
+		remember_fsid(f, p->fd, p->st.st_dev);
+		e->watched = true;
+		e->cached = false;
+		e->ino = p->st.st_ino;
+		e->seq = ++f->watch_seq;
+		f->st.watched++;
+	}
+	return e->seq;
+}
+
+/* Under lock: keep v only if no write was seen since watch_begin() returned seq. */
+static void cache_store(struct fan *f, const struct pending *p, uint64_t seq, const struct embargo_verdict *v)
+{
+	struct embargo_fid_entry *e = seq ? embargo_fid_find(&f->cache, &p->id) : NULL;
+
+	if (e && e->watched && e->seq == seq) {
+		e->v = *v;
+		e->cached = true;
+	}
+}
+
+/* Under lock: a cached verdict for the file of p that still holds. */
+static bool cache_lookup(struct fan *f, const struct pending *p, struct embargo_verdict *v)
+{
+	struct embargo_fid_entry *e = p->cacheable ? embargo_fid_find(&f->cache, &p->id) : NULL;
+
+	if (!e || !e->watched || !e->cached || !verdict_valid(f->d, &p->st, &e->v))
+		return false;
+	*v = e->v;
+	return true;
+}
+
+/* Under lock: a write (or the unlink) of the file with this fsid and handle: its verdict goes. */
+static void invalidate(struct fan *f, const fsid_t *fsid, const struct file_handle *fh, bool gone)
+{
+	struct embargo_fid id = { .type = fh->handle_type, .len = fh->handle_bytes };
+
+	if (fh->handle_bytes > EMBARGO_FID_MAX)
+		return;
+	memcpy(id.h, fh->f_handle, fh->handle_bytes);
+	for (unsigned i = 0; i < f->n_fsids; i++) {
+		struct embargo_fid_entry *e;
+
+		if (memcmp(&f->fsids[i].fsid, fsid, sizeof(*fsid)) != 0)
+			continue;
+		id.dev = f->fsids[i].dev;
+		e = embargo_fid_find(&f->cache, &id);
+		if (!e)
+			continue;
+		if (e->cached) {
+			struct embargo_inode_key key = { .dev = kernel_dev((dev_t)e->id.dev), .ino = e->ino };
+
+			/* The kernel's copy too: the backstop must not kill the file's new, clean content. */
+			(void)bpf_map_delete_elem(bpf_verdicts_fd(f->d->bpf), &key);
+			f->st.invalidations++;
+		}
+		e->cached = false;
+		e->seq = ++f->watch_seq;
+		if (gone)
+			e->watched = false; /* the kernel dropped the mark with the last link */
+	}
+}
+
+/* Read every queued write-watch event; the reader calls it before deciding permission events. */
+static void drain_watches(struct fan *f, char *buf)
+{
+	ssize_t len;
+
+	if (f->wfd < 0)
+		return;
+	while ((len = read(f->wfd, buf, EVENT_BUF)) > 0) {
+		pthread_mutex_lock(&f->lock);
+		for (struct fanotify_event_metadata *m = (void *)buf; FAN_EVENT_OK(m, len);
+		     m = FAN_EVENT_NEXT(m, len)) {
+			const char *info = (const char *)m + m->metadata_len,
+				   *end = (const char *)m + m->event_len;
+
+			if (m->mask & FAN_Q_OVERFLOW) {
+				/* Cannot happen with FAN_UNLIMITED_QUEUE; if it does, trust nothing cached.
+				 */
+				for (size_t i = 0; i < f->cache.cap; i++)
+					f->cache.e[i].cached = false;
+				continue;
+			}
+			while (info + sizeof(struct fanotify_event_info_fid) <= end) {
+				const struct fanotify_event_info_fid *fid = (const void *)info;
+
+				if (fid->hdr.len == 0)
+					break;
+				if (fid->hdr.info_type == FAN_EVENT_INFO_TYPE_FID)
+					invalidate(f, (const fsid_t *)&fid->fsid,
+						   (const struct file_handle *)fid->handle,
+						   m->mask & FAN_DELETE_SELF);
+				info += fid->hdr.len;
+			}
+		}
+		pthread_mutex_unlock(&f->lock);
+	}
+	if (len < 0 && errno != EAGAIN && errno != EINTR)
+		log_error("fanotify: reading write watches: %m");
 }
 
 /* Kill what got through on a timeout and turned out to be prohibited: the process now runs the file. */
@@ -290,82 +550,215 @@ static void late_kill(struct fan *f, const struct pending *p)
 	}
 }
 
+static bool is_big(const struct pending *p)
+{
+	return (uint64_t)p->st.st_size > BIG_FILE_BYTES;
+}
+
+/* Under lock: the queued file to hash next, smallest first; big ones never take the last free worker. */
+static int pick(struct fan *f)
+{
+	int best = -1;
+
+	if (f->n_queued == 0)
+		return -1;
+	for (int i = 0; i < SLOTS; i++) {
+		const struct pending *p = &f->slots[i];
+
+		if (p->state != SLOT_QUEUED)
+			continue;
+		if (is_big(p) && f->big_busy + 1 >= f->n_workers)
+			continue;
+		if (best < 0 || p->st.st_size < f->slots[best].st.st_size)
+			best = i;
+	}
+	return best;
+}
+
+/* Under lock: the slot is answered (by its worker, or at its deadline). */
+static void slot_free(struct fan *f, struct pending *p)
+{
+	if (p->state == SLOT_QUEUED)
+		f->n_queued--;
+	*p = (struct pending){ .fd = -1 };
+}
+
+/*
+ * Under lock: an exec let through on a timeout is hashed all the same, by the late lane, so that a
+ * listed file is killed and refused from then on. Takes p's fd.
+ */
+static void late_push(struct fan *f, struct pending *p)
+{
+	if (f->late_len == LATE_SLOTS) {
+		f->st.late_dropped++;
+		close(p->fd);
+		return;
+	}
+	f->late_q[(f->late_head + f->late_len) % LATE_SLOTS] = *p;
+	f->late_q[(f->late_head + f->late_len) % LATE_SLOTS].state = SLOT_RUNNING;
+	f->late_len++;
+	pthread_cond_signal(&f->late_work);
+}
+
+/* The answer on the deadline: on_timeout, but remote_fs deny refuses a remote file in enforce mode. */
+static bool timeout_allows(const struct fan *f, const struct pending *p)
+{
+	if (p->remote && f->d->cfg->remote_fs == EMBARGO_CONFIG_REMOTE_FS_DENY && enforcing(f->d))
+		return false;
+	return embargo_config_on_timeout_allows(f->d->cfg->on_timeout);
+}
+
+/*
+ * The verdict on a hashed file: cached if no write came meanwhile, answered unless the deadline did it,
+ * reported; a match let through on a timeout is killed. Called without f->lock.
+ */
+static void conclude(struct worker *w, uint64_t seq, int r, const uint8_t digest[SHA256_LEN])
+{
+	struct fan *f = w->f;
+	struct daemon *d = f->d;
+	struct pending *p = &w->job;
+	struct embargo_verdict v = {};
+	bool allow, report_it = false, late, rule = false;
+	char note[160];
+
+	/* From the verdict to its report, one policy generation: a reload waits for us. */
+	pthread_rwlock_rdlock(&d->policy_lock);
+	if (r == 0) {
+		char link[64], name[PATH_MAX];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", p->fd);
+		n = readlink(link, name, sizeof(name) - 1);
+		name[n < 0 ? 0 : n] = '\0';
+		rule = daemon_identify(d, p->fd, name[0] ? name : NULL, digest, &p->st, &v);
+		kernel_verdict(f, p, &v);
+	}
+
+	pthread_mutex_lock(&f->lock);
+	if (r == 0) {
+		f->st.hashed++;
+		cache_store(f, p, seq, &v);
+		allow = decide(f, p, &v, &report_it);
+	} else {
+		/* Unreadable: what cannot be checked does not run in enforce mode. */
+		f->st.errors++;
+		allow = !enforcing(d);
+		report_it = true;
+		if (allow)
+			kernel_verdict(f, p, NULL);
+	}
+	late = w->slot < 0;
+	if (!late) {
+		answer(f, p->fd, allow);
+		slot_free(f, &f->slots[w->slot]);
+		w->slot = -1;
+	}
+	pthread_mutex_unlock(&f->lock);
+
+	if (r < 0) {
+		log_warning("fanotify: cannot hash a file (pid %u, inode %llu): %s; %s", p->pid,
+			    (unsigned long long)p->st.st_ino, strerror(-r), allow ? "allowed" : "denied");
+		snprintf(note, sizeof(note), "could not be hashed (%s): %s", strerror(-r),
+			 allow ? "let through in audit mode" : "refused in enforce mode");
+		pthread_rwlock_unlock(&d->policy_lock);
+		if (!late)
+			report_undecided(f, p, !allow, note);
+		return;
+	}
+	if (rule)
+		mark_inode(f, p->fd);
+	else if (p->mask & FAN_OPEN_PERM)
+		unmark_inode(f, p->fd);
+	if (late && w->timeout_allowed && v.verdict == EMBARGO_VERDICT_MATCH &&
+	    effective_mode(d, v.vendor_mode) == EMBARGO_MODE_ENFORCE && (p->mask & FAN_OPEN_EXEC_PERM)) {
+		late_kill(f, p);
+		report(f, p, &v, true, "listed, found after the decision timed out: the process was killed");
+	} else if (report_it && !late) {
+		report(f, p, &v, !allow, NULL);
+	}
+	pthread_rwlock_unlock(&d->policy_lock);
+}
+
 static void *worker(void *arg)
 {
-	struct fan *f = arg;
-	struct daemon *d = f->d;
+	struct worker *w = arg;
+	struct fan *f = w->f;
 
 	pthread_mutex_lock(&f->lock);
 	for (;;) {
-		while (f->q_len == 0 && !f->stopping)
+		uint8_t digest[SHA256_LEN];
+		uint64_t seq, bytes;
+		int i = -1, r;
+
+		while (!f->stopping && (i = pick(f)) < 0)
 			pthread_cond_wait(&f->work, &f->lock);
 		if (f->stopping)
 			break;
-		struct pending *p = &f->slots[f->queue[f->q_head]];
-		struct embargo_verdict v = {};
-		struct embargo_inode_key key;
-		bool rule;
+		w->job = f->slots[i];
+		f->slots[i].state = SLOT_RUNNING;
+		f->slots[i].worker = (unsigned)(w - f->workers);
+		f->n_queued--;
+		w->slot = i;
+		w->cancel = false;
+		w->timeout_allowed = false;
+		w->big = is_big(&w->job);
+		f->busy++;
+		f->big_busy += w->big;
+		seq = watch_begin(f, &w->job);
+		pthread_mutex_unlock(&f->lock);
+
+		r = embargo_sha256_hasher_fd(&w->h, w->job.fd, (uint64_t)w->job.st.st_size, digest, &bytes,
+					     &w->cancel);
+		if (r != -ECANCELED)
+			conclude(w, seq, r, digest);
+
+		pthread_mutex_lock(&f->lock);
+		f->busy--;
+		f->big_busy -= w->big;
+		if (r == -ECANCELED && w->timeout_allowed && !f->stopping &&
+		    (w->job.mask & FAN_OPEN_EXEC_PERM))
+			late_push(f, &w->job);
+		else
+			close(w->job.fd);
+		w->job.fd = -1;
+		/* A big file's end may let a waiting one start. */
+		pthread_cond_broadcast(&f->work);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+/* The late lane: one thread, so that files let through on timeouts never hold up fresh decisions. */
+static void *late_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct fan *f = w->f;
+
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
 		uint8_t digest[SHA256_LEN];
-		bool allow, report_it, late;
+		uint64_t seq, bytes;
 		int r;
 
-		f->q_head = (f->q_head + 1) % SLOTS;
-		f->q_len--;
+		while (!f->stopping && f->late_len == 0)
+			pthread_cond_wait(&f->late_work, &f->lock);
+		if (f->stopping)
+			break;
+		w->job = f->late_q[f->late_head];
+		f->late_head = (f->late_head + 1) % LATE_SLOTS;
+		f->late_len--;
+		w->slot = -1; /* answered already, and let through */
+		w->timeout_allowed = true;
+		seq = watch_begin(f, &w->job);
 		pthread_mutex_unlock(&f->lock);
 
-		r = embargo_sha256_fd(p->fd, digest, NULL);
+		r = embargo_sha256_hasher_fd(&w->h, w->job.fd, (uint64_t)w->job.st.st_size, digest, &bytes,
+					     &w->cancel);
+		if (r != -ECANCELED)
+			conclude(w, seq, r, digest);
+		close(w->job.fd);
+		w->job.fd = -1;
 		pthread_mutex_lock(&f->lock);
-		f->st.hashed++;
-		pthread_mutex_unlock(&f->lock);
-		/* From the verdict to its report, one policy generation: a reload waits for us. */
-		pthread_rwlock_rdlock(&d->policy_lock);
-		key.dev = kernel_dev(p->st.st_dev);
-		key.ino = p->st.st_ino;
-		if (r < 0) {
-			log_warning("fanotify: cannot hash a file (pid %u): %s; allowed", p->pid,
-				    strerror(-r));
-			v.verdict = EMBARGO_VERDICT_CLEAN;
-		} else {
-			char link[64], name[PATH_MAX];
-			ssize_t n;
-
-			snprintf(link, sizeof(link), "/proc/self/fd/%d", p->fd);
-			n = readlink(link, name, sizeof(name) - 1);
-			name[n < 0 ? 0 : n] = '\0';
-			rule = daemon_identify(d, p->fd, name[0] ? name : NULL, digest, &p->st, &v);
-			if (bpf_map_update_elem(bpf_verdicts_fd(d->bpf), &key, &v, BPF_ANY) < 0)
-				log_warning("fanotify: cannot cache a verdict: %m");
-			if (rule)
-				mark_inode(f, p->fd);
-		}
-
-		pthread_mutex_lock(&f->lock);
-		allow = decide(f, p, &v, &report_it);
-		late = p->answered;
-		if (!late) {
-			respond(f, p->fd, allow);
-			p->answered = true;
-			if (allow)
-				f->st.allowed++;
-			else
-				f->st.denied++;
-		}
-		pthread_mutex_unlock(&f->lock);
-
-		if (late && v.verdict == EMBARGO_VERDICT_MATCH &&
-		    effective_mode(d, v.vendor_mode) == EMBARGO_MODE_ENFORCE &&
-		    (p->mask & FAN_OPEN_EXEC_PERM)) {
-			late_kill(f, p);
-			report(f, p, &v, true,
-			       "listed, found after the decision timed out: the process was killed");
-		} else if (report_it) {
-			report(f, p, &v, !allow, NULL);
-		}
-		pthread_rwlock_unlock(&d->policy_lock);
-
-		pthread_mutex_lock(&f->lock);
-		free_slot(f, p);
-		pthread_cond_broadcast(&f->work);
 	}
 	pthread_mutex_unlock(&f->lock);
 	return NULL;
@@ -374,34 +767,58 @@ static void *worker(void *arg)
 static struct pending *slot_get(struct fan *f)
 {
 	for (unsigned i = 0; i < SLOTS; i++)
-		if (!f->slots[i].used)
+		if (f->slots[i].state == SLOT_FREE)
 			return &f->slots[i];
 	return NULL;
 }
 
-/* Answer what is overdue as on_timeout says; returns ms until the next deadline, or -1. */
+/*
+ * Answer what is overdue as on_timeout says, free its slot at once, and stop its hashing; returns ms until
+ * the next deadline, or -1.
+ */
 static int expire(struct fan *f)
 {
 	uint64_t now = now_ns(), next = UINT64_MAX;
-	bool allow = embargo_config_on_timeout_allows(f->d->cfg->on_timeout);
 
 	pthread_mutex_lock(&f->lock);
 	for (unsigned i = 0; i < SLOTS; i++) {
 		struct pending *p = &f->slots[i];
+		bool allow;
 
-		if (!p->used || p->answered)
+		if (p->state == SLOT_FREE)
 			continue;
-		if (p->deadline_ns <= now) {
-			respond(f, p->fd, allow);
-			p->answered = true;
-			f->st.timeouts++;
-			log_warning("fanotify: no verdict for a file after %u ms (pid %u, inode %llu): %s as "
-				    "on_timeout "
-				    "says; it is still being hashed",
-				    f->d->cfg->decision_timeout_ms, p->pid, (unsigned long long)p->st.st_ino,
-				    allow ? "allowed" : "denied");
-		} else if (p->deadline_ns < next) {
-			next = p->deadline_ns;
+		if (p->deadline_ns > now) {
+			if (p->deadline_ns < next)
+				next = p->deadline_ns;
+			continue;
+		}
+		allow = timeout_allows(f, p);
+		answer(f, p->fd, allow);
+		f->st.timeouts++;
+		/* Not to be hashed a second time, on the event loop, when sched_process_exec sees it. */
+		if (allow)
+			kernel_verdict(f, p, NULL);
+		log_warning(
+			"fanotify: no verdict for a file after %u ms (pid %u, inode %llu): %s as on_timeout "
+			"says%s",
+			f->d->cfg->decision_timeout_ms, p->pid, (unsigned long long)p->st.st_ino,
+			allow ? "allowed" : "denied", allow ? "; it is still being hashed" : "");
+		if (p->state == SLOT_RUNNING) {
+			struct worker *w = &f->workers[p->worker];
+
+			/* The worker keeps the descriptor; it hands it to the late lane or closes it. */
+			w->slot = -1;
+			w->timeout_allowed = allow;
+			__atomic_store_n(&w->cancel, true, __ATOMIC_RELAXED);
+			slot_free(f, p);
+		} else if (allow && (p->mask & FAN_OPEN_EXEC_PERM)) {
+			struct pending q = *p;
+
+			slot_free(f, p);
+			late_push(f, &q);
+		} else {
+			close(p->fd);
+			slot_free(f, p);
 		}
 	}
 	pthread_mutex_unlock(&f->lock);
@@ -410,13 +827,31 @@ static int expire(struct fan *f)
 	return (int)((next - now) / 1000000 + 1);
 }
 
+/* Answered at once without a verdict (a full queue, a file too big to hash): the mode decides. */
+static void undecided(struct fan *f, struct pending *p, uint64_t *counter, const char *why)
+{
+	bool allow = !enforcing(f->d);
+	char note[200];
+
+	pthread_mutex_lock(&f->lock);
+	answer(f, p->fd, allow);
+	(*counter)++;
+	pthread_mutex_unlock(&f->lock);
+	if (allow)
+		kernel_verdict(f, p, NULL);
+	snprintf(note, sizeof(note), "%s: %s", why,
+		 allow ? "let through unchecked in audit mode" : "refused in enforce mode");
+	report_undecided(f, p, !allow, note);
+	close(p->fd);
+}
+
 static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 {
 	struct daemon *d = f->d;
-	struct embargo_inode_key key;
 	struct embargo_verdict v;
 	struct pending tmp = { .fd = m->fd, .pid = (uint32_t)m->pid, .mask = m->mask }, *p;
-	bool allow, report_it;
+	bool allow, report_it, hit;
+	struct statfs sfs;
 
 	pthread_mutex_lock(&f->lock);
 	f->st.events++;
@@ -431,20 +866,19 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 		close(m->fd);
 		return;
 	}
-	key.dev = kernel_dev(tmp.st.st_dev);
-	key.ino = tmp.st.st_ino;
-	if (bpf_map_lookup_elem(bpf_verdicts_fd(d->bpf), &key, &v) == 0 && verdict_valid(d, &tmp, &v) &&
-	    v.verdict != EMBARGO_VERDICT_PENDING) {
+	/* Unlinked (the kernel dropped its watch with the last link) and memfds are never cached. */
+	tmp.cacheable = tmp.st.st_nlink > 0 && !(f->have_memfd_dev && tmp.st.st_dev == f->memfd_dev) &&
+			fid_of(m->fd, &tmp.st, &tmp.id);
+	pthread_mutex_lock(&f->lock);
+	hit = cache_lookup(f, &tmp, &v);
+	if (hit) {
 		allow = decide(f, &tmp, &v, &report_it);
-		pthread_mutex_lock(&f->lock);
-		respond(f, m->fd, allow);
+		answer(f, m->fd, allow);
 		f->st.cache_hits++;
-		if (allow)
-			f->st.allowed++;
-		else
-			f->st.denied++;
-		pthread_mutex_unlock(&f->lock);
-		/* Known from a scan or an earlier classification: its opens are refused from now on. */
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (hit) {
+		/* Known from an earlier classification: its opens are refused from now on. */
 		if (v.verdict == EMBARGO_VERDICT_MATCH && (m->mask & FAN_OPEN_EXEC_PERM))
 			mark_inode(f, m->fd);
 		if (report_it) {
@@ -456,41 +890,54 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 		return;
 	}
 
+	if (fstatfs(m->fd, &sfs) == 0) {
+		/* The kernel programs' list (embargo.h): statfs's f_type is the super block's s_magic. */
+		uint8_t kind = embargo_fs_kind((uint64_t)sfs.f_type);
+
+		tmp.remote = kind == EMBARGO_FS_REMOTE;
+		if (kind != EMBARGO_FS_LOCAL)
+			tmp.cacheable = false;
+	}
+	if ((uint64_t)tmp.st.st_size > (uint64_t)d->cfg->max_hash_size_mib << 20) {
+		char why[120];
+
+		snprintf(why, sizeof(why), "%lld bytes, larger than max_hash_size_mib (%u MiB): not hashed",
+			 (long long)tmp.st.st_size, d->cfg->max_hash_size_mib);
+		undecided(f, &tmp, &f->st.too_big, why);
+		return;
+	}
+
 	pthread_mutex_lock(&f->lock);
 	p = slot_get(f);
 	if (!p) {
-		/* More undecided files at once than slots: answer now rather than let anything wait. */
-		bool ok = embargo_config_on_timeout_allows(d->cfg->on_timeout);
-
-		respond(f, m->fd, ok);
-		f->st.timeouts++;
 		pthread_mutex_unlock(&f->lock);
+		/* A full queue is no timeout: nothing waits, and nothing runs unhashed in enforce mode. */
 		log_warning("fanotify: %u files awaiting a verdict; %s one without hashing it", SLOTS,
-			    ok ? "allowed" : "denied");
-		close(m->fd);
+			    enforcing(d) ? "refused" : "allowed");
+		undecided(f, &tmp, &f->st.queue_full, "no slot free to hash it (too many undecided files)");
 		return;
 	}
 	*p = tmp;
-	p->used = true;
+	p->state = SLOT_QUEUED;
 	p->deadline_ns = now_ns() + (uint64_t)d->cfg->decision_timeout_ms * 1000000ull;
-	f->queue[(f->q_head + f->q_len) % SLOTS] = (unsigned)(p - f->slots);
-	f->q_len++;
-	pthread_cond_signal(&f->work);
+	f->n_queued++;
+	pthread_cond_broadcast(&f->work);
 	pthread_mutex_unlock(&f->lock);
 }
 
 static void *reader(void *arg)
 {
 	struct fan *f = arg;
-	_cleanup_free_ char *buf = malloc(EVENT_BUF);
+	_cleanup_free_ char *buf = malloc(EVENT_BUF), *wbuf = malloc(EVENT_BUF);
 
-	if (!buf) {
+	if (!buf || !wbuf) {
 		log_error("fanotify: out of memory: permission events are answered by the kernel's default");
 		return NULL;
 	}
 	for (;;) {
-		struct pollfd pfd[2] = { { .fd = f->fd, .events = POLLIN },
-					 { .fd = f->wake_fd, .events = POLLIN } };
+		struct pollfd pfd[3] = { { .fd = f->fd, .events = POLLIN },
+					 { .fd = f->wake_fd, .events = POLLIN },
+					 { .fd = f->wfd, .events = POLLIN } };
 		int timeout = expire(f);
 
 		__atomic_store_n(&f->heartbeat_ns, now_ns(), __ATOMIC_RELAXED);
@@ -499,20 +946,25 @@ static void *reader(void *arg)
 			timeout = 1000;
 		ssize_t len;
 
-		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, f->wfd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR) {
 			log_error("fanotify: poll: %m");
 			continue;
 		}
 		if (pfd[1].revents)
 			break;
-		if (!(pfd[0].revents & POLLIN))
+		if (!(pfd[0].revents & POLLIN)) {
+			if (pfd[2].revents & POLLIN)
+				drain_watches(f, wbuf);
 			continue;
+		}
 		len = read(f->fd, buf, EVENT_BUF);
 		if (len < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_error("fanotify: read: %m");
 			continue;
 		}
+		/* After the read: every write that happened before these events is queued there by now. */
+		drain_watches(f, wbuf);
 		for (struct fanotify_event_metadata *m = (void *)buf; FAN_EVENT_OK(m, len);
 		     m = FAN_EVENT_NEXT(m, len)) {
 			if (m->vers != FANOTIFY_METADATA_VERSION) {
@@ -619,9 +1071,63 @@ static void embargoctl_identity(dev_t *dev, ino_t *ino)
 	}
 }
 
+/* The write-watch group: notification class, events name files by handle (FAN_DELETE_SELF needs it). */
+static void watch_start(struct fan *f)
+{
+	int r = embargo_fid_table_init(&f->cache, WATCHES);
+
+	if (r == 0)
+		f->wfd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE |
+					       FAN_UNLIMITED_MARKS | FAN_REPORT_FID,
+				       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (r < 0 || f->wfd < 0)
+		log_warning("fanotify: no write watches (%s): no verdict is cached, every exec is hashed",
+			    strerror(r < 0 ? -r : errno));
+}
+
+/* memfd_create's files live on an internal file system: its st_dev, to never cache them. */
+static void memfd_identity(struct fan *f)
+{
+	_cleanup_close_ int fd = memfd_create("embargo-probe", MFD_CLOEXEC);
+	struct stat st;
+
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		f->memfd_dev = st.st_dev;
+		f->have_memfd_dev = true;
+	}
+}
+
+/* One worker per CPU, at least two (one is always free for small files). */
+static unsigned n_hash_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < FAN_HASH_WORKERS)
+		return FAN_HASH_WORKERS;
+	return n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
+}
+
+static int start_worker(struct fan *f, struct worker *w, void *(*fn)(void *), char *why, size_t whysize)
+{
+	int r;
+
+	w->f = f;
+	w->slot = -1;
+	w->job.fd = -1;
+	r = embargo_sha256_hasher_init(&w->h);
+	if (r < 0)
+		return fail(why, whysize, r, "cannot set up hashing: %s", strerror(-r));
+	r = -pthread_create(&w->thread, NULL, fn, w);
+	if (r < 0)
+		return fail(why, whysize, r, "cannot start a hashing thread: %s", strerror(-r));
+	w->started = true;
+	return 0;
+}
+
 int fanotify_start(struct daemon *d, char *why, size_t whysize)
 {
 	struct fan *f = calloc(1, sizeof(*f));
+	unsigned n;
 	int r;
 
 	if (!f)
@@ -630,11 +1136,14 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 	f->self = getpid();
 	embargoctl_identity(&f->ctl_dev, &f->ctl_ino);
 	f->wake_fd = -1;
+	f->wfd = -1;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->work, NULL);
+	pthread_cond_init(&f->late_work, NULL);
 	for (unsigned i = 0; i < SLOTS; i++)
 		f->slots[i].fd = -1;
 	d->fan = f;
+	memfd_identity(f);
 
 	f->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE,
 			      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
@@ -644,6 +1153,7 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 			 r == -EINVAL ? " (no CONFIG_FANOTIFY_ACCESS_PERMISSIONS?)" : "");
 		goto fail;
 	}
+	watch_start(f);
 	f->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (f->wake_fd < 0) {
 		r = -errno;
@@ -658,14 +1168,19 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 		goto fail;
 	}
 	f->reader_started = true;
-	for (unsigned i = 0; i < FAN_HASH_WORKERS && i < MAX_WORKERS; i++) {
-		r = -pthread_create(&f->workers[i], NULL, worker, f);
-		if (r < 0) {
-			snprintf(why, whysize, "cannot start a hashing thread: %s", strerror(-r));
+	n = n_hash_workers();
+	for (unsigned i = 0; i < n; i++) {
+		r = start_worker(f, &f->workers[i], worker, why, whysize);
+		if (r < 0)
 			goto fail;
-		}
+		pthread_mutex_lock(&f->lock);
 		f->n_workers++;
+		pthread_mutex_unlock(&f->lock);
 	}
+	r = start_worker(f, &f->late, late_worker, why, whysize);
+	if (r < 0)
+		goto fail;
+	f->st.workers = f->n_workers;
 	if (d->cfg->n_fanotify_paths == 0) {
 		r = mark_local(f, why, whysize);
 	} else {
@@ -681,6 +1196,15 @@ fail:
 	return r;
 }
 
+static void stop_worker(struct worker *w)
+{
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	if (w->job.fd >= 0)
+		close(w->job.fd);
+	embargo_sha256_hasher_free(&w->h);
+}
+
 void fanotify_stop(struct daemon *d)
 {
 	struct fan *f = d->fan;
@@ -690,7 +1214,11 @@ void fanotify_stop(struct daemon *d)
 		return;
 	pthread_mutex_lock(&f->lock);
 	f->stopping = true;
+	for (unsigned i = 0; i < MAX_WORKERS; i++)
+		__atomic_store_n(&f->workers[i].cancel, true, __ATOMIC_RELAXED);
+	__atomic_store_n(&f->late.cancel, true, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&f->work);
+	pthread_cond_broadcast(&f->late_work);
 	pthread_mutex_unlock(&f->lock);
 	if (f->reader_started) {
 		if (write(f->wake_fd, &one, sizeof(one)) != sizeof(one))
@@ -704,15 +1232,22 @@ void fanotify_stop(struct daemon *d)
 		close(f->fd);
 	f->fd = -1;
 	pthread_mutex_unlock(&f->lock);
-	for (unsigned i = 0; i < f->n_workers; i++)
-		pthread_join(f->workers[i], NULL);
+	for (unsigned i = 0; i < MAX_WORKERS; i++)
+		stop_worker(&f->workers[i]);
+	stop_worker(&f->late);
 	for (unsigned i = 0; i < SLOTS; i++)
-		if (f->slots[i].used)
-			free_slot(f, &f->slots[i]);
+		if (f->slots[i].state == SLOT_QUEUED && f->slots[i].fd >= 0)
+			close(f->slots[i].fd);
+	for (unsigned i = 0; i < f->late_len; i++)
+		close(f->late_q[(f->late_head + i) % LATE_SLOTS].fd);
+	if (f->wfd >= 0)
+		close(f->wfd);
 	if (f->wake_fd >= 0)
 		close(f->wake_fd);
+	embargo_fid_table_free(&f->cache);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->work);
+	pthread_cond_destroy(&f->late_work);
 	free(f);
 	d->fan = NULL;
 }
@@ -726,6 +1261,8 @@ void fanotify_stats(const struct daemon *d, struct fan_stats *st)
 		return;
 	pthread_mutex_lock(&f->lock);
 	*st = f->st;
+	st->busy = f->busy;
+	st->queued = f->n_queued;
 	pthread_mutex_unlock(&f->lock);
 }
 
