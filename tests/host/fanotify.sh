@@ -130,6 +130,13 @@ else
 fi
 r=$(run /lib64/ld-linux-x86-64.so.2 "$B/listed")
 if [[ $r == "rc=127 out="*"Operation not permitted"* ]]; then pass "$T/ldso-refused"; else fail "$T/ldso-refused" "$r"; fi
+# embargoctl has no exemption either: code injected into it would load listed code through it.
+r=$(LIB_MARKER=$work/lib.marker LD_PRELOAD=$B/liblisted.so run "$EMBARGOCTL" --version)
+if [ ! -e "$work/lib.marker" ] && grep -q 'cannot be preloaded' <<<"$r"; then
+	pass "$T/embargoctl-ld-preload-refused"
+else
+	fail "$T/embargoctl-ld-preload-refused" "$r"
+fi
 
 # Listed content written after the start: refused on its very first exec.
 { cat "$B/unlisted"; printf 'late'; } >"$B/late" && chmod +x "$B/late"

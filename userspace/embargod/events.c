@@ -334,12 +334,8 @@ static int open_subject(const struct embargo_event *ev, char *name, size_t size,
 	return fd;
 }
 
-/*
- * Whether pid sees the file system as PID 1 does: 1, 0 (its own mount namespace, where any user can make
- * /opt/<vendor>/ with unshare -Urm and a bind mount), or -errno (-ENOENT: it is gone). embargod itself may
- * run in a namespace of its own (ProtectSystem=): PID 1's is the initial one.
- */
-static int in_initial_mntns(uint32_t pid)
+/* embargod itself may run in a namespace of its own (ProtectSystem=): PID 1's is the initial one. */
+int daemon_in_initial_mntns(uint32_t pid)
 {
 	struct stat init, its;
 	char ns[64];
@@ -395,7 +391,7 @@ static void classify(struct daemon *d, const struct embargo_event *ev)
 		return;
 	}
 	/* Names mean what they say in the initial mount namespace only (embargo.policy(5)). */
-	ns = in_initial_mntns(ev->pid);
+	ns = daemon_in_initial_mntns(ev->pid);
 	ident_path = ns > 0 ? path : NULL;
 	__atomic_fetch_add(&d->classified, 1, __ATOMIC_RELAXED);
 	/* The opening and hashing above may hang on a file system; a reload waits only for what follows. */

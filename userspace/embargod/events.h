@@ -27,6 +27,12 @@ bool daemon_verdict(const struct daemon *d, const uint8_t sha256[32], const stru
  */
 bool daemon_identify(struct daemon *d, int fd, const char *path, const uint8_t sha256[32],
 		     const struct stat *st, struct embargo_verdict *v);
+/*
+ * Whether pid sees the file system as PID 1 does: 1, 0 (a mount namespace of its own, where any user can
+ * fake /opt/<vendor>/ with unshare -Urm and a bind mount), or -errno (-ENOENT: it is gone). Path and
+ * package rules are given a name only when this is 1 (embargo.policy(5)).
+ */
+int daemon_in_initial_mntns(uint32_t pid);
 /* The policy that numbered the rules of generation gen (the running one, or the one before). */
 const struct embargo_policy *policy_of_gen(const struct daemon *d, uint32_t gen);
 /* "file:line" of rule_id into buf under the running policy. */

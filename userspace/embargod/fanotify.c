@@ -95,8 +95,6 @@ struct fan {
 	int wfd; /* write watches on files with a cached verdict (-1: nothing is cached) */
 	int wake_fd;
 	pid_t self;
-	dev_t ctl_dev; /* embargoctl, installed next to us */
-	ino_t ctl_ino;
 	dev_t memfd_dev; /* memfd_create's internal file system: never cached */
 	bool have_memfd_dev;
 	pthread_t reader;
@@ -314,22 +312,14 @@ void fanotify_policy_changed(struct daemon *d)
 }
 
 /*
- * Opens of a prohibited file are refused to everyone but embargo itself: the daemon never opens by name
- * here, and embargoctl must still be able to inspect and scan it.
+ * Opens of a prohibited file are refused to everyone but embargod itself, which never opens by name here.
+ * embargoctl gets no exemption: whatever code runs in it (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH, a
+ * debugger) would open listed libraries through it, and no look at the process at the time of the open
+ * can tell its own code from injected code. It reports such a file as refused by the enforcer.
  */
-static bool is_embargo(const struct fan *f, uint32_t pid, uint64_t mask)
+static bool is_embargo(const struct fan *f, uint32_t pid)
 {
-	char exe[64];
-	struct stat st;
-
-	if (pid == (uint32_t)f->self)
-		return true;
-	/* Only the opens of prohibited inodes are ever refused: an exec needs no look at /proc (it is on
-	 * the path of every exec on the machine). */
-	if (!(mask & FAN_OPEN_PERM))
-		return false;
-	snprintf(exe, sizeof(exe), "/proc/%u/exe", pid);
-	return f->ctl_ino && stat(exe, &st) == 0 && st.st_ino == f->ctl_ino && st.st_dev == f->ctl_dev;
+	return pid == (uint32_t)f->self;
 }
 
 static bool verdict_valid(const struct daemon *d, const struct stat *st, const struct embargo_verdict *v)
@@ -630,7 +620,12 @@ static void conclude(struct worker *w, uint64_t seq, int r, const uint8_t digest
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", p->fd);
 		n = readlink(link, name, sizeof(name) - 1);
 		name[n < 0 ? 0 : n] = '\0';
-		rule = daemon_identify(d, p->fd, name[0] ? name : NULL, digest, &p->st, &v);
+		/*
+		 * The name is the one the process sees: in a mount namespace of its own (unshare -Urm and a
+		 * bind mount) it can be anything. Path and package rules see it only from the initial one.
+		 */
+		rule = daemon_identify(d, p->fd, name[0] && daemon_in_initial_mntns(p->pid) > 0 ? name : NULL,
+				       digest, &p->st, &v);
 		kernel_verdict(f, p, &v);
 	}
 
@@ -858,8 +853,7 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 	pthread_mutex_unlock(&f->lock);
 
 	/* Our own opens (and anything we cannot even stat) are never held up. */
-	if (is_embargo(f, (uint32_t)m->pid, m->mask) || fstat(m->fd, &tmp.st) < 0 ||
-	    !S_ISREG(tmp.st.st_mode)) {
+	if (is_embargo(f, (uint32_t)m->pid) || fstat(m->fd, &tmp.st) < 0 || !S_ISREG(tmp.st.st_mode)) {
 		pthread_mutex_lock(&f->lock);
 		respond(f, m->fd, true);
 		pthread_mutex_unlock(&f->lock);
@@ -1049,28 +1043,6 @@ static int mark_local(struct fan *f, char *why, size_t whysize)
 	return 0;
 }
 
-static void embargoctl_identity(dev_t *dev, ino_t *ino)
-{
-	char self[PATH_MAX], ctl[PATH_MAX + 16];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	struct stat st;
-	char *slash;
-
-	*ino = 0;
-	if (n <= 0)
-		return;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (!slash)
-		return;
-	*slash = '\0';
-	snprintf(ctl, sizeof(ctl), "%s/embargoctl", self);
-	if (stat(ctl, &st) == 0) {
-		*dev = st.st_dev;
-		*ino = st.st_ino;
-	}
-}
-
 /* The write-watch group: notification class, events name files by handle (FAN_DELETE_SELF needs it). */
 static void watch_start(struct fan *f)
 {
@@ -1134,7 +1106,6 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 		return fail(why, whysize, -ENOMEM, "out of memory");
 	f->d = d;
 	f->self = getpid();
-	embargoctl_identity(&f->ctl_dev, &f->ctl_ino);
 	f->wake_fd = -1;
 	f->wfd = -1;
 	pthread_mutex_init(&f->lock, NULL);
