@@ -22,7 +22,15 @@ void ident_stop(struct daemon *d);
  * the learned digests are carried over (to the same rule in the new policy) instead of dropped.
  */
 struct ident *ident_detach(struct daemon *d);
-int ident_restart(struct daemon *d, struct ident *old, const struct embargo_policy *old_policy);
+/*
+ * The slow half of a reload's identity state, off the event loop: the decision core over p (it reads the
+ * dpkg database and the trust anchors). Given to ident_restart(), or released with ident_discard().
+ */
+int ident_prepare(const struct daemon *d, const struct embargo_policy *p, struct ident **ret);
+void ident_discard(struct ident *x);
+/* prepared: from ident_prepare() for the new policy (taken), or NULL to build it here. */
+int ident_restart(struct daemon *d, struct ident *old, const struct embargo_policy *old_policy,
+		  struct ident *prepared);
 /* A digest learned from an identity rule. */
 bool ident_learned(const struct daemon *d, const uint8_t sha256[32], struct embargo_rule_ref *ref);
 /* The decision core over the policy in force (NULL before ident_start()). */

@@ -260,9 +260,8 @@ static void never_build(struct embargo_digest_set *never)
 		never_add(never, libc, "the C library");
 }
 
-static int ident_new(struct daemon *d, struct ident **ret)
+static int ident_new(const struct daemon *d, const struct embargo_policy *p, struct ident **ret)
 {
-	const struct embargo_policy *p = d->policy;
 	struct ident *x;
 	int r;
 
@@ -304,7 +303,7 @@ static void ident_free(struct ident *x)
 int ident_start(struct daemon *d)
 {
 	struct ident *x;
-	int r = ident_new(d, &x);
+	int r = ident_new(d, d->policy, &x);
 
 	if (r < 0)
 		return r;
@@ -324,15 +323,29 @@ struct ident *ident_detach(struct daemon *d)
 	return x;
 }
 
-int ident_restart(struct daemon *d, struct ident *old, const struct embargo_policy *old_policy)
+int ident_prepare(const struct daemon *d, const struct embargo_policy *p, struct ident **ret)
 {
-	struct ident *x;
-	size_t kept = 0, dropped = 0;
-	int r;
+	return ident_new(d, p, ret);
+}
 
-	if (!old)
+void ident_discard(struct ident *x)
+{
+	ident_free(x);
+}
+
+int ident_restart(struct daemon *d, struct ident *old, const struct embargo_policy *old_policy,
+		  struct ident *prepared)
+{
+	struct ident *x = prepared;
+	size_t kept = 0, dropped = 0;
+	int r = 0;
+
+	if (!old) {
+		ident_free(prepared);
 		return ident_start(d);
-	r = ident_new(d, &x);
+	}
+	if (!x)
+		r = ident_new(d, d->policy, &x);
 	if (r < 0) {
 		ident_free(old);
 		return r;

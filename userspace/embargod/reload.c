@@ -56,6 +56,7 @@ struct reloader {
 	/* The thread's result, until the loop has swapped it in (or refused it): done. */
 	bool done;
 	struct embargo_policy *p;
+	struct ident *ident; /* the decision core over p, or NULL (then built on the loop) */
 	uint32_t gen;
 	int r;
 	char why[5000];
@@ -151,9 +152,15 @@ static void *reload_thread(void *arg)
 		struct embargo_policy *p = NULL;
 		char why[sizeof(rl->why)] = "";
 		int r = prepare(d, rl->gen, &p, why, sizeof(why));
+		struct ident *ident = NULL;
+
+		/* The identity rules' decision core reads the dpkg database: not on the loop either. */
+		if (r == 0 && ident_prepare(d, p, &ident) < 0)
+			ident = NULL;
 
 		pthread_mutex_lock(&rl->lock);
 		rl->p = p;
+		rl->ident = ident;
 		rl->r = r;
 		memcpy(rl->why, why, sizeof(why));
 		rl->done = true;
@@ -228,6 +235,7 @@ int reload_stop(struct daemon *d)
 	reply_all(rl->waiters, rl->n_waiters, ECANCELED, "embargod is stopping");
 	reply_all(rl->done_waiters, rl->done ? rl->n_done_waiters : 0, ECANCELED, "embargod is stopping");
 	embargo_policy_free(rl->done ? rl->p : NULL);
+	ident_discard(rl->done ? rl->ident : NULL);
 	close(rl->efd);
 	free(rl);
 	d->reloader = NULL;
@@ -278,8 +286,8 @@ void reload_request(struct daemon *d, const char *who, int reply_fd)
 }
 
 /* The fast half, on the loop: the prepared generation goes into force. */
-static void swap_in(struct daemon *d, struct embargo_policy *p, uint32_t gen, const char *who,
-		    uint64_t coalesced, uint64_t t0)
+static void swap_in(struct daemon *d, struct embargo_policy *p, struct ident *ident, uint32_t gen,
+		    const char *who, uint64_t coalesced, uint64_t t0)
 {
 	struct embargo_policy *old_prev;
 	struct ident *learned;
@@ -294,7 +302,7 @@ static void swap_in(struct daemon *d, struct embargo_policy *p, uint32_t gen, co
 	d->prev_gen = d->gen;
 	d->policy = p;
 	d->gen = gen;
-	r = ident_restart(d, learned, d->prev_policy);
+	r = ident_restart(d, learned, d->prev_policy, ident);
 	pthread_rwlock_unlock(&d->policy_lock);
 	bpf_carry_matches(d->bpf, d->prev_policy, d->prev_gen, d->policy, gen);
 	/* The learned digests of the new generation are in its set: now the kernel switches. */
@@ -348,15 +356,17 @@ void reload_complete(struct daemon *d)
 	d->reload.at = time(NULL);
 	if (rl->r < 0) {
 		failed(d, rl->done_who, rl->why);
+		ident_discard(rl->ident);
 		reply_all(rl->done_waiters, rl->n_done_waiters, rl->r == -ENOSPC ? ENOSPC : EINVAL, rl->why);
 	} else {
-		swap_in(d, rl->p, rl->gen, rl->done_who, rl->coalesced, rl->t0);
+		swap_in(d, rl->p, rl->ident, rl->gen, rl->done_who, rl->coalesced, rl->t0);
 		snprintf(ok, sizeof(ok), "generation %u in force", d->gen);
 		reply_all(rl->done_waiters, rl->n_done_waiters, 0, ok);
 	}
 	notify_status(d);
 	pthread_mutex_lock(&rl->lock);
 	rl->p = NULL;
+	rl->ident = NULL;
 	rl->n_done_waiters = 0;
 	rl->done = false;
 	pthread_cond_signal(&rl->cond);
