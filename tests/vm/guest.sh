@@ -931,18 +931,18 @@ t_hash_failure_denied() {
 t_flood_not_forever() {
 	stop_daemon
 	start_daemon "$POL" --no-self-protection || return 1
-	mkdir -p /tmp/pathvendor /tmp/flood
-	cp $T/unlisted /tmp/pathvendor/flood-engine && printf 'F' >>/tmp/pathvendor/flood-engine || return 1
+	mkdir -p /opt/pathvendor /tmp/flood
+	cp $T/unlisted /opt/pathvendor/flood-engine && printf 'F' >>/opt/pathvendor/flood-engine || return 1
 	mark_log
 	kill -STOP "$DPID"
 	out=$(timeout 300 tcache mapmany /tmp/flood 2500 2>&1)
-	prog_run /tmp/pathvendor/flood-engine
+	prog_run /opt/pathvendor/flood-engine
 	first=$RC
 	kill -CONT "$DPID"
 	note "flood-not-forever: $(flat "$out"); the engine's first run: exit $first"
 	i=0
 	while :; do
-		prog_run /tmp/pathvendor/flood-engine
+		prog_run /opt/pathvendor/flood-engine
 		[ $RC -eq 200 ] && break
 		i=$((i + 1))
 		[ $i -ge 600 ] && {

@@ -27,8 +27,9 @@ MSGID_REPEATED=b6ac0f5f14f14ed5bbf870d8c8d34883
 MSGID_STARTED=1e6f8b1a789f4ff4b983f0f68f7d5f13
 MSGID_MODE=33d3187e252a4c88854046be31af6f99
 MSGID_SUPPRESSED=efc06f4d0bf84f1fbb4acc9da2045887
-# Present only when there is something to say: repeats counted since the last report, a note.
-FIELDS_OPTIONAL="EMBARGO_REPEATED EMBARGO_NOTE"
+# Present only when there is something to say: repeats counted since the last report, a note, the size
+# of a file the kernel could not check.
+FIELDS_OPTIONAL="EMBARGO_REPEATED EMBARGO_NOTE EMBARGO_FILE_SIZE"
 
 echo "@@ INIT $(cut -d' ' -f1 /proc/uptime) $(uname -r)"
 
