@@ -37,25 +37,11 @@ static void print_learned(const struct json_value *list)
 static int learned_list(const struct ctl *ctl, bool json)
 {
 	_cleanup_(json_value_freep) struct json_value *list = NULL;
-	_cleanup_free_ char *body = NULL;
-	size_t len;
-	int r;
+	int r = ctl_call_object(ctl, "learned", "learned list", json, &list);
 
-	r = ctl_call(ctl, "learned", &body);
-	if (r < 0)
-		return ctl_call_failed(ctl, "learned list", r, body);
-	len = strlen(body);
-	if (json) {
-		fputs(body, stdout);
-		if (len == 0 || body[len - 1] != '\n')
-			putchar('\n');
-		return CTL_EXIT_OK;
-	}
-	r = json_parse(body, len, &list);
-	if (r < 0 || list->type != JSON_OBJECT)
-		return ctl_error("learned list", "embargod's reply is not a JSON object (try --json)");
-	print_learned(list);
-	return CTL_EXIT_OK;
+	if (r == CTL_EXIT_OK && list)
+		print_learned(list);
+	return r;
 }
 
 static int learned_forget(const struct ctl *ctl, const char *digest)

@@ -254,28 +254,15 @@ static void print_status(const struct json_value *st)
 int cmd_status(const struct ctl *ctl, int argc, char **argv)
 {
 	_cleanup_(json_value_freep) struct json_value *st = NULL;
-	_cleanup_free_ char *body = NULL;
 	bool json = false;
-	size_t len;
 	int r;
 
 	r = ctl_parse_json_option("status", argc, argv, &json);
 	if (r >= 0)
 		return r;
 
-	r = ctl_call(ctl, "status", &body);
-	if (r < 0)
-		return ctl_call_failed(ctl, "status", r, body);
-	len = strlen(body);
-	if (json) {
-		fputs(body, stdout);
-		if (len == 0 || body[len - 1] != '\n')
-			putchar('\n');
-		return CTL_EXIT_OK;
-	}
-	r = json_parse(body, len, &st);
-	if (r < 0 || st->type != JSON_OBJECT)
-		return ctl_error("status", "embargod's reply is not a JSON object (try --json to see it)");
-	print_status(st);
-	return CTL_EXIT_OK;
+	r = ctl_call_object(ctl, "status", "status", json, &st);
+	if (r == CTL_EXIT_OK && st)
+		print_status(st);
+	return r;
 }

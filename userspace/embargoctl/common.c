@@ -213,6 +213,33 @@ int ctl_call_status(int r, const char *body)
 	return !body && (r == -ENOENT || r == -ECONNREFUSED) ? CTL_EXIT_NO_DAEMON : CTL_EXIT_ERROR;
 }
 
+int ctl_call_object(const struct ctl *ctl, const char *request, const char *what, bool json,
+		    struct json_value **ret)
+{
+	_cleanup_free_ char *body = NULL;
+	size_t len;
+	int r;
+
+	*ret = NULL;
+	r = ctl_call(ctl, request, &body);
+	if (r < 0)
+		return ctl_call_failed(ctl, what, r, body);
+	len = strlen(body);
+	if (json) {
+		fputs(body, stdout);
+		if (len == 0 || body[len - 1] != '\n')
+			putchar('\n');
+		return CTL_EXIT_OK;
+	}
+	r = json_parse(body, len, ret);
+	if (r < 0 || (*ret)->type != JSON_OBJECT) {
+		json_value_free(r < 0 ? NULL : *ret);
+		*ret = NULL;
+		return ctl_error(what, "embargod's reply is not a JSON object (try --json to see it)");
+	}
+	return CTL_EXIT_OK;
+}
+
 int ctl_call_failed(const struct ctl *ctl, const char *what, int r, const char *body)
 {
 	char msg[1024];

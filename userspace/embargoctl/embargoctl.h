@@ -60,6 +60,8 @@ int ctl_parse_no_options(const char *what, int argc, char **argv);
 /* The same for a command that takes only --json and -h/--help, and no arguments: *json says which. */
 int ctl_parse_json_option(const char *what, int argc, char **argv, bool *json);
 
+struct json_value;
+
 /* A request to embargod: embargo_control_call() with the global options. */
 int ctl_call(const struct ctl *ctl, const char *request, char **body);
 /* Why a ctl_call() failed (r, and body when the daemon said), into buf; returns buf. */
@@ -69,6 +71,12 @@ const char *ctl_call_strerror(const struct ctl *ctl, int r, const char *body, ch
 int ctl_call_failed(const struct ctl *ctl, const char *what, int r, const char *body);
 /* The exit status for a failed ctl_call(). */
 int ctl_call_status(int r, const char *body);
+/*
+ * A request whose reply is a JSON object: with json, the reply is printed as it came and *ret stays NULL;
+ * otherwise it is parsed into *ret. CTL_EXIT_OK, or the exit status of the error reported (as what).
+ */
+int ctl_call_object(const struct ctl *ctl, const char *request, const char *what, bool json,
+		    struct json_value **ret);
 
 /*
  * s for a terminal: well-formed UTF-8 as is, control characters (C0, DEL, C1) and bytes outside UTF-8 as
@@ -86,7 +94,6 @@ struct embargo_decider_opts;
 int ctl_decider_new(const char *what, const struct embargo_policy *p, const struct embargo_decider_opts *o,
 		    struct embargo_decider **ret);
 
-struct json_value;
 /* Each string of a JSON array on its own line after indent, made safe (other members skipped). */
 void ctl_print_strings(const struct json_value *array, const char *indent);
 /* The daemon's "probe" array (check, ok, detail), one check a line after indent, details aligned. */
