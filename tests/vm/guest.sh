@@ -294,6 +294,9 @@ t_crash_keeps_denial() {
 		REASON="nothing pinned under /sys/fs/bpf/embargo: $(ls /sys/fs/bpf/embargo 2>&1 | tr '\n' ' ')"
 		return 1
 	}
+	# In the lsm tier what the pinned programs enforce alone is the verdict cache, which the start-up
+	# scan fills: a kill before it reached $T would test an empty cache (issue 12's first-run window).
+	wait_log "Start-up scan done" || return 1
 	kill -KILL "$DPID"
 	wait "$DPID"
 	DPID=
@@ -347,6 +350,8 @@ t_crash_keeps_denial() {
 t_keep_enforcement() {
 	stop_daemon
 	start_daemon "$POL" --keep-enforcement-on-exit --no-self-protection || return 1
+	# As in crash-keeps-denial: what is kept in the lsm tier is the cache the start-up scan filled.
+	wait_log "Start-up scan done" || return 1
 	stop_daemon
 	[ "$DSTATUS" = 0 ] || {
 		REASON="embargod exited with status $DSTATUS"
