@@ -91,6 +91,7 @@ struct seen {
 	size_t processes;
 	pid_t pids[64];
 	bool pid_exe[64];
+	struct sought *sought; /* scan_processes_sought */
 };
 
 /* The scan through a decision core over p (no package databases: the test's files are nobody's). */
@@ -696,4 +697,72 @@ TEST(scan_processes)
 	CHECK_EQ_INT(st.process_matches, s.processes);
 	/* libc and the binary are mapped by both: each hashed once. */
 	CHECK(st.process_hashed < st.process_files);
+}
+
+/* A search for one known digest: what want_size and match_file see, with no decider at all. */
+struct sought {
+	uint8_t sha256[SHA256_LEN];
+	uint64_t size;
+	size_t sizes_asked, files_matched;
+	bool refuse_all;
+};
+
+static bool sought_size(void *ud, uint64_t size)
+{
+	struct sought *w = ((struct seen *)ud)->sought;
+
+	w->sizes_asked++;
+	return !w->refuse_all && size == w->size;
+}
+
+static bool sought_file(void *ud, const struct stat *st, const uint8_t sha256[SHA256_LEN],
+			struct embargo_match *m)
+{
+	struct sought *w = ((struct seen *)ud)->sought;
+
+	if ((uint64_t)st->st_size != w->size || memcmp(sha256, w->sha256, SHA256_LEN) != 0)
+		return false;
+	w->files_matched++;
+	*m = (struct embargo_match){ .kind = EMBARGO_MATCH_DIGEST };
+	snprintf(m->location, sizeof(m->location), "learned");
+	return true;
+}
+
+TEST(scan_processes_sought)
+{
+	struct sought w = {};
+	struct seen s = { .sought = &w };
+	struct embargo_scan_stats st = {};
+	struct embargo_scan_opts o = { .on_process = on_process,
+				       .on_error = on_error,
+				       .want_size = sought_size,
+				       .match_file = sought_file,
+				       .userdata = &s };
+	struct stat self;
+	bool self_found = false;
+
+	REQUIRE(embargo_sha256_path("/proc/self/exe", w.sha256, NULL) == 0);
+	REQUIRE(stat("/proc/self/exe", &self) == 0);
+	w.size = (uint64_t)self.st_size;
+	CHECK(embargo_scan_processes(NULL, &o, &st) == 0);
+	for (size_t i = 0; i < s.processes && i < ARRAY_SIZE(s.pids); i++)
+		self_found |= s.pids[i] == getpid() && s.pid_exe[i];
+	CHECK(self_found);
+	CHECK(w.files_matched >= 1);
+	CHECK_EQ_INT(st.process_matches, s.processes);
+	/* Only files of the sought size are read: libc and the loader are not. */
+	CHECK(st.process_hashed < st.process_files);
+	CHECK(w.sizes_asked > st.process_hashed);
+
+	/* No size wanted: nothing read, nothing matched. */
+	s = (struct seen){ .sought = &w };
+	w.refuse_all = true;
+	st = (struct embargo_scan_stats){};
+	CHECK(embargo_scan_processes(NULL, &o, &st) == 0);
+	CHECK_EQ_INT(s.processes, 0);
+	CHECK_EQ_INT(st.process_hashed, 0);
+
+	/* Neither a decider nor match_file: nothing to decide with. */
+	o.match_file = NULL;
+	CHECK(embargo_scan_processes(NULL, &o, &st) == -EINVAL);
 }

@@ -259,6 +259,8 @@ static int check_file(struct proc_scan *ps, int fd, const char *path, bool exe, 
 	if (!S_ISREG(st.st_mode) || already_checked(ps, st.st_dev, st.st_ino))
 		return 0;
 	ps->stats->process_files++;
+	if (ps->o->want_size && !ps->o->want_size(ps->o->userdata, (uint64_t)st.st_size))
+		return 0;
 	known = memo_find(&ps->memo, st.st_dev, st.st_ino);
 	if (known && scan_cache_entry_current(&known->e, &st)) {
 		e = known->e;
@@ -286,16 +288,21 @@ static int check_file(struct proc_scan *ps, int fd, const char *path, bool exe, 
 	subject.size = e.size;
 	/* A deleted file is still judged by the name it had: where it was installed says whose it is. */
 	subject.path = clean;
-	r = embargo_decide(ps->d, &subject, 0, NULL, &dec);
-	if (r < 0) {
-		report(ps, where, r, "cannot be matched against the policy");
-		return 0;
+	dec = (struct embargo_decision){};
+	dec.match = ps->o->match_file && ps->o->match_file(ps->o->userdata, &st, e.sha256, &dec.m);
+	if (!dec.match && ps->d) {
+		r = embargo_decide(ps->d, &subject, 0, NULL, &dec);
+		if (r < 0) {
+			report(ps, where, r, "cannot be matched against the policy");
+			return 0;
+		}
+		if (dec.sig_error)
+			report(ps, where, dec.sig_error,
+			       "its signatures could not be read: decided without them");
+		e.flags = (e.flags & ~(SCAN_CACHE_UNSIGNED | SCAN_CACHE_SIGS_CLEAN)) |
+			  (dec.unsigned_content ? SCAN_CACHE_UNSIGNED : 0) |
+			  (dec.sigs_clean ? SCAN_CACHE_SIGS_CLEAN : 0);
 	}
-	if (dec.sig_error)
-		report(ps, where, dec.sig_error, "its signatures could not be read: decided without them");
-	e.flags = (e.flags & ~(SCAN_CACHE_UNSIGNED | SCAN_CACHE_SIGS_CLEAN)) |
-		  (dec.unsigned_content ? SCAN_CACHE_UNSIGNED : 0) |
-		  (dec.sigs_clean ? SCAN_CACHE_SIGS_CLEAN : 0);
 	r = memo_put(&ps->memo, &e);
 	if (r < 0)
 		return r;
@@ -450,7 +457,7 @@ int embargo_scan_processes(const struct embargo_decider *d, const struct embargo
 	uint64_t start = now_ns();
 	int r;
 
-	if (!d || !o)
+	if (!o || (!d && !o->match_file))
 		return -EINVAL;
 	ps = calloc(1, sizeof(*ps));
 	if (!ps)

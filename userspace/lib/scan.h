@@ -143,6 +143,16 @@ struct embargo_scan_opts {
 	void (*on_error)(void *userdata, const struct embargo_scan_error *e);
 	void (*on_progress)(void *userdata, const struct embargo_scan_progress *p);
 	void (*on_process)(void *userdata, const struct embargo_process_match *m); /* matches only */
+	/*
+	 * embargo_scan_processes() only, both optional: a search for digests known beforehand (learned, or
+	 * new in a policy) instead of, or before, the decider. want_size: a file is read only if this says
+	 * its size may be one sought (no other size can have those digests). match_file: asked first for
+	 * each file hashed; true with *m filled is a match (m's pointers valid until on_process returns),
+	 * false leaves it to the decider (none when the decider is NULL).
+	 */
+	bool (*want_size)(void *userdata, uint64_t size);
+	bool (*match_file)(void *userdata, const struct stat *st, const uint8_t sha256[SHA256_LEN],
+			   struct embargo_match *m);
 	void *userdata;
 	/* Set to true (from any thread or a signal handler) to stop: the call returns -ECANCELED. */
 	const volatile bool *cancel;
@@ -163,6 +173,7 @@ int embargo_scan(const struct embargo_decider *d, const struct embargo_scan_opts
  * o->userdata and o->cancel are used as above, the other members are ignored. Each distinct file is hashed
  * once however many processes map it. Processes that exit meanwhile are skipped silently. Needs root to
  * see other users' processes (and map_files). 0, -ECANCELED, or -errno when /proc cannot be read.
+ * d may be NULL when o->match_file is set: then only what match_file says matches.
  */
 int embargo_scan_processes(const struct embargo_decider *d, const struct embargo_scan_opts *o,
 			   struct embargo_scan_stats *stats);
