@@ -9,6 +9,7 @@
 #include "events.h"
 #include "ident.h"
 #include "log.h"
+#include "running.h"
 #include "sha256.h"
 #include "util.h"
 #include "workq.h"
@@ -437,6 +438,10 @@ static void decide_and_store(struct daemon *d, const struct embargo_event *ev, i
 	}
 	if (!matched)
 		return;
+	/* It could run before this verdict: what runs or maps it now is searched for off this thread. */
+	struct embargo_rule_ref learned;
+	running_classified(d, digest, st, v.rule_id,
+			   (v.rule_id & EMBARGO_RULE_IDENT) && !ident_learned(d, digest, &learned));
 
 	struct embargo_event m = *ev;
 	m.mode = embargo_effective_mode(v.vendor_mode, d->mode);
@@ -570,6 +575,11 @@ int events_start(struct daemon *d)
 		log_warning("Cannot start the classifier threads: %s; files are classified on the event loop",
 			    strerror(-r));
 	}
+	r = running_start(d);
+	if (r < 0)
+		log_warning("Cannot start the search for running prohibited code: %s; what a reload or a "
+			    "classification prohibits is not looked for among running processes",
+			    strerror(-r));
 	return 0;
 }
 
@@ -577,6 +587,7 @@ void events_stop(struct daemon *d)
 {
 	struct timespec deadline;
 
+	running_stop(d);
 	if (classifier_running) {
 		size_t stuck = 0;
 

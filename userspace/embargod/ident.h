@@ -48,6 +48,8 @@ bool ident_learn(struct daemon *d, const struct embargo_match *m, const uint8_t 
 bool ident_check(struct daemon *d, int fd, const char *path, const uint8_t sha256[32], uint32_t *ident);
 /* Whether a path or package rule would match the file at path (nothing is learned). */
 bool ident_name_match(struct daemon *d, int fd, const char *path, const uint8_t sha256[32]);
+/* What the never-deny list calls the content with this digest ("the C library", "embargod"), or NULL. */
+const char *ident_never_denied(const struct daemon *d, const uint8_t sha256[32]);
 /* A MATCH verdict for key was cached because of the learned digest sha256: forget drops it too. */
 void ident_note_verdict(struct daemon *d, const uint8_t sha256[32], const struct embargo_inode_key *key);
 /* embargoctl learned forget: out of memory, the kernel's deny map, the state file, its cached verdicts. */

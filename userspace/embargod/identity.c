@@ -416,6 +416,12 @@ bool ident_learned(const struct daemon *d, const uint8_t sha[SHA256_LEN], struct
 	return found;
 }
 
+const char *ident_never_denied(const struct daemon *d, const uint8_t sha[SHA256_LEN])
+{
+	/* Built at start and only moved by a reload's swap: read without the lock. */
+	return d->ident ? embargo_digest_set_find(&d->ident->never, sha) : NULL;
+}
+
 void ident_note_verdict(struct daemon *d, const uint8_t sha[SHA256_LEN], const struct embargo_inode_key *key)
 {
 	struct ident *x = d->ident;

@@ -22,6 +22,7 @@
 #include "ident.h"
 #include "log.h"
 #include "reload.h"
+#include "running.h"
 #include "startscan.h"
 #include "state.h"
 #include "tier.h"
@@ -293,8 +294,10 @@ static void swap_in(struct daemon *d, struct embargo_policy *p, struct ident *id
 	struct ident *learned;
 	int r;
 
-	/* The start-up scan reads the policy without the lock: it is run again on the new one below. */
+	/* The start-up scan and the search for running code read the policy without the lock: both are
+	 * stopped and run again on the new one below. */
 	startscan_end(d);
+	running_pause(d);
 	pthread_rwlock_wrlock(&d->policy_lock);
 	learned = ident_detach(d);
 	old_prev = d->prev_policy;
@@ -307,6 +310,8 @@ static void swap_in(struct daemon *d, struct embargo_policy *p, struct ident *id
 	bpf_carry_matches(d->bpf, d->prev_policy, d->prev_gen, d->policy, gen);
 	/* The learned digests of the new generation are in its set: now the kernel switches. */
 	bpf_switch_gen(d->bpf, gen, p->n_ident_rules > 0);
+	/* What runs already and the new generation prohibits: searched now, not after the file scan. */
+	running_reloaded(d);
 	embargo_policy_free(old_prev);
 	if (r < 0)
 		log_warning(
@@ -331,7 +336,7 @@ static void swap_in(struct daemon *d, struct embargo_policy *p, struct ident *id
 			"Policy reloaded by %s in %.3f s: generation %u in force (was %u): %s: %zu vendors, %zu digests, %zu identity rules",
 			who, d->reload.seconds, gen, d->prev_gen, p->path, p->n_vendors, p->n_rules,
 			p->n_ident_rules);
-	r = startscan_begin(d);
+	r = startscan_rescan(d);
 	if (r < 0)
 		log_warning("Cannot start the scan for policy generation %u: %s", gen, strerror(-r));
 	reload_save(d);

@@ -3,7 +3,8 @@
  * The scan at start: what is already on disk and already running. It warms the kernel's verdict cache
  * (so first execs are decided without hashing, and in the lsm tier existing files have no first-exec
  * window), marks known prohibited files in the fanotify tier (so their opens are refused), and reports
- * running prohibited processes (stopping them in enforce mode with kill_running).
+ * running prohibited processes (stopping them in enforce mode with kill_running: running.c). After a
+ * reload it runs again for the files; running.c searches the processes then, without waiting for it.
  * It runs on a thread of its own: enforcement is in place before it starts and never waits for it.
  */
 #include "bpf.h"
@@ -13,6 +14,7 @@
 #include "fanotify.h"
 #include "ident.h"
 #include "log.h"
+#include "running.h"
 #include "scan.h"
 #include "startscan.h"
 #include "tier.h"
@@ -20,60 +22,31 @@
 
 #include <bpf/bpf.h>
 #include <pthread.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
 struct startscan {
 	struct daemon *d;
 	pthread_t thread;
 	volatile bool cancel;
+	bool processes; /* at start; after a reload they are running.c's, searched at once */
 	char cache_path[4096];
 	uint64_t running, killed;
 };
 
-static void log_found(struct daemon *d, const char *msgid, int prio, const struct embargo_match *m,
-		      const uint8_t sha[SHA256_LEN], const char *path, const char *fmt_extra, uint32_t pid,
-		      const char *comm, const char *unit)
+static void log_found(struct daemon *d, const struct embargo_match *m, const uint8_t sha[SHA256_LEN],
+		      const char *path)
 {
-	struct embargo_record rec = { .priority = prio };
-	char hex[SHA256_HEX_LEN + 1];
-	const char *vendor = d->policy->vendors[m->vendor].name, *rule = m->location;
-	const struct embargo_rule *r = m->rule;
+	struct embargo_record rec = { .priority = LOG_WARNING };
 	int e = 0;
 
-	hex_encode(sha, SHA256_LEN, hex);
-	if (pid)
-		e = e
-			    ?: record_addf(
-				       &rec, "MESSAGE",
-				       "Prohibited code running: pid %u (%s%s%s) runs %s: %s (rule %s: %s)%s",
-				       pid, comm, unit ? ", " : "", unit ? unit : "", path, vendor, rule,
-				       m->why, fmt_extra);
-	else
-		e = e
-			    ?: record_addf(&rec, "MESSAGE", "Prohibited file on disk: %s: %s (rule %s: %s)",
-					   path, vendor, rule, m->why);
-	e = e ?: record_add(&rec, "MESSAGE_ID", msgid);
-	e = e ?: record_addf(&rec, "PRIORITY", "%d", prio);
-	e = e ?: record_add(&rec, "EMBARGO_VENDOR", vendor);
-	e = e ?: record_add(&rec, "EMBARGO_RULE", rule);
-	e = e ?: record_add(&rec, "EMBARGO_SHA256", hex);
-	e = e ?: record_add(&rec, "EMBARGO_PATH", path);
-	if (r && r->label)
-		e = e ?: record_add(&rec, "EMBARGO_LABEL", r->label);
-	if (m->ident)
-		e = e
-			    ?: record_addf(&rec, "EMBARGO_LABEL", "%s %s",
-					   embargo_ident_kind_name(m->ident->kind), m->ident->written);
-	if (pid) {
-		e = e ?: record_addf(&rec, "EMBARGO_PID", "%u", pid);
-		e = e ?: record_add(&rec, "EMBARGO_COMM", comm);
-		if (unit)
-			e = e ?: record_add(&rec, "EMBARGO_UNIT", unit);
-	}
+	e = e
+		    ?: record_addf(&rec, "MESSAGE", "Prohibited file on disk: %s: %s (rule %s: %s)", path,
+				   d->policy->vendors[m->vendor].name, m->location, m->why);
+	e = e ?: record_add(&rec, "MESSAGE_ID", EMBARGO_MSGID_FOUND);
+	e = e ?: record_addf(&rec, "PRIORITY", "%d", LOG_WARNING);
+	e = e ?: running_record_match(&rec, d->policy, m, sha, path);
 	if (e < 0)
 		record_free(&rec);
 	else
@@ -98,8 +71,7 @@ static void on_file(void *ud, const struct embargo_scan_file *f)
 		events_remember_path(key.dev, key.ino, v.rule_id, f->path);
 	}
 	if (f->match)
-		log_found(d, EMBARGO_MSGID_FOUND, LOG_WARNING, f->match, f->sha256, f->path, "", 0, NULL,
-			  NULL);
+		log_found(d, f->match, f->sha256, f->path);
 	/* Never over a verdict the kernel made meanwhile: same stamp, same content, nothing to gain. */
 	(void)bpf_map_update_elem(bpf_verdicts_fd(d->bpf), &key, &v, BPF_NOEXIST);
 }
@@ -107,31 +79,9 @@ static void on_file(void *ud, const struct embargo_scan_file *f)
 static void on_process(void *ud, const struct embargo_process_match *m)
 {
 	struct startscan *s = ud;
-	struct daemon *d = s->d;
-	uint8_t vmode = d->policy->vendors[m->match->vendor].mode;
-	uint8_t mode = embargo_effective_mode(vmode, d->mode);
-	bool kill_it = d->cfg->kill_running && mode == EMBARGO_MODE_ENFORCE && d->tier != EMBARGO_TIER_DETECT;
-	const char *outcome = "";
-	char path[4200];
 
 	s->running++;
-	snprintf(path, sizeof(path), "%s%s%s", m->path, m->exe ? "" : " (mapped)",
-		 m->deleted ? " (deleted)" : "");
-	if (kill_it) {
-		/* Through the pidfd when there is one: it cannot hit a process that reused the PID. */
-		int r = m->pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, m->pidfd, SIGKILL, NULL, 0)
-				      : kill(m->pid, SIGKILL);
-
-		outcome = r == 0 ? "; killed (kill_running)" : "; could not be killed";
-		if (r == 0)
-			s->killed++;
-	} else if (mode == EMBARGO_MODE_ENFORCE) {
-		outcome = "; left running (kill_running is off)";
-	}
-	if (m->match->ident)
-		ident_learn(d, m->match, m->sha256, path);
-	log_found(d, EMBARGO_MSGID_RUNNING, LOG_WARNING, m->match, m->sha256, path, outcome, (uint32_t)m->pid,
-		  m->comm, m->unit);
+	s->killed += running_report(s->d, m, "start-up scan", true);
 }
 
 static void on_error(void *ud, const struct embargo_scan_error *e)
@@ -171,7 +121,7 @@ static void *scan_thread(void *arg)
 		return NULL;
 	/* Every file on disk has its verdict cached: a previous run's programs are not needed any more. */
 	tier_complete_takeover(d);
-	rp = embargo_scan_processes(dec, &o, &pst);
+	rp = s->processes ? embargo_scan_processes(dec, &o, &pst) : 0;
 	if (r < 0)
 		log_warning("Start-up scan failed: %s", strerror(-r));
 	if (rp < 0 && rp != -ECANCELED)
@@ -188,7 +138,7 @@ static void *scan_thread(void *arg)
 	return NULL;
 }
 
-int startscan_begin(struct daemon *d)
+static int begin(struct daemon *d, bool processes)
 {
 	struct startscan *s;
 	int r;
@@ -199,6 +149,7 @@ int startscan_begin(struct daemon *d)
 	if (!s)
 		return -ENOMEM;
 	s->d = d;
+	s->processes = processes;
 	if (d->cfg->state_dir && (mkdir(d->cfg->state_dir, 0700) == 0 || errno == EEXIST))
 		snprintf(s->cache_path, sizeof(s->cache_path), "%s/scan-cache", d->cfg->state_dir);
 	r = -pthread_create(&s->thread, NULL, scan_thread, s);
@@ -208,6 +159,16 @@ int startscan_begin(struct daemon *d)
 	}
 	d->scan = s;
 	return 0;
+}
+
+int startscan_begin(struct daemon *d)
+{
+	return begin(d, true);
+}
+
+int startscan_rescan(struct daemon *d)
+{
+	return begin(d, false);
 }
 
 void startscan_end(struct daemon *d)

@@ -5,7 +5,10 @@
 
 struct daemon;
 
+/* At start: files, then running processes. */
 int startscan_begin(struct daemon *d);
+/* After a reload: the files only (running_reloaded() searches the processes). */
+int startscan_rescan(struct daemon *d);
 void startscan_end(struct daemon *d);
 
 #endif
