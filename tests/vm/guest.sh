@@ -961,6 +961,148 @@ t_flood_not_forever() {
 	status_has '*"ringbuf_drops":[1-9]*' "ring buffer drops"
 }
 
+# ---- running code that a reload or a classification prohibits (issue 12, "Running code")
+
+# uptime_ms: the guest's clock in milliseconds, for how long a kill took.
+uptime_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+
+# running_start NAME: a fresh unlisted long-running program (a copy of busybox named sleep, changed by a
+# byte so that no policy knows it) and a program mapping a fresh unlisted library; RK_EXE, RK_LIB,
+# RK_SPID and RK_LPID are set. Both stop by themselves after 60 s at the latest.
+running_start() {
+	RK=/tmp/rk-$1
+	rm -rf "$RK" && mkdir -p "$RK" || return 1
+	RK_EXE=$RK/sleep
+	RK_LIB=$RK/librun.so
+	cp /bin/busybox "$RK_EXE" && printf '%s' "$1" >>"$RK_EXE" || return 1
+	cp $T/liblisted.so "$RK_LIB" && printf '%s' "$1" >>"$RK_LIB" || return 1
+	"$RK_EXE" 60 &
+	RK_SPID=$!
+	LIB_MARKER=$RK/lib.ran $T/tdlopen --hold 60 "$RK_LIB" >"$RK/tdlopen.out" 2>&1 &
+	RK_LPID=$!
+	wait_until 10 test -e "$RK/lib.ran" || {
+		REASON="the library of $RK_LIB was not loaded: $(cat "$RK/tdlopen.out")"
+		return 1
+	}
+	kill -0 "$RK_SPID" || {
+		REASON="$RK_EXE did not keep running"
+		return 1
+	}
+}
+
+running_cleanup() {
+	kill -KILL "$RK_SPID" "$RK_LPID" 2>/dev/null
+	wait "$RK_SPID" "$RK_LPID" 2>/dev/null
+	[ -f /tmp/policy.before-running ] && cp /tmp/policy.before-running "$POL" && rm -f /tmp/policy.before-running
+	ctl reload >/dev/null 2>&1
+	return 0
+}
+
+# running_list: a reload whose policy lists RK_EXE and RK_LIB.
+running_list() {
+	cp "$POL" /tmp/policy.before-running
+	printf 'vendor "Running"\nsha256 %s label "listed while running"\nsha256 %s label "library listed while mapped"\n' \
+		"$(sha "$RK_EXE")" "$(sha "$RK_LIB")" >>"$POL"
+	mark_log
+	out=$(ctl reload 2>&1) || {
+		REASON="embargoctl reload: $out"
+		return 1
+	}
+}
+
+# Enforce mode with kill_running: a reload that lists a running program and a mapped library kills both
+# processes (SIGKILL) and names them.
+t_running_reload_kill() {
+	stop_daemon
+	start_daemon "$POL" --kill-running || return 1
+	running_start kill || return 1
+	t0=$(uptime_ms)
+	running_list || {
+		running_cleanup
+		return 1
+	}
+	wait "$RK_SPID"
+	st=$?
+	t1=$(uptime_ms)
+	wait "$RK_LPID"
+	lst=$?
+	note "running-reload-kill: reload to SIGKILL of the listed program in $((t1 - t0)) ms (embargoctl reload included)"
+	[ $st -eq 137 ] && [ $lst -eq 137 ] || {
+		REASON="after the reload: $RK_EXE exit $st, tdlopen mapping $RK_LIB exit $lst (137 expected: SIGKILL)"
+		running_cleanup
+		return 1
+	}
+	wait_log 'Prohibited code running' "runs $RK_EXE: Running" 'killed (kill_running)' \
+		"EMBARGO_PATH=\"$RK_EXE\"" "EMBARGO_PID=\"$RK_SPID\"" 'EMBARGO_FOUND_BY="policy reload' || {
+		running_cleanup
+		return 1
+	}
+	wait_log 'Prohibited code running' "EMBARGO_PATH=\"$RK_LIB (mapped)\"" "EMBARGO_PID=\"$RK_LPID\"" \
+		'killed (kill_running)' || {
+		running_cleanup
+		return 1
+	}
+	log_has 'Searched the running processes (policy reload' && note "$(tail -c +$((LOGOFF + 1)) "$LOG" | grep -F 'Searched the running processes' | head -n 1)"
+	running_cleanup
+}
+
+# Audit mode (kill_running still on): both keep running, both are reported.
+t_running_reload_audit() {
+	out=$(ctl mode audit 2>&1) || {
+		REASON="embargoctl mode audit: $out"
+		return 1
+	}
+	running_start audit || return 1
+	running_list || {
+		running_cleanup
+		return 1
+	}
+	wait_log 'Prohibited code running' "EMBARGO_PATH=\"$RK_EXE\"" "EMBARGO_PID=\"$RK_SPID\"" || {
+		running_cleanup
+		return 1
+	}
+	wait_log 'Prohibited code running' "EMBARGO_PATH=\"$RK_LIB (mapped)\"" "EMBARGO_PID=\"$RK_LPID\"" || {
+		running_cleanup
+		return 1
+	}
+	sleep 0.5
+	kill -0 "$RK_SPID" && kill -0 "$RK_LPID" || {
+		REASON="a reported process did not keep running in audit mode"
+		running_cleanup
+		return 1
+	}
+	! log_has 'Prohibited code running' 'killed (kill_running)' || {
+		REASON="a process was killed in audit mode"
+		running_cleanup
+		return 1
+	}
+	running_cleanup
+	ctl mode enforce >/dev/null 2>&1
+}
+
+# A classification after the first run: a program a path rule names ran before embargod identified it;
+# once its digest is learned, the running process is found and killed (kill_running, enforce mode).
+t_running_classified_kill() {
+	mkdir -p /opt/pathvendor
+	rm -f /opt/pathvendor/sleep
+	cp /bin/busybox /opt/pathvendor/sleep && printf 'C' >>/opt/pathvendor/sleep || return 1
+	mark_log
+	t0=$(uptime_ms)
+	/opt/pathvendor/sleep 30 &
+	pid=$!
+	wait "$pid"
+	st=$?
+	t1=$(uptime_ms)
+	[ $st -eq 137 ] || {
+		REASON="/opt/pathvendor/sleep (identified after it started) exit $st, 137 expected (SIGKILL)"
+		[ $st -eq 200 ] && REASON="$REASON; refused at its exec: the digest was already known"
+		return 1
+	}
+	note "running-classified-kill: exec to SIGKILL in $((t1 - t0)) ms"
+	wait_log 'Prohibited code running' 'EMBARGO_PATH="/opt/pathvendor/sleep"' "EMBARGO_PID=\"$pid\"" \
+		'killed (kill_running)' 'EMBARGO_FOUND_BY="classification"'
+}
+
 # ---------------------------------------------------------------------------------------------- main
 
 DAEMON_REQUIRED=0
@@ -1053,6 +1195,9 @@ run_test reload-adds
 run_test reload-bad-keeps-old
 run_test reload-removes
 run_test reload-keeps-learned
+run_test running-reload-kill
+run_test running-classified-kill
+run_test running-reload-audit
 run_test crash-keeps-denial
 run_test keep-enforcement
 run_test protect-status

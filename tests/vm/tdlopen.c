@@ -7,12 +7,15 @@
  *                          ld.so maps a text segment: prints "mmap: ok" (exit 0) or
  *                          "mmap: <strerror> (errno N)" (exit 1).
  * tdlopen --mmap-read PATH the same with PROT_READ only (reading a listed file must keep working).
+ * tdlopen --hold SECONDS PATH  dlopen(PATH) as above, then keeps it mapped for SECONDS before exit 0: a
+ *                          running process that maps a library.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -41,8 +44,21 @@ static int map(const char *path, int prot)
 
 int main(int argc, char **argv)
 {
+	unsigned hold = 0;
 	void *h;
 
+	if (argc == 4 && strcmp(argv[1], "--hold") == 0) {
+		char *end;
+		unsigned long v = strtoul(argv[2], &end, 10);
+
+		if (*argv[2] == '\0' || *end || v > 3600) {
+			fprintf(stderr, "tdlopen: bad seconds: %s\n", argv[2]);
+			return 2;
+		}
+		hold = (unsigned)v;
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc == 3 && strcmp(argv[1], "--mmap-exec") == 0)
 		return map(argv[2], PROT_READ | PROT_EXEC);
 	if (argc == 3 && strcmp(argv[1], "--mmap-read") == 0)
@@ -58,6 +74,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("dlopen: ok\n");
+	fflush(stdout);
+	for (unsigned left = hold; left;)
+		left = sleep(left);
 	dlclose(h);
 	return 0;
 }
