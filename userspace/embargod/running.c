@@ -256,7 +256,7 @@ static void walk_error(void *ud, const struct embargo_scan_error *e)
 /* One walk of /proc for s; -ECANCELED when a reload stopped it. */
 static int walk(struct daemon *d, const struct sweep *s)
 {
-	char found_by[64];
+	char found_by[64], what[64];
 	struct walk w = { .d = d, .s = s, .found_by = found_by };
 	struct embargo_scan_opts o = {
 		.on_error = walk_error,
@@ -279,12 +279,13 @@ static int walk(struct daemon *d, const struct sweep *s)
 		return r;
 	if (r < 0)
 		log_warning("Cannot search the running processes (%s): %s", found_by, strerror(-r));
+	snprintf(what, sizeof(what), s->all ? "the whole policy" : "%zu digests", s->n);
 	log_msg(w.found ? LOG_NOTICE : LOG_INFO, NULL,
-		"Searched the running processes (%s) in %.3f s: %llu processes, %llu files read, %zu "
-		"digests%s; %llu running prohibited code, %llu killed",
-		found_by, (double)st.process_elapsed_ns / 1e9, (unsigned long long)st.processes,
-		(unsigned long long)st.process_hashed, s->n, s->all ? " and the whole policy" : "",
-		(unsigned long long)w.found, (unsigned long long)w.killed);
+		"Searched the running processes (%s) for %s in %.3f s: %llu processes, %llu files read; %llu "
+		"running prohibited code, %llu killed",
+		found_by, what, (double)st.process_elapsed_ns / 1e9, (unsigned long long)st.processes,
+		(unsigned long long)st.process_hashed, (unsigned long long)w.found,
+		(unsigned long long)w.killed);
 	return 0;
 }
 
