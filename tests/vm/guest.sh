@@ -1103,6 +1103,38 @@ t_running_classified_kill() {
 		'killed (kill_running)' 'EMBARGO_FOUND_BY="classification"'
 }
 
+# A flood of such classifications is searched for in a few walks of /proc, not one each: all are killed.
+t_running_classified_flood() {
+	n=12
+	pids=
+	mark_log
+	for i in $(seq 1 $n); do
+		mkdir -p /opt/pathvendor/flood$i && rm -f /opt/pathvendor/flood$i/sleep
+		cp /bin/busybox /opt/pathvendor/flood$i/sleep && printf 'F%s' "$i" >>/opt/pathvendor/flood$i/sleep || return 1
+	done
+	for i in $(seq 1 $n); do
+		/opt/pathvendor/flood$i/sleep 30 &
+		pids="$pids $!"
+	done
+	bad=
+	for p in $pids; do
+		wait "$p"
+		st=$?
+		[ $st -eq 137 ] || bad="$bad $p:$st"
+	done
+	[ -z "$bad" ] || {
+		REASON="not killed (pid:status):$bad"
+		return 1
+	}
+	wait_log 'Searched the running processes (classification' || return 1
+	walks=$(tail -c +$((LOGOFF + 1)) "$LOG" | grep -cF 'Searched the running processes (classification')
+	note "running-classified-flood: $n programs identified after they started, killed in $walks walks of /proc"
+	[ "$walks" -lt $n ] || {
+		REASON="$walks walks of /proc for $n classifications: not coalesced"
+		return 1
+	}
+}
+
 # ---------------------------------------------------------------------------------------------- main
 
 DAEMON_REQUIRED=0
@@ -1197,6 +1229,7 @@ run_test reload-removes
 run_test reload-keeps-learned
 run_test running-reload-kill
 run_test running-classified-kill
+run_test running-classified-flood
 run_test running-reload-audit
 run_test crash-keeps-denial
 run_test keep-enforcement
