@@ -57,11 +57,12 @@ static void mechanisms_json(const struct daemon *d, struct json_writer *w)
 		break;
 	case EMBARGO_TIER_FANOTIFY:
 		fanotify_stats(d, &fs);
-		for (size_t i = 0; i < fs.n_marked_fs; i++) {
-			char m[PATH_MAX + 64];
+		for (size_t i = 0;; i++) {
+			char m[PATH_MAX + 128], name[PATH_MAX + 64];
 
-			snprintf(m, sizeof(m), "fanotify FAN_OPEN_EXEC_PERM on the filesystem of %s",
-				 fanotify_marked_fs(d, i));
+			if (!fanotify_marked_fs(d, i, name, sizeof(name)))
+				break;
+			snprintf(m, sizeof(m), "fanotify FAN_OPEN_EXEC_PERM on the filesystem of %s", name);
 			json_string(w, m);
 		}
 		json_string(w, "fanotify FAN_OPEN_PERM on each known prohibited inode");

@@ -30,6 +30,7 @@
 #include "fanotify.h"
 #include "fidcache.h"
 #include "log.h"
+#include "mounts.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -118,7 +119,9 @@ struct fan {
 	} fsids[FSIDS];
 	unsigned n_fsids;
 	struct fan_stats st;
-	char marked_fs[FAN_MAX_PATHS * 4][PATH_MAX];
+	struct mounts
+		*mounts; /* every local file system, also those mounted later (fanotify_paths: below them) */
+	char marked_fs[FAN_MAX_PATHS][PATH_MAX]; /* fanotify_paths, as given */
 };
 
 static uint8_t effective_mode(const struct daemon *d, uint8_t vendor_mode)
@@ -851,6 +854,9 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 	pthread_mutex_lock(&f->lock);
 	f->st.events++;
 	pthread_mutex_unlock(&f->lock);
+	/* It may run in a mount namespace of its own, where it may mount next: follow that one now. */
+	if (m->mask & FAN_OPEN_EXEC_PERM)
+		mounts_saw_pid(f->mounts, (uint32_t)m->pid);
 
 	/* Our own opens (and anything we cannot even stat) are never held up. */
 	if (is_embargo(f, (uint32_t)m->pid) || fstat(m->fd, &tmp.st) < 0 || !S_ISREG(tmp.st.st_mode)) {
@@ -976,25 +982,6 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-/* Filesystems that cannot hold code we police, or where a stalled server would stall execs. */
-static bool skip_fstype(const char *t)
-{
-	static const char *const skip[] = {
-		"proc",	    "sysfs",	 "devpts",   "cgroup",	    "cgroup2",	  "pstore",
-		"bpf",	    "tracefs",	 "debugfs",  "securityfs",  "configfs",	  "fusectl",
-		"mqueue",   "hugetlbfs", "autofs",   "binfmt_misc", "rpc_pipefs", "nsfs",
-		"efivarfs", "devtmpfs",	 "nfs",	     "nfs4",	    "cifs",	  "smb3",
-		"ceph",	    "9p",	 "virtiofs", "afs",	    "sshfs",
-	};
-
-	if (strncmp(t, "fuse", 4) == 0)
-		return true;
-	for (size_t i = 0; i < ARRAY_SIZE(skip); i++)
-		if (strcmp(t, skip[i]) == 0)
-			return true;
-	return false;
-}
-
 static int mark_fs(struct fan *f, const char *path, char *why, size_t whysize)
 {
 	size_t n = f->st.n_marked_fs;
@@ -1008,37 +995,31 @@ static int mark_fs(struct fan *f, const char *path, char *why, size_t whysize)
 	return 0;
 }
 
-/* Every local filesystem, once per superblock, from mountinfo. */
-static int mark_local(struct fan *f, char *why, size_t whysize)
+/*
+ * mounts.c's callback, on its thread: a local file system mounted (or found) in some mount namespace,
+ * named through a descriptor. Marked for the same events as the ones named in fanotify_paths.
+ */
+static int mark_mount(void *ctx, const char *path, const char *shown, const char *fstype)
 {
-	_cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
-	dev_t seen[256];
-	size_t n_seen = 0;
-	char line[8192];
+	struct fan *f = ctx;
 
-	if (!mi)
-		return fail(why, whysize, -errno, "cannot read /proc/self/mountinfo: %m");
-	while (fgets(line, sizeof(line), mi)) {
-		char mnt[4096], fstype[256];
-		unsigned ma, mi_;
-		const char *sep = strstr(line, " - ");
-		bool dup = false;
+	if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) < 0)
+		return -errno;
+	log_debug("fanotify: marked the %s file system at %s", fstype, shown);
+	return 0;
+}
 
-		if (!sep || sscanf(line, "%*u %*u %u:%u %*s %4095s", &ma, &mi_, mnt) != 3 ||
-		    sscanf(sep + 3, "%255s", fstype) != 1 || skip_fstype(fstype))
-			continue;
-		for (size_t i = 0; i < n_seen; i++)
-			dup |= seen[i] == makedev(ma, mi_);
-		if (dup || n_seen == ARRAY_SIZE(seen))
-			continue;
-		seen[n_seen++] = makedev(ma, mi_);
-		/* mountinfo escapes spaces as \040: such mount points are rare; skip what we cannot name. */
-		if (strchr(mnt, '\\'))
-			continue;
-		if (mark_fs(f, mnt, why, whysize) < 0)
-			log_warning("fanotify: %s (%s); execs there are not checked", why, fstype);
-	}
-	if (f->st.n_marked_fs == 0)
+/* What mountinfo lists now and what is mounted later, in every mount namespace (below scope, if any). */
+static int watch_mounts(struct fan *f, char *const *scope, size_t n_scope, char *why, size_t whysize)
+{
+	struct mounts_config c = { .scope = scope, .n_scope = n_scope, .mark = mark_mount, .ctx = f };
+	struct mounts_stats ms;
+	int r = mounts_start(&f->mounts, &c, why, whysize);
+
+	if (r < 0)
+		return r;
+	mounts_stats(f->mounts, &ms);
+	if (n_scope == 0 && ms.marked == 0)
 		return fail(why, whysize, -ENODEV, "no local filesystem could be marked");
 	return 0;
 }
@@ -1152,13 +1133,11 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 	if (r < 0)
 		goto fail;
 	f->st.workers = f->n_workers;
-	if (d->cfg->n_fanotify_paths == 0) {
-		r = mark_local(f, why, whysize);
-	} else {
-		r = 0;
-		for (size_t i = 0; i < d->cfg->n_fanotify_paths && r == 0; i++)
-			r = mark_fs(f, d->cfg->fanotify_paths[i], why, whysize);
-	}
+	r = 0;
+	for (size_t i = 0; i < d->cfg->n_fanotify_paths && r == 0; i++)
+		r = mark_fs(f, d->cfg->fanotify_paths[i], why, whysize);
+	if (r == 0)
+		r = watch_mounts(f, d->cfg->fanotify_paths, d->cfg->n_fanotify_paths, why, whysize);
 	if (r < 0)
 		goto fail;
 	return 0;
@@ -1183,6 +1162,9 @@ void fanotify_stop(struct daemon *d)
 
 	if (!f)
 		return;
+	/* First: it marks through the group descriptor. */
+	mounts_stop(f->mounts);
+	f->mounts = NULL;
 	pthread_mutex_lock(&f->lock);
 	f->stopping = true;
 	for (unsigned i = 0; i < MAX_WORKERS; i++)
@@ -1262,7 +1244,13 @@ bool fanotify_healthy(const struct daemon *d)
 	return now_ns() - hb < (uint64_t)FAN_HEARTBEAT_LIMIT_S * 1000000000ull;
 }
 
-const char *fanotify_marked_fs(const struct daemon *d, size_t i)
+bool fanotify_marked_fs(const struct daemon *d, size_t i, char *buf, size_t size)
 {
-	return d->fan && i < d->fan->st.n_marked_fs ? d->fan->marked_fs[i] : NULL;
+	if (!d->fan)
+		return false;
+	if (i < d->fan->st.n_marked_fs) {
+		snprintf(buf, size, "%s", d->fan->marked_fs[i]);
+		return true;
+	}
+	return mounts_marked_name(d->fan->mounts, i - d->fan->st.n_marked_fs, buf, size);
 }

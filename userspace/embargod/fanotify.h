@@ -30,8 +30,9 @@ struct fan_stats {
 	size_t n_marked_fs;
 };
 void fanotify_stats(const struct daemon *d, struct fan_stats *st);
-/* The mount point of the i-th marked filesystem (i < n_marked_fs). */
-const char *fanotify_marked_fs(const struct daemon *d, size_t i);
+/* The mount point of the i-th marked filesystem into buf (fanotify_paths first, then mounts.c's); false
+ * past the end. */
+bool fanotify_marked_fs(const struct daemon *d, size_t i, char *buf, size_t size);
 bool fanotify_healthy(const struct daemon *d);
 /* A prohibited file found by a scan: refuse its opens from now on. */
 void fanotify_mark_path(struct daemon *d, const char *path);
