@@ -22,6 +22,7 @@
  * before deciding them, so a write that happened before an exec has always dropped the verdict first.
  * Files on remote or layered file systems, unlinked files and memfds are never cached.
  */
+#include "backstop.h"
 #include "bpf.h"
 #include "cgroup.h"
 #include "daemon.h"
@@ -69,6 +70,7 @@ struct pending {
 	uint8_t state;
 	bool cacheable; /* a local file with a handle and a link: a watched verdict may be kept */
 	bool remote;	/* on a remote file system (remote_fs) */
+	bool held;	/* no permission event: a process the backstop stopped; answered by a signal */
 	int fd;
 	uint32_t pid;
 	unsigned worker; /* SLOT_RUNNING: who hashes it */
@@ -96,6 +98,11 @@ struct fan {
 	int wfd; /* write watches on files with a cached verdict (-1: nothing is cached) */
 	int wake_fd;
 	pid_t self;
+	int holder_fd; /* the backstop's "holder" map: our stamp says someone answers held images */
+	uint64_t holder_stamp_ns; /* reader only: when it last stamped */
+	struct ring_buffer *held; /* the backstop's "held" ring */
+	pthread_t held_thread;
+	bool held_started;
 	dev_t memfd_dev; /* memfd_create's internal file system: never cached */
 	bool have_memfd_dev;
 	pthread_t reader;
@@ -134,11 +141,31 @@ static bool enforcing(const struct daemon *d)
 	return effective_mode(d, EMBARGO_MODE_INHERIT) == EMBARGO_MODE_ENFORCE;
 }
 
-/* Called with f->lock held: the group descriptor is closed under it at stop. */
-static void respond(struct fan *f, int fd, bool allow)
+/*
+ * A held process (backstop.h) is answered by a signal: continued, or killed. Only if it still runs the
+ * image that was decided: the pid may have gone (and been reused) meanwhile.
+ */
+static void release_held(const struct pending *p, bool allow)
 {
-	struct fanotify_response r = { .fd = fd, .response = allow ? FAN_ALLOW : FAN_DENY };
+	char exe[64];
+	struct stat st;
 
+	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->pid);
+	if (stat(exe, &st) < 0 || st.st_dev != p->st.st_dev || st.st_ino != p->st.st_ino)
+		return;
+	if (kill((pid_t)p->pid, allow ? SIGCONT : SIGKILL) < 0)
+		log_error("fanotify: cannot %s held process %u: %m", allow ? "continue" : "kill", p->pid);
+}
+
+/* Called with f->lock held: the group descriptor is closed under it at stop. */
+static void respond(struct fan *f, const struct pending *p, bool allow)
+{
+	struct fanotify_response r = { .fd = p->fd, .response = allow ? FAN_ALLOW : FAN_DENY };
+
+	if (p->held) {
+		release_held(p, allow);
+		return;
+	}
 	if (f->fd < 0)
 		return; /* stopping: closing the group answered it */
 	if (write(f->fd, &r, sizeof(r)) != sizeof(r))
@@ -146,9 +173,9 @@ static void respond(struct fan *f, int fd, bool allow)
 }
 
 /* Under lock: an answer, counted. */
-static void answer(struct fan *f, int fd, bool allow)
+static void answer(struct fan *f, const struct pending *p, bool allow)
 {
-	respond(f, fd, allow);
+	respond(f, p, allow);
 	if (allow)
 		f->st.allowed++;
 	else
@@ -647,7 +674,7 @@ static void conclude(struct worker *w, uint64_t seq, int r, const uint8_t digest
 	}
 	late = w->slot < 0;
 	if (!late) {
-		answer(f, p->fd, allow);
+		answer(f, p, allow);
 		slot_free(f, &f->slots[w->slot]);
 		w->slot = -1;
 	}
@@ -791,7 +818,7 @@ static int expire(struct fan *f)
 			continue;
 		}
 		allow = timeout_allows(f, p);
-		answer(f, p->fd, allow);
+		answer(f, p, allow);
 		f->st.timeouts++;
 		/* Not to be hashed a second time, on the event loop, when sched_process_exec sees it. */
 		if (allow)
@@ -832,7 +859,7 @@ static void undecided(struct fan *f, struct pending *p, uint64_t *counter, const
 	char note[200];
 
 	pthread_mutex_lock(&f->lock);
-	answer(f, p->fd, allow);
+	answer(f, p, allow);
 	(*counter)++;
 	pthread_mutex_unlock(&f->lock);
 	if (allow)
@@ -843,13 +870,80 @@ static void undecided(struct fan *f, struct pending *p, uint64_t *counter, const
 	close(p->fd);
 }
 
-static void handle(struct fan *f, const struct fanotify_event_metadata *m)
+/*
+ * A file to decide (tmp->fd open, tmp->st filled), from a permission event or a held process: a cached
+ * verdict answers at once, else a slot is queued for the workers. Takes tmp->fd.
+ */
+static void decide_file(struct fan *f, struct pending *tmp)
 {
 	struct daemon *d = f->d;
 	struct embargo_verdict v;
-	struct pending tmp = { .fd = m->fd, .pid = (uint32_t)m->pid, .mask = m->mask }, *p;
+	struct pending *p;
 	bool allow, report_it, hit;
 	struct statfs sfs;
+
+	/* Unlinked (the kernel dropped its watch with the last link) and memfds are never cached. */
+	tmp->cacheable = tmp->st.st_nlink > 0 && !(f->have_memfd_dev && tmp->st.st_dev == f->memfd_dev) &&
+			 fid_of(tmp->fd, &tmp->st, &tmp->id);
+	pthread_mutex_lock(&f->lock);
+	hit = cache_lookup(f, tmp, &v);
+	if (hit) {
+		allow = decide(f, tmp, &v, &report_it);
+		answer(f, tmp, allow);
+		f->st.cache_hits++;
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (hit) {
+		/* Known from an earlier classification: its opens are refused from now on. */
+		if (v.verdict == EMBARGO_VERDICT_MATCH && (tmp->mask & FAN_OPEN_EXEC_PERM))
+			mark_inode(f, tmp->fd);
+		if (report_it) {
+			pthread_rwlock_rdlock(&d->policy_lock);
+			report(f, tmp, &v, !allow, NULL);
+			pthread_rwlock_unlock(&d->policy_lock);
+		}
+		close(tmp->fd);
+		return;
+	}
+
+	if (fstatfs(tmp->fd, &sfs) == 0) {
+		/* The kernel programs' list (embargo.h): statfs's f_type is the super block's s_magic. */
+		uint8_t kind = embargo_fs_kind((uint64_t)sfs.f_type);
+
+		tmp->remote = kind == EMBARGO_FS_REMOTE;
+		if (kind != EMBARGO_FS_LOCAL)
+			tmp->cacheable = false;
+	}
+	if ((uint64_t)tmp->st.st_size > (uint64_t)d->cfg->max_hash_size_mib << 20) {
+		char why[120];
+
+		snprintf(why, sizeof(why), "%lld bytes, larger than max_hash_size_mib (%u MiB): not hashed",
+			 (long long)tmp->st.st_size, d->cfg->max_hash_size_mib);
+		undecided(f, tmp, &f->st.too_big, why);
+		return;
+	}
+
+	pthread_mutex_lock(&f->lock);
+	p = slot_get(f);
+	if (!p) {
+		pthread_mutex_unlock(&f->lock);
+		/* A full queue is no timeout: nothing waits, and nothing runs unhashed in enforce mode. */
+		log_warning("fanotify: %u files awaiting a verdict; %s one without hashing it", SLOTS,
+			    enforcing(d) ? "refused" : "allowed");
+		undecided(f, tmp, &f->st.queue_full, "no slot free to hash it (too many undecided files)");
+		return;
+	}
+	*p = *tmp;
+	p->state = SLOT_QUEUED;
+	p->deadline_ns = now_ns() + (uint64_t)d->cfg->decision_timeout_ms * 1000000ull;
+	f->n_queued++;
+	pthread_cond_broadcast(&f->work);
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void handle(struct fan *f, const struct fanotify_event_metadata *m)
+{
+	struct pending tmp = { .fd = m->fd, .pid = (uint32_t)m->pid, .mask = m->mask };
 
 	pthread_mutex_lock(&f->lock);
 	f->st.events++;
@@ -861,68 +955,76 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 	/* Our own opens (and anything we cannot even stat) are never held up. */
 	if (is_embargo(f, (uint32_t)m->pid) || fstat(m->fd, &tmp.st) < 0 || !S_ISREG(tmp.st.st_mode)) {
 		pthread_mutex_lock(&f->lock);
-		respond(f, m->fd, true);
+		respond(f, &tmp, true);
 		pthread_mutex_unlock(&f->lock);
 		close(m->fd);
 		return;
 	}
-	/* Unlinked (the kernel dropped its watch with the last link) and memfds are never cached. */
-	tmp.cacheable = tmp.st.st_nlink > 0 && !(f->have_memfd_dev && tmp.st.st_dev == f->memfd_dev) &&
-			fid_of(m->fd, &tmp.st, &tmp.id);
-	pthread_mutex_lock(&f->lock);
-	hit = cache_lookup(f, &tmp, &v);
-	if (hit) {
-		allow = decide(f, &tmp, &v, &report_it);
-		answer(f, m->fd, allow);
-		f->st.cache_hits++;
+	decide_file(f, &tmp);
+}
+
+/*
+ * A process the backstop stopped (backstop.h): its image, through /proc/PID/exe, decided like an exec.
+ * On its own thread, never the reader's: the open may raise a permission event (an inode marked
+ * FAN_OPEN_PERM), which the reader answers.
+ */
+static int on_held(void *ctx, void *data, size_t size)
+{
+	struct fan *f = ctx;
+	const struct embargo_held *h = data;
+	struct pending tmp = { .fd = -1, .mask = FAN_OPEN_EXEC_PERM, .held = true };
+	char exe[64];
+
+	if (size < sizeof(*h))
+		return 0;
+	tmp.pid = h->pid;
+	snprintf(exe, sizeof(exe), "/proc/%u/exe", h->pid);
+	tmp.fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (tmp.fd < 0) {
+		int e = errno;
+
+		/* Gone already; or alive and unreadable: what cannot be checked does not run. */
+		if (e != ENOENT && e != ESRCH && kill((pid_t)h->pid, SIGKILL) == 0)
+			log_warning("fanotify: cannot read the image of held process %u (%s): killed", h->pid,
+				    strerror(e));
+		return 0;
 	}
+	if (fstat(tmp.fd, &tmp.st) < 0 || kernel_dev(tmp.st.st_dev) != h->dev || tmp.st.st_ino != h->ino) {
+		close(tmp.fd); /* not the image that was held: that process is gone */
+		return 0;
+	}
+	pthread_mutex_lock(&f->lock);
+	f->st.held++;
 	pthread_mutex_unlock(&f->lock);
-	if (hit) {
-		/* Known from an earlier classification: its opens are refused from now on. */
-		if (v.verdict == EMBARGO_VERDICT_MATCH && (m->mask & FAN_OPEN_EXEC_PERM))
-			mark_inode(f, m->fd);
-		if (report_it) {
-			pthread_rwlock_rdlock(&d->policy_lock);
-			report(f, &tmp, &v, !allow, NULL);
-			pthread_rwlock_unlock(&d->policy_lock);
+	decide_file(f, &tmp);
+	return 0;
+}
+
+static void *held_reader(void *arg)
+{
+	struct fan *f = arg;
+
+	while (!__atomic_load_n(&f->stopping, __ATOMIC_RELAXED)) {
+		int r = ring_buffer__poll(f->held, 500);
+
+		if (r < 0 && r != -EINTR) {
+			log_error("fanotify: reading held processes: %s", strerror(-r));
+			break;
 		}
-		close(m->fd);
+	}
+	return NULL;
+}
+
+/* Reader only: tell the backstop that held images are answered (or, with 0, that they no longer are). */
+static void stamp_holder(struct fan *f, uint64_t now)
+{
+	uint32_t zero = 0;
+
+	if (f->holder_fd < 0 || (now && now - f->holder_stamp_ns < EMBARGO_HOLDER_STAMP_NS))
 		return;
-	}
-
-	if (fstatfs(m->fd, &sfs) == 0) {
-		/* The kernel programs' list (embargo.h): statfs's f_type is the super block's s_magic. */
-		uint8_t kind = embargo_fs_kind((uint64_t)sfs.f_type);
-
-		tmp.remote = kind == EMBARGO_FS_REMOTE;
-		if (kind != EMBARGO_FS_LOCAL)
-			tmp.cacheable = false;
-	}
-	if ((uint64_t)tmp.st.st_size > (uint64_t)d->cfg->max_hash_size_mib << 20) {
-		char why[120];
-
-		snprintf(why, sizeof(why), "%lld bytes, larger than max_hash_size_mib (%u MiB): not hashed",
-			 (long long)tmp.st.st_size, d->cfg->max_hash_size_mib);
-		undecided(f, &tmp, &f->st.too_big, why);
-		return;
-	}
-
-	pthread_mutex_lock(&f->lock);
-	p = slot_get(f);
-	if (!p) {
-		pthread_mutex_unlock(&f->lock);
-		/* A full queue is no timeout: nothing waits, and nothing runs unhashed in enforce mode. */
-		log_warning("fanotify: %u files awaiting a verdict; %s one without hashing it", SLOTS,
-			    enforcing(d) ? "refused" : "allowed");
-		undecided(f, &tmp, &f->st.queue_full, "no slot free to hash it (too many undecided files)");
-		return;
-	}
-	*p = tmp;
-	p->state = SLOT_QUEUED;
-	p->deadline_ns = now_ns() + (uint64_t)d->cfg->decision_timeout_ms * 1000000ull;
-	f->n_queued++;
-	pthread_cond_broadcast(&f->work);
-	pthread_mutex_unlock(&f->lock);
+	f->holder_stamp_ns = now;
+	if (bpf_map_update_elem(f->holder_fd, &zero, &now, BPF_ANY) < 0)
+		log_warning("fanotify: cannot stamp the backstop's holder: %m");
 }
 
 static void *reader(void *arg)
@@ -940,10 +1042,13 @@ static void *reader(void *arg)
 					 { .fd = f->wfd, .events = POLLIN } };
 		int timeout = expire(f);
 
-		__atomic_store_n(&f->heartbeat_ns, now_ns(), __ATOMIC_RELAXED);
-		/* Wake at least every second, so that the heartbeat says this thread is alive. */
-		if (timeout < 0 || timeout > 1000)
-			timeout = 1000;
+		uint64_t now = now_ns();
+
+		__atomic_store_n(&f->heartbeat_ns, now, __ATOMIC_RELAXED);
+		stamp_holder(f, now);
+		/* Wake often enough that the backstop's holder stamp (and the heartbeat) stay fresh. */
+		if (timeout < 0 || timeout > (int)(EMBARGO_HOLDER_STAMP_NS / 1000000))
+			timeout = (int)(EMBARGO_HOLDER_STAMP_NS / 1000000);
 		ssize_t len;
 
 		if (poll(pfd, f->wfd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR) {
@@ -1077,6 +1182,62 @@ static int start_worker(struct fan *f, struct worker *w, void *(*fn)(void *), ch
 	return 0;
 }
 
+/*
+ * The backstop's held images (backstop.h): without them it kills known prohibited images only, as
+ * before, and execs fanotify cannot see run unclassified.
+ */
+static void held_start(struct fan *f)
+{
+	struct bpf_object *obj = bpf_object_of(f->d->bpf);
+	struct bpf_map *held = obj ? bpf_object__find_map_by_name(obj, "held") : NULL,
+		       *holder = obj ? bpf_object__find_map_by_name(obj, "holder") : NULL;
+	int r;
+
+	/*
+	 * fanotify_paths names the file systems to police: the others are unpoliced by choice, and holding
+	 * every exec there (and every memfd's, on the whole machine) is not what was asked for.
+	 */
+	if (f->d->cfg->n_fanotify_paths > 0)
+		return;
+	if (!held || !holder) {
+		log_warning(
+			"fanotify: the backstop has no held ring: execs on unmarked file systems and memfds "
+			"run before they are classified");
+		return;
+	}
+	f->held = ring_buffer__new(bpf_map__fd(held), on_held, f, NULL);
+	if (!f->held) {
+		log_warning("fanotify: cannot read the backstop's held ring: %m");
+		return;
+	}
+	r = -pthread_create(&f->held_thread, NULL, held_reader, f);
+	if (r < 0) {
+		log_warning("fanotify: cannot start the held-process thread: %s", strerror(-r));
+		ring_buffer__free(f->held);
+		f->held = NULL;
+		return;
+	}
+	f->held_started = true;
+	/* Only now: a stamp makes the backstop stop processes, and someone must answer them. */
+	f->holder_fd = bpf_map__fd(holder);
+}
+
+/* Nobody answers held images from now on: the backstop must stop holding, and whoever waits goes on. */
+static void held_stop(struct fan *f)
+{
+	uint32_t zero = 0;
+	uint64_t none = 0;
+
+	if (f->holder_fd >= 0)
+		(void)bpf_map_update_elem(f->holder_fd, &zero, &none, BPF_ANY);
+	f->holder_fd = -1;
+	if (f->held_started)
+		pthread_join(f->held_thread, NULL);
+	f->held_started = false;
+	ring_buffer__free(f->held);
+	f->held = NULL;
+}
+
 int fanotify_start(struct daemon *d, char *why, size_t whysize)
 {
 	struct fan *f = calloc(1, sizeof(*f));
@@ -1089,6 +1250,7 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 	f->self = getpid();
 	f->wake_fd = -1;
 	f->wfd = -1;
+	f->holder_fd = -1;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->work, NULL);
 	pthread_cond_init(&f->late_work, NULL);
@@ -1133,6 +1295,7 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 	if (r < 0)
 		goto fail;
 	f->st.workers = f->n_workers;
+	held_start(f);
 	r = 0;
 	for (size_t i = 0; i < d->cfg->n_fanotify_paths && r == 0; i++)
 		r = mark_fs(f, d->cfg->fanotify_paths[i], why, whysize);
@@ -1178,6 +1341,13 @@ void fanotify_stop(struct daemon *d)
 			log_error("fanotify: cannot wake the reader: %m");
 		pthread_join(f->reader, NULL);
 	}
+	held_stop(f);
+	/* Held processes still waiting: enforcement ends with us, they go on (like closing the group). */
+	pthread_mutex_lock(&f->lock);
+	for (unsigned i = 0; i < SLOTS; i++)
+		if (f->slots[i].state != SLOT_FREE && f->slots[i].held)
+			release_held(&f->slots[i], true);
+	pthread_mutex_unlock(&f->lock);
 	/* Closing the group lets every pending event through and removes every mark with it; the reader is
 	 * gone, and workers check the descriptor under the lock. */
 	pthread_mutex_lock(&f->lock);

@@ -25,6 +25,7 @@ struct fan_stats {
 	/* files given a write watch, verdicts a write dropped, times the watch table was full */
 	uint64_t watched, invalidations, cache_flushes;
 	uint64_t late_dropped; /* execs let through on a timeout that the late lane had no room to hash */
+	uint64_t held;	       /* images the backstop stopped for us to classify (backstop.h) */
 	unsigned workers;
 	unsigned busy, queued; /* now: files being hashed, files waiting for a worker */
 	size_t n_marked_fs;
