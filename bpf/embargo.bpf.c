@@ -741,6 +741,12 @@ static __always_inline bool hold_unclassified(struct file *file)
 		return false;
 	if (!internal && (sb->s_fsnotify_mask & FS_OPEN_EXEC_PERM))
 		return false;
+	/*
+	 * Remote file systems are not marked (a stalled server would stall every exec): held only where
+	 * remote_fs deny says their files must not run unchecked; else they run as before.
+	 */
+	if (!deny_remote && embargo_fs_kind(sb->s_magic) == EMBARGO_FS_REMOTE)
+		return false;
 	stamp = bpf_map_lookup_elem(&holder, &zero);
 	if (!stamp || !*stamp || bpf_ktime_get_ns() - *stamp > EMBARGO_HOLDER_ALIVE_NS)
 		return false;

@@ -172,7 +172,7 @@ else
 	fail "$T/userns-unlisted-runs" "$(tr '\n' ' ' <"$work/ns-unlisted.out")"
 fi
 st=$("$EMBARGOCTL" --runtime-dir "$RUN" status --json)
-if jq -e '[.mechanisms[] | select(test("mount namespace"))] | length >= 1' <<<"$st" >/dev/null; then
+if jq -e '([.mechanisms[] | select(test("mount namespace"))] | length >= 1) and .fanotify.mount_namespaces >= 2 and .fanotify.mark_latency_max_us > 0 and .fanotify.held == 0' <<<"$st" >/dev/null; then
 	pass "$T/status-names-other-namespace"
 else
 	fail "$T/status-names-other-namespace" "$(jq -c .mechanisms <<<"$st" | head -c 600)"

@@ -1387,6 +1387,14 @@ void fanotify_stats(const struct daemon *d, struct fan_stats *st)
 	st->busy = f->busy;
 	st->queued = f->n_queued;
 	pthread_mutex_unlock(&f->lock);
+	struct mounts_stats ms;
+
+	mounts_stats(f->mounts, &ms);
+	st->mount_namespaces = ms.namespaces;
+	st->mounts_marked = ms.marked;
+	st->mount_mark_failures = ms.failed;
+	st->mark_latency_last_us = ms.last_latency_us;
+	st->mark_latency_max_us = ms.max_latency_us;
 }
 
 void fanotify_mark_path(struct daemon *d, const char *path)

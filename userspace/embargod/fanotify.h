@@ -26,6 +26,9 @@ struct fan_stats {
 	uint64_t watched, invalidations, cache_flushes;
 	uint64_t late_dropped; /* execs let through on a timeout that the late lane had no room to hash */
 	uint64_t held;	       /* images the backstop stopped for us to classify (backstop.h) */
+	/* mounts.c: namespaces followed, mounts marked and not, from a change seen to its marks */
+	uint64_t mount_namespaces, mounts_marked, mount_mark_failures, mark_latency_last_us,
+		mark_latency_max_us;
 	unsigned workers;
 	unsigned busy, queued; /* now: files being hashed, files waiting for a worker */
 	size_t n_marked_fs;

@@ -55,14 +55,23 @@ struct ns {
 	size_t n_seen;
 };
 
+/* A process seen to exec, and its namespace as it was then (the process may be gone when we look). */
+struct hint {
+	pid_t pid;
+	dev_t nsdev;
+	ino_t nsino;
+};
+
 struct mounts {
 	struct mounts_config c;
 	pthread_t thread;
 	bool started;
 	int wake_fd;
 	pthread_mutex_t lock;
-	bool stopping;		/* under lock */
-	uint32_t hints[HINTS];	/* under lock */
+	bool stopping;		  /* under lock */
+	struct hint hints[HINTS]; /* under lock */
+	dev_t own_nsdev;	  /* embargod's namespace, set before the thread starts */
+	ino_t own_nsino;
 	unsigned n_hints;	/* under lock */
 	struct mounts_stats st; /* under lock */
 	char **names;		/* under lock: one per marked superblock */
@@ -242,6 +251,9 @@ static int rescan(struct mounts *m, struct ns *n, uint64_t t0)
 			continue;
 		if (!find_seen(n, mt)) {
 			r = mark_mount(m, n, mt);
+			/* The process that resolves mount points may have just exited: another one, once. */
+			if (r == -ENOENT && !n->own && !pid_in(n->pid, n) && repick_pid(n) == 0)
+				r = mark_mount(m, n, mt);
 			if (r < 0) {
 				failed++;
 				n->retry = true;
@@ -292,24 +304,30 @@ static void ns_free(struct ns *n)
 	seen_free(n->seen, n->n_seen);
 }
 
-/* The namespace of pid, followed from now on if it is new; its sweep stamp renewed. */
-static void add_pid(struct mounts *m, pid_t pid, bool own)
+/*
+ * The namespace (nsdev, nsino) of pid, followed from now on if it is new (through pid, or another of its
+ * processes if pid is gone); its sweep stamp renewed.
+ */
+static void add_ns(struct mounts *m, pid_t pid, dev_t nsdev, ino_t nsino, bool own)
 {
+	struct ns want = { .nsdev = nsdev, .nsino = nsino, .pid = pid }, *nn, *n;
 	char p[64];
-	struct stat st;
-	struct ns *nn, *n;
 	int fd;
 
-	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)pid);
-	if (stat(p, &st) < 0)
-		return;
 	for (size_t i = 0; i < m->n_ns; i++)
-		if (m->ns[i].nsino == st.st_ino && m->ns[i].nsdev == st.st_dev) {
+		if (m->ns[i].nsino == nsino && m->ns[i].nsdev == nsdev) {
 			m->ns[i].sweep = m->sweep;
 			return;
 		}
-	snprintf(p, sizeof(p), "/proc/%d/mountinfo", (int)pid);
+	if (repick_pid(&want) < 0)
+		return;
+	snprintf(p, sizeof(p), "/proc/%d/mountinfo", (int)want.pid);
 	fd = open(p, O_RDONLY | O_CLOEXEC);
+	/* The process may have left the namespace between the look and the open. */
+	if (fd >= 0 && !pid_in(want.pid, &want)) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd < 0)
 		return;
 	pthread_mutex_lock(&m->lock);
@@ -322,12 +340,28 @@ static void add_pid(struct mounts *m, pid_t pid, bool own)
 	m->ns = nn;
 	n = &m->ns[m->n_ns++];
 	*n = (struct ns){
-		.nsdev = st.st_dev, .nsino = st.st_ino, .pid = pid, .fd = fd, .own = own, .sweep = m->sweep
+		.nsdev = nsdev, .nsino = nsino, .pid = want.pid, .fd = fd, .own = own, .sweep = m->sweep
 	};
 	m->st.namespaces = m->n_ns;
 	pthread_mutex_unlock(&m->lock);
 	if (rescan(m, n, now_ns()) < 0)
 		n->retry = true;
+}
+
+static int ns_of(pid_t pid, struct stat *st)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)pid);
+	return stat(p, st) < 0 ? -errno : 0;
+}
+
+static void add_pid(struct mounts *m, pid_t pid, bool own)
+{
+	struct stat st;
+
+	if (ns_of(pid, &st) == 0)
+		add_ns(m, pid, st.st_dev, st.st_ino, own);
 }
 
 /* Every process's namespace; namespaces no process is in any more are forgotten. */
@@ -369,7 +403,7 @@ static void *watch(void *arg)
 	uint64_t next_sweep = now_ns() + SWEEP_MS * 1000000ull;
 
 	for (;;) {
-		uint32_t hints[HINTS];
+		struct hint hints[HINTS];
 		unsigned n_hints;
 		uint64_t now, t0, v;
 		size_t n_fds = m->n_ns;
@@ -407,7 +441,7 @@ static void *watch(void *arg)
 			if (pfd[i + 1].revents & (POLLPRI | POLLERR))
 				(void)rescan(m, &m->ns[i], t0);
 		for (unsigned i = 0; i < n_hints; i++)
-			add_pid(m, (pid_t)hints[i], false);
+			add_ns(m, hints[i].pid, hints[i].nsdev, hints[i].nsino, false);
 		if (now_ns() >= next_sweep) {
 			sweep(m);
 			next_sweep = now_ns() + SWEEP_MS * 1000000ull;
@@ -420,15 +454,23 @@ static void *watch(void *arg)
 void mounts_saw_pid(struct mounts *m, uint32_t pid)
 {
 	uint64_t one = 1;
+	struct stat st;
 	bool wake;
 
-	if (!m)
+	/*
+	 * The namespace now, while the exec waits for its answer: a short-lived process is gone by the time
+	 * the watcher looks, and its namespace with it unless another process is in it. Most execs are in
+	 * embargod's own: no news.
+	 */
+	if (!m || ns_of((pid_t)pid, &st) < 0 || (st.st_ino == m->own_nsino && st.st_dev == m->own_nsdev))
 		return;
 	pthread_mutex_lock(&m->lock);
-	/* A full list waits for the sweep; a repeat of the last pid is no news. */
+	/* A full list waits for the sweep; a repeat of the last namespace is no news. */
 	wake = m->n_hints == 0;
-	if (m->n_hints < HINTS && (m->n_hints == 0 || m->hints[m->n_hints - 1] != pid))
-		m->hints[m->n_hints++] = pid;
+	if (m->n_hints < HINTS && (m->n_hints == 0 || m->hints[m->n_hints - 1].nsino != st.st_ino ||
+				   m->hints[m->n_hints - 1].nsdev != st.st_dev))
+		m->hints[m->n_hints++] =
+			(struct hint){ .pid = (pid_t)pid, .nsdev = st.st_dev, .nsino = st.st_ino };
 	pthread_mutex_unlock(&m->lock);
 	if (wake && write(m->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_error("fanotify: cannot wake the mount watcher: %m");
@@ -449,6 +491,10 @@ int mounts_start(struct mounts **ret, const struct mounts_config *c, char *why, 
 		goto fail;
 	}
 	add_pid(m, getpid(), true);
+	if (m->n_ns > 0) {
+		m->own_nsdev = m->ns[0].nsdev;
+		m->own_nsino = m->ns[0].nsino;
+	}
 	if (m->n_ns == 0) {
 		r = fail(why, whysize, -errno, "cannot read embargod's own mount table");
 		goto fail;
