@@ -278,6 +278,14 @@ t_sigkill_no_hang() {
 		REASON="no pinned backstop after SIGKILL"
 		return 1
 	}
+	# Nobody answers held images now: once the holder stamp is stale (1 s) the backstop holds nothing.
+	sleep 2
+	out=$(timeout $STEP_TIMEOUT tmemexec $T/unlisted 2>&1)
+	rc=$?
+	[ $rc -eq 0 ] && [ "$out" = "unlisted ran" ] || {
+		REASON="memfd exec after the daemon was killed: exit $rc, $(flat "$out")"
+		return 1
+	}
 }
 
 # A restarted daemon replaces the stale pin, and its clean stop removes it.
