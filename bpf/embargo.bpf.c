@@ -26,6 +26,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "common.bpf.h"
+#include "backstop.h"
 #include "embargo.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -701,15 +702,86 @@ int BPF_PROG(file_open, struct file *file, int ret)
 }
 
 #define SIGKILL 9
+#define SIGSTOP 19
+/* include/linux/fsnotify_backend.h: in a super block's s_fsnotify_mask while a group has such a mark. */
+#define FS_OPEN_EXEC_PERM 0x00040000
+
+/* embargod's fanotify reader stamps slot 0 (bpf_ktime_get_ns) while it answers held images. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} holder SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} held SEC(".maps");
+
+/*
+ * The fanotify tier, enforce mode: an image no permission event decided (an unmarked file system, or an
+ * internal mount: memfd, shmem) and no verdict covers is stopped before its first instruction and handed
+ * to embargod, which classifies /proc/PID/exe and continues or kills it (backstop.h). A clean verdict
+ * lets it run, except on internal mounts (content that changes without a new ctime); a match is left to
+ * decide(), which kills it. A full ring kills: what cannot be classified does not run.
+ */
+static __always_inline bool hold_unclassified(struct file *file)
+{
+	struct inode *inode = file->f_inode;
+	struct super_block *sb = inode->i_sb;
+	bool internal = sb->s_flags & (SB_KERNMOUNT | SB_NOUSER);
+	struct subject s = {};
+	struct embargo_verdict *v;
+	struct embargo_held *h;
+	__u32 zero = 0;
+	__u64 *stamp;
+
+	if (tier != EMBARGO_TIER_FANOTIFY || global_mode != EMBARGO_MODE_ENFORCE)
+		return false;
+	if (!internal && (sb->s_fsnotify_mask & FS_OPEN_EXEC_PERM))
+		return false;
+	/*
+	 * Remote file systems are not marked (a stalled server would stall every exec): held only where
+	 * remote_fs deny says their files must not run unchecked; else they run as before.
+	 */
+	if (!deny_remote && embargo_fs_kind(sb->s_magic) == EMBARGO_FS_REMOTE)
+		return false;
+	stamp = bpf_map_lookup_elem(&holder, &zero);
+	if (!stamp || !*stamp || bpf_ktime_get_ns() - *stamp > EMBARGO_HOLDER_ALIVE_NS)
+		return false;
+	subject_init(&s, file, EMBARGO_HOOK_EXEC);
+	v = bpf_map_lookup_elem(&verdicts, &s.key);
+	if (v && verdict_valid(&s, v) &&
+	    (v->verdict == EMBARGO_VERDICT_MATCH || (v->verdict == EMBARGO_VERDICT_CLEAN && !internal)))
+		return false;
+	h = bpf_ringbuf_reserve(&held, sizeof(*h), 0);
+	if (!h) {
+		count(EMBARGO_STAT_RINGBUF_DROPS);
+		bpf_send_signal(SIGKILL);
+		return true;
+	}
+	h->pid = bpf_get_current_pid_tgid() >> 32;
+	h->dev = s.key.dev;
+	h->ino = s.key.ino;
+	h->ctime_sec = s.ctime_sec;
+	h->ctime_nsec = s.ctime_nsec;
+	bpf_send_signal(SIGSTOP);
+	bpf_ringbuf_submit(h, 0);
+	return true;
+}
 
 /*
  * Detection and fanotify tiers: the new image is in place; report what we know or hand it to userspace.
  * In the fanotify tier embargod refuses the exec before it gets here; a known prohibited image that
- * still arrives (the daemon is gone, or was too slow) is killed before its first instruction.
+ * still arrives (the daemon is gone, or was too slow) is killed before its first instruction, and an
+ * unclassified one that fanotify could not see is held (hold_unclassified).
  */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(exec_detect, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
+	if (hold_unclassified(bprm->file))
+		return 0;
 	if (decide(bprm->file, EMBARGO_HOOK_EXEC, false, true, bprm->filename) &&
 	    tier == EMBARGO_TIER_FANOTIFY)
 		bpf_send_signal(SIGKILL);

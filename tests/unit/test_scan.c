@@ -655,6 +655,29 @@ TEST(scan_mounts)
 	scan_mounts_free(&m);
 }
 
+/* The fanotify tier reads a held mountinfo descriptor again at every change: from its start each time. */
+TEST(scan_mounts_read_fd_rereads_and_unescapes)
+{
+	struct scan_mounts m;
+	int fd;
+
+	REQUIRE(put(at("mountinfo-fd"),
+		    "1 1 0:2 / / rw - rootfs rootfs rw\n"
+		    "50 1 0:50 / /a\\040b\\011c\\134d rw - tmpfs tmpfs rw\n",
+		    0644));
+	fd = open(at("mountinfo-fd"), O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	for (int round = 0; round < 2; round++) {
+		REQUIRE(scan_mounts_read_fd(fd, &m) == 0);
+		CHECK_EQ_INT(m.n, 2);
+		CHECK_EQ_STR(m.m[0].fstype, "rootfs");
+		CHECK_EQ_INT(scan_fs_kind(m.m[0].fstype), SCAN_FS_LOCAL);
+		CHECK_EQ_STR(m.m[1].mountpoint, "/a b\tc\\d");
+		scan_mounts_free(&m);
+	}
+	close(fd);
+}
+
 TEST(scan_processes)
 {
 	_cleanup_(embargo_policy_freep) struct embargo_policy *p = NULL;

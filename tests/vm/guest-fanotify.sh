@@ -80,6 +80,170 @@ t_rewrite_same_tick() {
 	return 0
 }
 
+# Mounts after the start (mounts.c): marked within LIMIT_MS as the kernel's own list of the group's marks
+# shows it (tmarkwait reads /proc/PID/fdinfo), then decided like any file system.
+LIMIT_MS=100
+# lat_ok OUTPUT: tmarkwait's line says marked within LIMIT_MS
+lat_ok() {
+	ms=$(echo "$1" | sed -n 's/^marked \([0-9.]*\) ms after the mount$/\1/p')
+	[ -n "$ms" ] && awk -v m="$ms" -v l=$LIMIT_MS 'BEGIN { exit !(m <= l) }' && return 0
+	REASON="not marked within ${LIMIT_MS} ms: $1"
+	return 1
+}
+# listed_at PATH: the listed program's bytes at PATH (from listed.inv: the listed file cannot be read now)
+listed_at() { trewrite --invert $T/listed.inv "$1" && chmod 0755 "$1"; }
+
+t_rootfs_marked() {
+	st=$(ctl status --json)
+	case "$st" in
+	*'on the filesystem of /"'*) return 0 ;;
+	esac
+	REASON="the root file system (rootfs in this guest) is not marked: $(flat "$st" | head -c 800)"
+	return 1
+}
+
+t_mount_after_start() {
+	mkdir -p /mnt/late
+	tmarkwait "$DPID" /mnt/late 3000 >/tmp/lat.late &
+	w=$!
+	usleep 100000
+	mount -t tmpfs -o size=16m late /mnt/late
+	wait $w
+	out=$(cat /tmp/lat.late)
+	note "tmpfs mounted after the start: $out"
+	lat_ok "$out" || return 1
+	listed_at /mnt/late/listed && cp $T/unlisted /mnt/late/unlisted
+	expect_denied /mnt/late/listed || return 1
+	expect_runs /mnt/late/unlisted unlisted
+}
+
+t_mount_escaped_name() {
+	d="/mnt/with space	tab"
+	mkdir -p "$d"
+	tmarkwait "$DPID" "$d" 3000 >/tmp/lat.esc &
+	w=$!
+	usleep 100000
+	mount -t tmpfs -o size=16m esc "$d"
+	wait $w
+	out=$(cat /tmp/lat.esc)
+	note "mount point with a space and a tab: $out"
+	lat_ok "$out" || return 1
+	listed_at "$d/listed" && cp $T/unlisted "$d/unlisted"
+	expect_denied "$d/listed" || return 1
+	expect_runs "$d/unlisted" unlisted
+}
+
+# A container's tmpfs: a new user and mount namespace mounts it, copies both programs there and runs them.
+t_userns_tmpfs() {
+	mkdir -p /tmp/nsmnt
+	rm -f /tmp/ns-go /tmp/ns-go2 /tmp/ns-done /tmp/ns-*.out
+	unshare -U -r -m --propagation private sh -c '
+		while [ ! -e /tmp/ns-go ]; do usleep 10000; done
+		mount -t tmpfs -o size=16m nsfs /tmp/nsmnt || exit 1
+		trewrite --invert '$T'/listed.inv /tmp/nsmnt/listed && chmod 0755 /tmp/nsmnt/listed
+		cp '$T'/unlisted /tmp/nsmnt/unlisted
+		while [ ! -e /tmp/ns-go2 ]; do usleep 10000; done
+		trun /tmp/nsmnt/listed >/tmp/ns-listed.out 2>&1; echo "rc=$?" >>/tmp/ns-listed.out
+		trun /tmp/nsmnt/unlisted >/tmp/ns-unlisted.out 2>&1; echo "rc=$?" >>/tmp/ns-unlisted.out
+		touch /tmp/ns-done
+		sleep 30' &
+	nspid=$!
+	usleep 200000
+	tmarkwait "$DPID" /proc/$nspid/root/tmp/nsmnt 3000 >/tmp/lat.ns &
+	w=$!
+	usleep 100000
+	touch /tmp/ns-go
+	wait $w
+	out=$(cat /tmp/lat.ns)
+	note "tmpfs in a new user+mount namespace: $out"
+	touch /tmp/ns-go2
+	wait_until $STEP_TIMEOUT test -e /tmp/ns-done
+	kill $nspid 2>/dev/null
+	lat_ok "$out" || return 1
+	l=$(flat "$(cat /tmp/ns-listed.out)")
+	u=$(flat "$(cat /tmp/ns-unlisted.out)")
+	case "$l" in
+	*"Operation not permitted"*"rc=200"*) ;;
+	*)
+		REASON="listed in the namespace's tmpfs: $l"
+		return 1
+		;;
+	esac
+	[ "$u" = "unlisted ran rc=0" ] || {
+		REASON="unlisted in the namespace's tmpfs: $u"
+		return 1
+	}
+}
+
+# memfd exec (fexecve), as runc and fileless loaders do: the backstop holds the image, embargod hashes it
+# through /proc/PID/exe, then kills (listed) or continues (unlisted) it.
+t_memfd_listed_killed() {
+	rm -f /tmp/marker.memfd
+	out=$(MARKER=/tmp/marker.memfd timeout $STEP_TIMEOUT tmemexec --invert $T/listed.inv 2>&1)
+	rc=$?
+	if [ $rc -ne 137 ] || [ -e /tmp/marker.memfd ]; then
+		REASON="memfd exec of the listed program: exit $rc, $(flat "$out"), marker $([ -e /tmp/marker.memfd ] && echo written || echo missing)"
+		return 1
+	fi
+}
+
+t_memfd_unlisted_runs() {
+	rm -f /tmp/marker.memfd
+	out=$(MARKER=/tmp/marker.memfd timeout $STEP_TIMEOUT tmemexec $T/unlisted 2>&1)
+	rc=$?
+	if [ $rc -ne 0 ] || [ "$out" != "unlisted ran" ] || [ ! -e /tmp/marker.memfd ]; then
+		REASON="memfd exec of an unlisted program: exit $rc, $(flat "$out")"
+		return 1
+	fi
+}
+
+# The report: right after a listed binary was refused in a chroot, an unlisted static binary there failed
+# with ENOENT. A static one must run; a dynamic one whose loader the chroot lacks fails with ENOENT from
+# the kernel (the interpreter is not found), with or without embargo.
+t_chroot_static_after_denial() {
+	mkdir -p /tmp/chr
+	listed_at /tmp/chr/listed && cp $T/static /tmp/chr/static && cp $T/unlisted /tmp/chr/dynamic
+	out=$(timeout $STEP_TIMEOUT chroot /tmp/chr /listed 2>&1)
+	rc=$?
+	case "$out" in
+	*"Operation not permitted"*) ;;
+	*)
+		REASON="listed in the chroot: exit $rc, $(flat "$out")"
+		return 1
+		;;
+	esac
+	out=$(timeout $STEP_TIMEOUT chroot /tmp/chr /static 2>&1)
+	rc=$?
+	[ $rc -eq 0 ] && [ "$out" = "static ran" ] || {
+		REASON="static unlisted in the chroot right after the denial: exit $rc, $(flat "$out")"
+		return 1
+	}
+	out=$(timeout $STEP_TIMEOUT chroot /tmp/chr /dynamic 2>&1)
+	note "a dynamic unlisted program in a chroot without its loader: exit $?, $(flat "$out")"
+	return 0
+}
+
+# A listed file put in place by rename(2) over an allowed one, and listed bytes written into an allowed
+# inode: each refused at its next exec (a new inode is decided anew; a write drops the cached verdict).
+t_rename_over_allowed() {
+	cp $T/unlisted /tmp/ro
+	expect_runs /tmp/ro unlisted || return 1
+	listed_at /tmp/ro.new && mv /tmp/ro.new /tmp/ro
+	expect_denied /tmp/ro
+}
+
+t_rewrite_allowed_inode() {
+	cp $T/unlisted /tmp/rw
+	expect_runs /tmp/rw unlisted || return 1
+	ino=$(stat -c %i /tmp/rw)
+	trewrite --invert $T/listed.inv /tmp/rw
+	[ "$(stat -c %i /tmp/rw)" = "$ino" ] || {
+		REASON="the rewrite made a new inode"
+		return 1
+	}
+	expect_denied /tmp/rw
+}
+
 t_runtime_audit() {
 	ctl mode audit >/dev/null || {
 		REASON="embargoctl mode audit failed"
@@ -112,6 +276,14 @@ t_sigkill_no_hang() {
 	fi
 	[ -e /sys/fs/bpf/embargo/exec-backstop ] || {
 		REASON="no pinned backstop after SIGKILL"
+		return 1
+	}
+	# Nobody answers held images now: once the holder stamp is stale (1 s) the backstop holds nothing.
+	sleep 2
+	out=$(timeout $STEP_TIMEOUT tmemexec $T/unlisted 2>&1)
+	rc=$?
+	[ $rc -eq 0 ] && [ "$out" = "unlisted ran" ] || {
+		REASON="memfd exec after the daemon was killed: exit $rc, $(flat "$out")"
 		return 1
 	}
 }
@@ -159,6 +331,15 @@ run_test unlisted-runs
 run_test open-of-known-refused
 run_test identity-path-first-exec
 run_test rewrite-same-tick
+run_test rootfs-marked
+run_test mount-after-start
+run_test mount-escaped-name
+run_test userns-tmpfs
+run_test memfd-listed-killed
+run_test memfd-unlisted-runs
+run_test chroot-static-after-denial
+run_test rename-over-allowed
+run_test rewrite-allowed-inode
 run_test runtime-audit
 run_test runtime-enforce
 run_test sigkill-no-hang

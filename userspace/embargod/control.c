@@ -57,11 +57,12 @@ static void mechanisms_json(const struct daemon *d, struct json_writer *w)
 		break;
 	case EMBARGO_TIER_FANOTIFY:
 		fanotify_stats(d, &fs);
-		for (size_t i = 0; i < fs.n_marked_fs; i++) {
-			char m[PATH_MAX + 64];
+		for (size_t i = 0;; i++) {
+			char m[PATH_MAX + 128], name[PATH_MAX + 64];
 
-			snprintf(m, sizeof(m), "fanotify FAN_OPEN_EXEC_PERM on the filesystem of %s",
-				 fanotify_marked_fs(d, i));
+			if (!fanotify_marked_fs(d, i, name, sizeof(name)))
+				break;
+			snprintf(m, sizeof(m), "fanotify FAN_OPEN_EXEC_PERM on the filesystem of %s", name);
 			json_string(w, m);
 		}
 		json_string(w, "fanotify FAN_OPEN_PERM on each known prohibited inode");
@@ -94,6 +95,12 @@ static void mechanisms_json(const struct daemon *d, struct json_writer *w)
 		json_key_u64(w, "watched", fs.watched);
 		json_key_u64(w, "invalidations", fs.invalidations);
 		json_key_u64(w, "late_dropped", fs.late_dropped);
+		json_key_u64(w, "held", fs.held);
+		json_key_u64(w, "mount_namespaces", fs.mount_namespaces);
+		json_key_u64(w, "mounts_marked", fs.mounts_marked);
+		json_key_u64(w, "mount_mark_failures", fs.mount_mark_failures);
+		json_key_u64(w, "mark_latency_last_us", fs.mark_latency_last_us);
+		json_key_u64(w, "mark_latency_max_us", fs.mark_latency_max_us);
 		json_key_u64(w, "max_hash_size_mib", d->cfg->max_hash_size_mib);
 		json_key_u64(w, "decision_timeout_ms", d->cfg->decision_timeout_ms);
 		json_key_string(w, "on_timeout",

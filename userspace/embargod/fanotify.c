@@ -22,6 +22,7 @@
  * before deciding them, so a write that happened before an exec has always dropped the verdict first.
  * Files on remote or layered file systems, unlinked files and memfds are never cached.
  */
+#include "backstop.h"
 #include "bpf.h"
 #include "cgroup.h"
 #include "daemon.h"
@@ -30,6 +31,7 @@
 #include "fanotify.h"
 #include "fidcache.h"
 #include "log.h"
+#include "mounts.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -68,6 +70,7 @@ struct pending {
 	uint8_t state;
 	bool cacheable; /* a local file with a handle and a link: a watched verdict may be kept */
 	bool remote;	/* on a remote file system (remote_fs) */
+	bool held;	/* no permission event: a process the backstop stopped; answered by a signal */
 	int fd;
 	uint32_t pid;
 	unsigned worker; /* SLOT_RUNNING: who hashes it */
@@ -95,6 +98,11 @@ struct fan {
 	int wfd; /* write watches on files with a cached verdict (-1: nothing is cached) */
 	int wake_fd;
 	pid_t self;
+	int holder_fd; /* the backstop's "holder" map: our stamp says someone answers held images */
+	uint64_t holder_stamp_ns; /* reader only: when it last stamped */
+	struct ring_buffer *held; /* the backstop's "held" ring */
+	pthread_t held_thread;
+	bool held_started;
 	dev_t memfd_dev; /* memfd_create's internal file system: never cached */
 	bool have_memfd_dev;
 	pthread_t reader;
@@ -118,7 +126,9 @@ struct fan {
 	} fsids[FSIDS];
 	unsigned n_fsids;
 	struct fan_stats st;
-	char marked_fs[FAN_MAX_PATHS * 4][PATH_MAX];
+	struct mounts
+		*mounts; /* every local file system, also those mounted later (fanotify_paths: below them) */
+	char marked_fs[FAN_MAX_PATHS][PATH_MAX]; /* fanotify_paths, as given */
 };
 
 static uint8_t effective_mode(const struct daemon *d, uint8_t vendor_mode)
@@ -131,11 +141,31 @@ static bool enforcing(const struct daemon *d)
 	return effective_mode(d, EMBARGO_MODE_INHERIT) == EMBARGO_MODE_ENFORCE;
 }
 
-/* Called with f->lock held: the group descriptor is closed under it at stop. */
-static void respond(struct fan *f, int fd, bool allow)
+/*
+ * A held process (backstop.h) is answered by a signal: continued, or killed. Only if it still runs the
+ * image that was decided: the pid may have gone (and been reused) meanwhile.
+ */
+static void release_held(const struct pending *p, bool allow)
 {
-	struct fanotify_response r = { .fd = fd, .response = allow ? FAN_ALLOW : FAN_DENY };
+	char exe[64];
+	struct stat st;
 
+	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->pid);
+	if (stat(exe, &st) < 0 || st.st_dev != p->st.st_dev || st.st_ino != p->st.st_ino)
+		return;
+	if (kill((pid_t)p->pid, allow ? SIGCONT : SIGKILL) < 0)
+		log_error("fanotify: cannot %s held process %u: %m", allow ? "continue" : "kill", p->pid);
+}
+
+/* Called with f->lock held: the group descriptor is closed under it at stop. */
+static void respond(struct fan *f, const struct pending *p, bool allow)
+{
+	struct fanotify_response r = { .fd = p->fd, .response = allow ? FAN_ALLOW : FAN_DENY };
+
+	if (p->held) {
+		release_held(p, allow);
+		return;
+	}
 	if (f->fd < 0)
 		return; /* stopping: closing the group answered it */
 	if (write(f->fd, &r, sizeof(r)) != sizeof(r))
@@ -143,9 +173,9 @@ static void respond(struct fan *f, int fd, bool allow)
 }
 
 /* Under lock: an answer, counted. */
-static void answer(struct fan *f, int fd, bool allow)
+static void answer(struct fan *f, const struct pending *p, bool allow)
 {
-	respond(f, fd, allow);
+	respond(f, p, allow);
 	if (allow)
 		f->st.allowed++;
 	else
@@ -644,7 +674,7 @@ static void conclude(struct worker *w, uint64_t seq, int r, const uint8_t digest
 	}
 	late = w->slot < 0;
 	if (!late) {
-		answer(f, p->fd, allow);
+		answer(f, p, allow);
 		slot_free(f, &f->slots[w->slot]);
 		w->slot = -1;
 	}
@@ -788,7 +818,7 @@ static int expire(struct fan *f)
 			continue;
 		}
 		allow = timeout_allows(f, p);
-		answer(f, p->fd, allow);
+		answer(f, p, allow);
 		f->st.timeouts++;
 		/* Not to be hashed a second time, on the event loop, when sched_process_exec sees it. */
 		if (allow)
@@ -829,7 +859,7 @@ static void undecided(struct fan *f, struct pending *p, uint64_t *counter, const
 	char note[200];
 
 	pthread_mutex_lock(&f->lock);
-	answer(f, p->fd, allow);
+	answer(f, p, allow);
 	(*counter)++;
 	pthread_mutex_unlock(&f->lock);
 	if (allow)
@@ -840,64 +870,56 @@ static void undecided(struct fan *f, struct pending *p, uint64_t *counter, const
 	close(p->fd);
 }
 
-static void handle(struct fan *f, const struct fanotify_event_metadata *m)
+/*
+ * A file to decide (tmp->fd open, tmp->st filled), from a permission event or a held process: a cached
+ * verdict answers at once, else a slot is queued for the workers. Takes tmp->fd.
+ */
+static void decide_file(struct fan *f, struct pending *tmp)
 {
 	struct daemon *d = f->d;
 	struct embargo_verdict v;
-	struct pending tmp = { .fd = m->fd, .pid = (uint32_t)m->pid, .mask = m->mask }, *p;
+	struct pending *p;
 	bool allow, report_it, hit;
 	struct statfs sfs;
 
-	pthread_mutex_lock(&f->lock);
-	f->st.events++;
-	pthread_mutex_unlock(&f->lock);
-
-	/* Our own opens (and anything we cannot even stat) are never held up. */
-	if (is_embargo(f, (uint32_t)m->pid) || fstat(m->fd, &tmp.st) < 0 || !S_ISREG(tmp.st.st_mode)) {
-		pthread_mutex_lock(&f->lock);
-		respond(f, m->fd, true);
-		pthread_mutex_unlock(&f->lock);
-		close(m->fd);
-		return;
-	}
 	/* Unlinked (the kernel dropped its watch with the last link) and memfds are never cached. */
-	tmp.cacheable = tmp.st.st_nlink > 0 && !(f->have_memfd_dev && tmp.st.st_dev == f->memfd_dev) &&
-			fid_of(m->fd, &tmp.st, &tmp.id);
+	tmp->cacheable = tmp->st.st_nlink > 0 && !(f->have_memfd_dev && tmp->st.st_dev == f->memfd_dev) &&
+			 fid_of(tmp->fd, &tmp->st, &tmp->id);
 	pthread_mutex_lock(&f->lock);
-	hit = cache_lookup(f, &tmp, &v);
+	hit = cache_lookup(f, tmp, &v);
 	if (hit) {
-		allow = decide(f, &tmp, &v, &report_it);
-		answer(f, m->fd, allow);
+		allow = decide(f, tmp, &v, &report_it);
+		answer(f, tmp, allow);
 		f->st.cache_hits++;
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (hit) {
 		/* Known from an earlier classification: its opens are refused from now on. */
-		if (v.verdict == EMBARGO_VERDICT_MATCH && (m->mask & FAN_OPEN_EXEC_PERM))
-			mark_inode(f, m->fd);
+		if (v.verdict == EMBARGO_VERDICT_MATCH && (tmp->mask & FAN_OPEN_EXEC_PERM))
+			mark_inode(f, tmp->fd);
 		if (report_it) {
 			pthread_rwlock_rdlock(&d->policy_lock);
-			report(f, &tmp, &v, !allow, NULL);
+			report(f, tmp, &v, !allow, NULL);
 			pthread_rwlock_unlock(&d->policy_lock);
 		}
-		close(m->fd);
+		close(tmp->fd);
 		return;
 	}
 
-	if (fstatfs(m->fd, &sfs) == 0) {
+	if (fstatfs(tmp->fd, &sfs) == 0) {
 		/* The kernel programs' list (embargo.h): statfs's f_type is the super block's s_magic. */
 		uint8_t kind = embargo_fs_kind((uint64_t)sfs.f_type);
 
-		tmp.remote = kind == EMBARGO_FS_REMOTE;
+		tmp->remote = kind == EMBARGO_FS_REMOTE;
 		if (kind != EMBARGO_FS_LOCAL)
-			tmp.cacheable = false;
+			tmp->cacheable = false;
 	}
-	if ((uint64_t)tmp.st.st_size > (uint64_t)d->cfg->max_hash_size_mib << 20) {
+	if ((uint64_t)tmp->st.st_size > (uint64_t)d->cfg->max_hash_size_mib << 20) {
 		char why[120];
 
 		snprintf(why, sizeof(why), "%lld bytes, larger than max_hash_size_mib (%u MiB): not hashed",
-			 (long long)tmp.st.st_size, d->cfg->max_hash_size_mib);
-		undecided(f, &tmp, &f->st.too_big, why);
+			 (long long)tmp->st.st_size, d->cfg->max_hash_size_mib);
+		undecided(f, tmp, &f->st.too_big, why);
 		return;
 	}
 
@@ -908,15 +930,101 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 		/* A full queue is no timeout: nothing waits, and nothing runs unhashed in enforce mode. */
 		log_warning("fanotify: %u files awaiting a verdict; %s one without hashing it", SLOTS,
 			    enforcing(d) ? "refused" : "allowed");
-		undecided(f, &tmp, &f->st.queue_full, "no slot free to hash it (too many undecided files)");
+		undecided(f, tmp, &f->st.queue_full, "no slot free to hash it (too many undecided files)");
 		return;
 	}
-	*p = tmp;
+	*p = *tmp;
 	p->state = SLOT_QUEUED;
 	p->deadline_ns = now_ns() + (uint64_t)d->cfg->decision_timeout_ms * 1000000ull;
 	f->n_queued++;
 	pthread_cond_broadcast(&f->work);
 	pthread_mutex_unlock(&f->lock);
+}
+
+static void handle(struct fan *f, const struct fanotify_event_metadata *m)
+{
+	struct pending tmp = { .fd = m->fd, .pid = (uint32_t)m->pid, .mask = m->mask };
+
+	pthread_mutex_lock(&f->lock);
+	f->st.events++;
+	pthread_mutex_unlock(&f->lock);
+	/* It may run in a mount namespace of its own, where it may mount next: follow that one now. */
+	if (m->mask & FAN_OPEN_EXEC_PERM)
+		mounts_saw_pid(f->mounts, (uint32_t)m->pid);
+
+	/* Our own opens (and anything we cannot even stat) are never held up. */
+	if (is_embargo(f, (uint32_t)m->pid) || fstat(m->fd, &tmp.st) < 0 || !S_ISREG(tmp.st.st_mode)) {
+		pthread_mutex_lock(&f->lock);
+		respond(f, &tmp, true);
+		pthread_mutex_unlock(&f->lock);
+		close(m->fd);
+		return;
+	}
+	decide_file(f, &tmp);
+}
+
+/*
+ * A process the backstop stopped (backstop.h): its image, through /proc/PID/exe, decided like an exec.
+ * On its own thread, never the reader's: the open may raise a permission event (an inode marked
+ * FAN_OPEN_PERM), which the reader answers.
+ */
+static int on_held(void *ctx, void *data, size_t size)
+{
+	struct fan *f = ctx;
+	const struct embargo_held *h = data;
+	struct pending tmp = { .fd = -1, .mask = FAN_OPEN_EXEC_PERM, .held = true };
+	char exe[64];
+
+	if (size < sizeof(*h))
+		return 0;
+	tmp.pid = h->pid;
+	snprintf(exe, sizeof(exe), "/proc/%u/exe", h->pid);
+	tmp.fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (tmp.fd < 0) {
+		int e = errno;
+
+		/* Gone already; or alive and unreadable: what cannot be checked does not run. */
+		if (e != ENOENT && e != ESRCH && kill((pid_t)h->pid, SIGKILL) == 0)
+			log_warning("fanotify: cannot read the image of held process %u (%s): killed", h->pid,
+				    strerror(e));
+		return 0;
+	}
+	if (fstat(tmp.fd, &tmp.st) < 0 || kernel_dev(tmp.st.st_dev) != h->dev || tmp.st.st_ino != h->ino) {
+		close(tmp.fd); /* not the image that was held: that process is gone */
+		return 0;
+	}
+	pthread_mutex_lock(&f->lock);
+	f->st.held++;
+	pthread_mutex_unlock(&f->lock);
+	decide_file(f, &tmp);
+	return 0;
+}
+
+static void *held_reader(void *arg)
+{
+	struct fan *f = arg;
+
+	while (!__atomic_load_n(&f->stopping, __ATOMIC_RELAXED)) {
+		int r = ring_buffer__poll(f->held, 500);
+
+		if (r < 0 && r != -EINTR) {
+			log_error("fanotify: reading held processes: %s", strerror(-r));
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Reader only: tell the backstop that held images are answered (or, with 0, that they no longer are). */
+static void stamp_holder(struct fan *f, uint64_t now)
+{
+	uint32_t zero = 0;
+
+	if (f->holder_fd < 0 || (now && now - f->holder_stamp_ns < EMBARGO_HOLDER_STAMP_NS))
+		return;
+	f->holder_stamp_ns = now;
+	if (bpf_map_update_elem(f->holder_fd, &zero, &now, BPF_ANY) < 0)
+		log_warning("fanotify: cannot stamp the backstop's holder: %m");
 }
 
 static void *reader(void *arg)
@@ -934,10 +1042,13 @@ static void *reader(void *arg)
 					 { .fd = f->wfd, .events = POLLIN } };
 		int timeout = expire(f);
 
-		__atomic_store_n(&f->heartbeat_ns, now_ns(), __ATOMIC_RELAXED);
-		/* Wake at least every second, so that the heartbeat says this thread is alive. */
-		if (timeout < 0 || timeout > 1000)
-			timeout = 1000;
+		uint64_t now = now_ns();
+
+		__atomic_store_n(&f->heartbeat_ns, now, __ATOMIC_RELAXED);
+		stamp_holder(f, now);
+		/* Wake often enough that the backstop's holder stamp (and the heartbeat) stay fresh. */
+		if (timeout < 0 || timeout > (int)(EMBARGO_HOLDER_STAMP_NS / 1000000))
+			timeout = (int)(EMBARGO_HOLDER_STAMP_NS / 1000000);
 		ssize_t len;
 
 		if (poll(pfd, f->wfd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR) {
@@ -976,25 +1087,6 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-/* Filesystems that cannot hold code we police, or where a stalled server would stall execs. */
-static bool skip_fstype(const char *t)
-{
-	static const char *const skip[] = {
-		"proc",	    "sysfs",	 "devpts",   "cgroup",	    "cgroup2",	  "pstore",
-		"bpf",	    "tracefs",	 "debugfs",  "securityfs",  "configfs",	  "fusectl",
-		"mqueue",   "hugetlbfs", "autofs",   "binfmt_misc", "rpc_pipefs", "nsfs",
-		"efivarfs", "devtmpfs",	 "nfs",	     "nfs4",	    "cifs",	  "smb3",
-		"ceph",	    "9p",	 "virtiofs", "afs",	    "sshfs",
-	};
-
-	if (strncmp(t, "fuse", 4) == 0)
-		return true;
-	for (size_t i = 0; i < ARRAY_SIZE(skip); i++)
-		if (strcmp(t, skip[i]) == 0)
-			return true;
-	return false;
-}
-
 static int mark_fs(struct fan *f, const char *path, char *why, size_t whysize)
 {
 	size_t n = f->st.n_marked_fs;
@@ -1008,37 +1100,31 @@ static int mark_fs(struct fan *f, const char *path, char *why, size_t whysize)
 	return 0;
 }
 
-/* Every local filesystem, once per superblock, from mountinfo. */
-static int mark_local(struct fan *f, char *why, size_t whysize)
+/*
+ * mounts.c's callback, on its thread: a local file system mounted (or found) in some mount namespace,
+ * named through a descriptor. Marked for the same events as the ones named in fanotify_paths.
+ */
+static int mark_mount(void *ctx, const char *path, const char *shown, const char *fstype)
 {
-	_cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
-	dev_t seen[256];
-	size_t n_seen = 0;
-	char line[8192];
+	struct fan *f = ctx;
 
-	if (!mi)
-		return fail(why, whysize, -errno, "cannot read /proc/self/mountinfo: %m");
-	while (fgets(line, sizeof(line), mi)) {
-		char mnt[4096], fstype[256];
-		unsigned ma, mi_;
-		const char *sep = strstr(line, " - ");
-		bool dup = false;
+	if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) < 0)
+		return -errno;
+	log_debug("fanotify: marked the %s file system at %s", fstype, shown);
+	return 0;
+}
 
-		if (!sep || sscanf(line, "%*u %*u %u:%u %*s %4095s", &ma, &mi_, mnt) != 3 ||
-		    sscanf(sep + 3, "%255s", fstype) != 1 || skip_fstype(fstype))
-			continue;
-		for (size_t i = 0; i < n_seen; i++)
-			dup |= seen[i] == makedev(ma, mi_);
-		if (dup || n_seen == ARRAY_SIZE(seen))
-			continue;
-		seen[n_seen++] = makedev(ma, mi_);
-		/* mountinfo escapes spaces as \040: such mount points are rare; skip what we cannot name. */
-		if (strchr(mnt, '\\'))
-			continue;
-		if (mark_fs(f, mnt, why, whysize) < 0)
-			log_warning("fanotify: %s (%s); execs there are not checked", why, fstype);
-	}
-	if (f->st.n_marked_fs == 0)
+/* What mountinfo lists now and what is mounted later, in every mount namespace (below scope, if any). */
+static int watch_mounts(struct fan *f, char *const *scope, size_t n_scope, char *why, size_t whysize)
+{
+	struct mounts_config c = { .scope = scope, .n_scope = n_scope, .mark = mark_mount, .ctx = f };
+	struct mounts_stats ms;
+	int r = mounts_start(&f->mounts, &c, why, whysize);
+
+	if (r < 0)
+		return r;
+	mounts_stats(f->mounts, &ms);
+	if (n_scope == 0 && ms.marked == 0)
 		return fail(why, whysize, -ENODEV, "no local filesystem could be marked");
 	return 0;
 }
@@ -1096,6 +1182,62 @@ static int start_worker(struct fan *f, struct worker *w, void *(*fn)(void *), ch
 	return 0;
 }
 
+/*
+ * The backstop's held images (backstop.h): without them it kills known prohibited images only, as
+ * before, and execs fanotify cannot see run unclassified.
+ */
+static void held_start(struct fan *f)
+{
+	struct bpf_object *obj = bpf_object_of(f->d->bpf);
+	struct bpf_map *held = obj ? bpf_object__find_map_by_name(obj, "held") : NULL,
+		       *holder = obj ? bpf_object__find_map_by_name(obj, "holder") : NULL;
+	int r;
+
+	/*
+	 * fanotify_paths names the file systems to police: the others are unpoliced by choice, and holding
+	 * every exec there (and every memfd's, on the whole machine) is not what was asked for.
+	 */
+	if (f->d->cfg->n_fanotify_paths > 0)
+		return;
+	if (!held || !holder) {
+		log_warning(
+			"fanotify: the backstop has no held ring: execs on unmarked file systems and memfds "
+			"run before they are classified");
+		return;
+	}
+	f->held = ring_buffer__new(bpf_map__fd(held), on_held, f, NULL);
+	if (!f->held) {
+		log_warning("fanotify: cannot read the backstop's held ring: %m");
+		return;
+	}
+	r = -pthread_create(&f->held_thread, NULL, held_reader, f);
+	if (r < 0) {
+		log_warning("fanotify: cannot start the held-process thread: %s", strerror(-r));
+		ring_buffer__free(f->held);
+		f->held = NULL;
+		return;
+	}
+	f->held_started = true;
+	/* Only now: a stamp makes the backstop stop processes, and someone must answer them. */
+	f->holder_fd = bpf_map__fd(holder);
+}
+
+/* Nobody answers held images from now on: the backstop must stop holding, and whoever waits goes on. */
+static void held_stop(struct fan *f)
+{
+	uint32_t zero = 0;
+	uint64_t none = 0;
+
+	if (f->holder_fd >= 0)
+		(void)bpf_map_update_elem(f->holder_fd, &zero, &none, BPF_ANY);
+	f->holder_fd = -1;
+	if (f->held_started)
+		pthread_join(f->held_thread, NULL);
+	f->held_started = false;
+	ring_buffer__free(f->held);
+	f->held = NULL;
+}
+
 int fanotify_start(struct daemon *d, char *why, size_t whysize)
 {
 	struct fan *f = calloc(1, sizeof(*f));
@@ -1108,6 +1250,7 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 	f->self = getpid();
 	f->wake_fd = -1;
 	f->wfd = -1;
+	f->holder_fd = -1;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->work, NULL);
 	pthread_cond_init(&f->late_work, NULL);
@@ -1152,13 +1295,12 @@ int fanotify_start(struct daemon *d, char *why, size_t whysize)
 	if (r < 0)
 		goto fail;
 	f->st.workers = f->n_workers;
-	if (d->cfg->n_fanotify_paths == 0) {
-		r = mark_local(f, why, whysize);
-	} else {
-		r = 0;
-		for (size_t i = 0; i < d->cfg->n_fanotify_paths && r == 0; i++)
-			r = mark_fs(f, d->cfg->fanotify_paths[i], why, whysize);
-	}
+	held_start(f);
+	r = 0;
+	for (size_t i = 0; i < d->cfg->n_fanotify_paths && r == 0; i++)
+		r = mark_fs(f, d->cfg->fanotify_paths[i], why, whysize);
+	if (r == 0)
+		r = watch_mounts(f, d->cfg->fanotify_paths, d->cfg->n_fanotify_paths, why, whysize);
 	if (r < 0)
 		goto fail;
 	return 0;
@@ -1183,6 +1325,9 @@ void fanotify_stop(struct daemon *d)
 
 	if (!f)
 		return;
+	/* First: it marks through the group descriptor. */
+	mounts_stop(f->mounts);
+	f->mounts = NULL;
 	pthread_mutex_lock(&f->lock);
 	f->stopping = true;
 	for (unsigned i = 0; i < MAX_WORKERS; i++)
@@ -1196,6 +1341,13 @@ void fanotify_stop(struct daemon *d)
 			log_error("fanotify: cannot wake the reader: %m");
 		pthread_join(f->reader, NULL);
 	}
+	held_stop(f);
+	/* Held processes still waiting: enforcement ends with us, they go on (like closing the group). */
+	pthread_mutex_lock(&f->lock);
+	for (unsigned i = 0; i < SLOTS; i++)
+		if (f->slots[i].state != SLOT_FREE && f->slots[i].held)
+			release_held(&f->slots[i], true);
+	pthread_mutex_unlock(&f->lock);
 	/* Closing the group lets every pending event through and removes every mark with it; the reader is
 	 * gone, and workers check the descriptor under the lock. */
 	pthread_mutex_lock(&f->lock);
@@ -1235,6 +1387,14 @@ void fanotify_stats(const struct daemon *d, struct fan_stats *st)
 	st->busy = f->busy;
 	st->queued = f->n_queued;
 	pthread_mutex_unlock(&f->lock);
+	struct mounts_stats ms;
+
+	mounts_stats(f->mounts, &ms);
+	st->mount_namespaces = ms.namespaces;
+	st->mounts_marked = ms.marked;
+	st->mount_mark_failures = ms.failed;
+	st->mark_latency_last_us = ms.last_latency_us;
+	st->mark_latency_max_us = ms.max_latency_us;
 }
 
 void fanotify_mark_path(struct daemon *d, const char *path)
@@ -1262,7 +1422,13 @@ bool fanotify_healthy(const struct daemon *d)
 	return now_ns() - hb < (uint64_t)FAN_HEARTBEAT_LIMIT_S * 1000000000ull;
 }
 
-const char *fanotify_marked_fs(const struct daemon *d, size_t i)
+bool fanotify_marked_fs(const struct daemon *d, size_t i, char *buf, size_t size)
 {
-	return d->fan && i < d->fan->st.n_marked_fs ? d->fan->marked_fs[i] : NULL;
+	if (!d->fan)
+		return false;
+	if (i < d->fan->st.n_marked_fs) {
+		snprintf(buf, size, "%s", d->fan->marked_fs[i]);
+		return true;
+	}
+	return mounts_marked_name(d->fan->mounts, i - d->fan->st.n_marked_fs, buf, size);
 }

@@ -25,13 +25,18 @@ struct fan_stats {
 	/* files given a write watch, verdicts a write dropped, times the watch table was full */
 	uint64_t watched, invalidations, cache_flushes;
 	uint64_t late_dropped; /* execs let through on a timeout that the late lane had no room to hash */
+	uint64_t held;	       /* images the backstop stopped for us to classify (backstop.h) */
+	/* mounts.c: namespaces followed, mounts marked and not, from a change seen to its marks */
+	uint64_t mount_namespaces, mounts_marked, mount_mark_failures, mark_latency_last_us,
+		mark_latency_max_us;
 	unsigned workers;
 	unsigned busy, queued; /* now: files being hashed, files waiting for a worker */
 	size_t n_marked_fs;
 };
 void fanotify_stats(const struct daemon *d, struct fan_stats *st);
-/* The mount point of the i-th marked filesystem (i < n_marked_fs). */
-const char *fanotify_marked_fs(const struct daemon *d, size_t i);
+/* The mount point of the i-th marked filesystem into buf (fanotify_paths first, then mounts.c's); false
+ * past the end. */
+bool fanotify_marked_fs(const struct daemon *d, size_t i, char *buf, size_t size);
 bool fanotify_healthy(const struct daemon *d);
 /* A prohibited file found by a scan: refuse its opens from now on. */
 void fanotify_mark_path(struct daemon *d, const char *path);

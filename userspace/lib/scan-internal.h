@@ -123,6 +123,8 @@ struct scan_mounts {
 
 /* Parses a mountinfo file (/proc/self/mountinfo). */
 int scan_mounts_read(const char *mountinfo, struct scan_mounts *ret);
+/* The same from a descriptor of a mountinfo file, read from its start (it may be read again later). */
+int scan_mounts_read_fd(int fd, struct scan_mounts *ret);
 void scan_mounts_free(struct scan_mounts *m);
 const struct scan_mount *scan_mounts_by_dev(const struct scan_mounts *m, dev_t dev);
 /*

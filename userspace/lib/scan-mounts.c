@@ -6,7 +6,9 @@
 #include "scan-internal.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 
@@ -93,14 +95,30 @@ static int parse_line(char *line, struct scan_mount *m)
 
 int scan_mounts_read(const char *mountinfo, struct scan_mounts *ret)
 {
-	_cleanup_fclose_ FILE *f = fopen(mountinfo, "re");
+	_cleanup_close_ int fd = open(mountinfo, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return scan_mounts_read_fd(fd, ret);
+}
+
+int scan_mounts_read_fd(int fd, struct scan_mounts *ret)
+{
+	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL;
 	struct scan_mounts m = {};
 	size_t cap = 0, alloc = 0;
-	int r = 0;
+	int r = 0, dfd;
 
-	if (!f)
+	/* A held mountinfo descriptor is read again from its start at every change. */
+	if (lseek(fd, 0, SEEK_SET) < 0 || (dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
 		return -errno;
+	f = fdopen(dfd, "re");
+	if (!f) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
 	while (r >= 0 && getline(&line, &cap, f) > 0) {
 		struct scan_mount one = {};
 
