@@ -4,6 +4,7 @@
  * load, and whether it works, is decided in tier.c.
  */
 #include "bpf.h"
+#include "probe.h"
 #include "verdict.h"
 #include "log.h"
 #include "util.h"
@@ -90,15 +91,30 @@ static bool is_lsm(uint8_t tier)
 	return tier == EMBARGO_TIER_LSM_HASH || tier == EMBARGO_TIER_LSM;
 }
 
+/* execveat(AT_EXECVE_CHECK) (6.14 and later): where the kernel has no such flag, nothing to attach. */
+static bool have_execve_check(void)
+{
+	return embargo_probe_member_known("linux_binprm", "is_check") > 0;
+}
+
 static void set_programs(struct embargo_bpf *skel, uint8_t tier)
 {
+	bool check = is_lsm(tier) && have_execve_check();
+
 	bpf_program__set_autoload(skel->progs.exec_hash, tier == EMBARGO_TIER_LSM_HASH);
 	bpf_program__set_autoload(skel->progs.mmap_hash, tier == EMBARGO_TIER_LSM_HASH);
 	bpf_program__set_autoload(skel->progs.exec_cache, tier == EMBARGO_TIER_LSM);
 	bpf_program__set_autoload(skel->progs.mmap_cache, tier == EMBARGO_TIER_LSM);
 	bpf_program__set_autoload(skel->progs.module_hash, tier == EMBARGO_TIER_LSM_HASH);
 	bpf_program__set_autoload(skel->progs.module_cache, tier == EMBARGO_TIER_LSM);
-	bpf_program__set_autoload(skel->progs.file_open, is_lsm(tier));
+	bpf_program__set_autoload(skel->progs.file_open_hash, tier == EMBARGO_TIER_LSM_HASH);
+	bpf_program__set_autoload(skel->progs.file_open, tier == EMBARGO_TIER_LSM);
+	bpf_program__set_autoload(skel->progs.mprotect, is_lsm(tier));
+	bpf_program__set_autoload(skel->progs.exec_check_hash, check && tier == EMBARGO_TIER_LSM_HASH);
+	bpf_program__set_autoload(skel->progs.exec_check_cache, check && tier == EMBARGO_TIER_LSM);
+	bpf_program__set_autoload(skel->progs.interp_exec, is_lsm(tier));
+	bpf_program__set_autoload(skel->progs.interp_fork, is_lsm(tier));
+	bpf_program__set_autoload(skel->progs.interp_exit, is_lsm(tier));
 	bpf_program__set_autoload(skel->progs.path_truncate, is_lsm(tier));
 	bpf_program__set_autoload(skel->progs.module_memory, is_lsm(tier));
 	bpf_program__set_autoload(skel->progs.exec_detect, !is_lsm(tier));
@@ -122,6 +138,7 @@ int bpf_load(const struct bpf_options *o, struct bpf_state **ret, char *why, siz
 	skel->rodata->deny_init_module = o->deny_init_module;
 	skel->rodata->max_hash_size = o->max_hash_size;
 	skel->rodata->deny_remote = o->deny_remote;
+	skel->rodata->daemon_tgid = (uint32_t)getpid();
 	skel->data->global_mode = o->mode;
 	skel->data->policy_gen = o->gen;
 	bpf_map__set_max_entries(skel->maps.verdicts, VERDICT_CACHE_ENTRIES);
@@ -479,6 +496,40 @@ void bpf_carry_matches(struct bpf_state *b, const struct embargo_policy *old, ui
 		/* BPF_EXIST: a write-open may have dropped it meanwhile; then it stays dropped. */
 		(void)bpf_map_update_elem(fd, &key, &v, BPF_EXIST);
 	}
+}
+
+int bpf_set_interpreters(struct bpf_state *b, const struct embargo_interp_set *set)
+{
+	int dfd, ifd, r;
+	__u8 one = 1;
+
+	if (!b || !is_lsm(b->skel->rodata->tier))
+		return 0;
+	dfd = bpf_map__fd(b->skel->maps.interp_digests);
+	ifd = bpf_map__fd(b->skel->maps.interp_inodes);
+	/* Inodes stay: those of copies the kernel found are valid while their digest is an interpreter's. */
+	r = clear_map(dfd, EMBARGO_SHA256_LEN);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < set->n; i++) {
+		const struct embargo_interp *e = &set->v[i];
+		struct embargo_inode_key key = { .dev = kernel_dev(e->dev), .ino = e->ino };
+		struct embargo_interp_stamp st = { .ctime_sec = e->ctime_sec, .ctime_nsec = e->ctime_nsec };
+
+		if (bpf_map_update_elem(dfd, e->sha256, &one, BPF_ANY) < 0 ||
+		    bpf_map_update_elem(ifd, &key, &st, BPF_ANY) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int bpf_tag_interpreter_task(struct bpf_state *b, uint32_t tgid)
+{
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.interp_tasks), &tgid, &one, BPF_ANY) < 0)
+		return -errno;
+	return 0;
 }
 
 void bpf_switch_gen(struct bpf_state *b, uint32_t gen, bool classify_misses)

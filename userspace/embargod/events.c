@@ -320,7 +320,8 @@ static int open_subject(const struct embargo_event *ev, char *name, size_t size,
 	if (ev->hook == EMBARGO_HOOK_EXEC) {
 		snprintf(p, sizeof(p), "/proc/%u/exe", ev->pid);
 		fd = open_checked(p, ev, true, true, name, size, st);
-	} else if (ev->hook == EMBARGO_HOOK_MMAP && find_mapping(ev, p, sizeof(p)) == 0) {
+	} else if ((ev->hook == EMBARGO_HOOK_MMAP || ev->hook == EMBARGO_HOOK_MPROTECT) &&
+		   find_mapping(ev, p, sizeof(p)) == 0) {
 		fd = open_checked(p, ev, true, true, name, size, st);
 	}
 	if (fd >= 0 || !ev->path[0])
