@@ -9,10 +9,11 @@
  *   detect    tp_btf/sched_process_exec: report only.
  * lsm/kernel_read_file (READING_MODULE) decides finit_module like an exec; lsm/kernel_load_data refuses
  * init_module from memory (nothing to hash) when embargo.conf's init_module says so.
- * file_open (lsm.s/ in lsm-hash, lsm/ in lsm) drops the verdict of a file opened for writing, refuses any
+ * lsm/file_open drops the verdict of a file opened for writing, refuses any
  * other open of a file already known to be prohibited (but embargod's own), and decides like an exec the
  * read-opens of regular files by a process running an interpreter (embargo.conf's interpreters: tagged
- * at exec by the digest of its image, inherited at fork); lsm/path_truncate drops a verdict on
+ * at exec by the digest of its image, inherited at fork; hashed in lsm.s/file_post_open where the kernel
+ * has that hook); lsm/path_truncate drops a verdict on
  * truncate(2). lsm/file_mprotect decides a file mapping made executable like mmap_file (from the cache:
  * the hook may not sleep); bprm_creds_for_exec decides execveat(AT_EXECVE_CHECK), which stops before
  * bprm_check_security, where the kernel has it (6.14 and later).
@@ -38,6 +39,8 @@ char LICENSE[] SEC("license") = "GPL";
 /* include/linux/fs.h; stable since they were introduced. */
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
+/* include/linux/fcntl.h: execve's open asks with this in f_flags; f_mode has FMODE_EXEC only later */
+#define __FMODE_EXEC 0x20
 /* include/uapi/linux/stat.h */
 #define S_IFMT 00170000
 #define S_IFREG 0100000
@@ -81,8 +84,16 @@ const volatile __u64 max_hash_size = 2048ull << 20;
 /* embargo.conf's remote_fs deny: the lsm tier refuses, in enforce mode, files on remote file systems
  * (never cached there, so never decided before they run). */
 const volatile bool deny_remote = false;
-/* embargod's thread group id: it reads listed files to hash and identify them (and its workers, forked). */
+/*
+ * Who embargod is: it reads listed files to hash and identify them. By thread group id (its workers are
+ * its children) and by its executable's inode, which outlives a crash: the programs a crashed run left
+ * pinned must let the next run's start-up scan read what they refuse to others.
+ */
 const volatile __u32 daemon_tgid = 0;
+const volatile __u64 daemon_exe_dev = 0;
+const volatile __u64 daemon_exe_ino = 0;
+/* lsm-hash on a kernel with file_post_open: post_open_hash decides interpreters' reads (see file_open). */
+const volatile bool have_post_open = false;
 
 /*
  * Flipped at runtime by embargod through the mmap'ed data section: no reload, no gap.
@@ -751,9 +762,14 @@ int BPF_PROG(path_truncate, const struct path *path, int ret)
 /* embargod and the workers it forks read listed files to hash and identify them. Off the hot path. */
 static __always_inline bool is_daemon(void)
 {
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct inode *exe = BPF_CORE_READ(task, mm, exe_file, f_inode);
 	__u32 d = daemon_tgid;
 
-	return d && ((__u32)(bpf_get_current_pid_tgid() >> 32) == d || current_ppid() == d);
+	if (d && ((__u32)(bpf_get_current_pid_tgid() >> 32) == d || current_ppid() == d))
+		return true;
+	return exe && daemon_exe_ino && BPF_CORE_READ(exe, i_ino) == daemon_exe_ino &&
+	       BPF_CORE_READ(exe, i_sb, s_dev) == daemon_exe_dev;
 }
 
 static __always_inline bool is_interpreter_task(void)
@@ -784,56 +800,74 @@ static __always_inline bool is_pseudo_fs(__u64 magic)
 	}
 }
 
+/* A read-open to decide like an exec: by a process running an interpreter, of a regular file. */
+static __always_inline bool is_interpreter_read(const struct subject *s)
+{
+	struct inode *inode = s->inode;
+
+	return is_interpreter_task() && (inode->i_mode & S_IFMT) == S_IFREG &&
+	       !is_pseudo_fs(inode->i_sb->s_magic);
+}
+
 /*
  * Every open on the machine passes here. A write-open drops the cached verdict (the content may change).
  * Any other open of a file known to be prohibited is refused here (in enforce mode; reported in audit
  * mode): an exec-open, or a read by anyone but embargod, so that `sh known.sh`, `sh < known.sh` and
- * `. known.sh` fail like the exec. A read-open of a regular file by an interpreter is decided like an
- * exec. For everything else (a file not in the cache, or clean, opened by a process that runs no
- * interpreter) this costs the verdict lookup and the interpreter lookup, and emits nothing.
+ * `. known.sh` fail like the exec. For everything else this costs the verdict lookup and emits nothing.
+ *
+ * A read-open of a regular file by an interpreter is decided like an exec. Not here in lsm-hash where the
+ * kernel has file_post_open (6.9 and later): the file is not readable yet (no FMODE_CAN_READ), so IMA
+ * cannot hash it; post_open_hash decides once it is. Elsewhere an unknown one is reported for embargod to
+ * classify, and allowed meanwhile (docs/threat-model.md).
  */
-static __always_inline int on_open(struct file *file, bool can_hash)
+SEC("lsm/file_open")
+int BPF_PROG(file_open, struct file *file, int ret)
 {
 	struct embargo_verdict *v;
 	struct subject s = {};
-	struct inode *inode;
 	__u32 fmode;
 
+	if (ret)
+		return earlier(ret);
 	fmode = file->f_mode;
 	if (fmode & FMODE_WRITE) {
 		invalidate(file->f_inode);
 		return 0;
 	}
+	/* execve's own open: bprm_check_security, which runs next, decides (and reports the exec). */
+	if (!(fmode & FMODE_EXEC) && (file->f_flags & __FMODE_EXEC))
+		return 0;
 	subject_init(&s, file, fmode & FMODE_EXEC ? EMBARGO_HOOK_OPEN : EMBARGO_HOOK_READ);
 	v = bpf_map_lookup_elem(&verdicts, &s.key);
 	if (v && verdict_valid(&s, v)) {
 		if (v->verdict != EMBARGO_VERDICT_MATCH || (!(fmode & FMODE_EXEC) && is_daemon()))
 			return 0;
-		return decide_cached(&s, v, false, NULL);
+		return verdict_errno(decide_cached(&s, v, false, NULL));
 	}
 	/* An unknown exec-open is left to bprm_check_security, which runs next. */
-	if (fmode & FMODE_EXEC || !is_interpreter_task())
+	if (fmode & FMODE_EXEC || have_post_open || !is_interpreter_read(&s))
 		return 0;
-	inode = s.inode;
-	if ((inode->i_mode & S_IFMT) != S_IFREG || is_pseudo_fs(inode->i_sb->s_magic))
-		return 0;
-	return decide_miss(&s, can_hash, false, NULL);
+	return verdict_errno(decide_miss(&s, false, false, NULL));
 }
 
-SEC("lsm.s/file_open")
-int BPF_PROG(file_open_hash, struct file *file, int ret)
+/* lsm-hash, 6.9 and later: an interpreter's read-open, now readable, hashed in the kernel on a miss. */
+SEC("lsm.s/file_post_open")
+int BPF_PROG(post_open_hash, struct file *file, int mask, int ret)
 {
-	if (ret)
-		return earlier(ret);
-	return verdict_errno(on_open(file, true));
-}
+	struct embargo_verdict *v;
+	struct subject s = {};
 
-SEC("lsm/file_open")
-int BPF_PROG(file_open, struct file *file, int ret)
-{
 	if (ret)
 		return earlier(ret);
-	return verdict_errno(on_open(file, false));
+	if (file->f_mode & (FMODE_WRITE | FMODE_EXEC) || (file->f_flags & __FMODE_EXEC))
+		return 0;
+	subject_init(&s, file, EMBARGO_HOOK_READ);
+	if (!is_interpreter_read(&s))
+		return 0;
+	v = bpf_map_lookup_elem(&verdicts, &s.key);
+	if (v && verdict_valid(&s, v))
+		return verdict_errno(decide_cached(&s, v, false, NULL));
+	return verdict_errno(decide_miss(&s, true, false, NULL));
 }
 
 /*
@@ -852,7 +886,8 @@ int BPF_PROG(mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsign
 	file = vma->vm_file;
 	if (!is_exec_mmap(file, prot) || (vma->vm_flags & VM_EXEC))
 		return 0;
-	return verdict_errno(decide(file, EMBARGO_HOOK_MPROTECT, false, false, NULL));
+	/* bpf_d_path is for sleepable hooks only: the event names no path, embargod finds the mapping. */
+	return verdict_errno(decide(file, EMBARGO_HOOK_MPROTECT, false, true, NULL));
 }
 
 /* include/linux/binfmts.h, 6.14 and later: execveat(AT_EXECVE_CHECK) asks and stops here. */

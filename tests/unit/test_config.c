@@ -757,7 +757,7 @@ TEST(config_shipped_file)
 		if (line)
 			line++;
 	}
-	CHECK_EQ_INT(settings, 22);
+	CHECK_EQ_INT(settings, 25);
 	put(text);
 	if (embargo_config_load(conf_path(), &c, &err) < 0) {
 		test_fail(__FILE__, __LINE__, "uncommented: %s",
