@@ -415,6 +415,28 @@ t_mprotect_anon_allowed() {
 	}
 }
 
+# execveat(AT_EXECVE_CHECK), 6.14 and later: an interpreter that asks gets exec's answer for its script.
+t_exec_check_denied() {
+	out=$(timeout $STEP_TIMEOUT texeccheck $T/unlisted 2>&1)
+	[ "$out" = "check: unsupported" ] && {
+		REASON="this kernel has no AT_EXECVE_CHECK (6.14 and later)"
+		return 3
+	}
+	[ "$out" = "check: ok" ] || {
+		REASON="AT_EXECVE_CHECK of the unlisted program: $(flat "$out")"
+		return 1
+	}
+	hash_tier_only "the check of an unseen file is answered before embargod classifies it" || return
+	listed_copy /tmp/check-listed || return 1
+	mark_log
+	out=$(timeout $STEP_TIMEOUT texeccheck /tmp/check-listed 2>&1)
+	[ "$out" = "check: Operation not permitted (errno 1)" ] || {
+		REASON="AT_EXECVE_CHECK of a fresh copy of the listed program: $(flat "$out")"
+		return 1
+	}
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="exec-check"' 'EMBARGO_PATH="/tmp/check-listed"'
+}
+
 t_runtime_audit() {
 	out=$(ctl mode audit 2>&1) || {
 		REASON="embargoctl mode audit failed: $out"
@@ -1266,6 +1288,7 @@ run_test script-fresh-copy-denied
 run_test python-denied
 run_test mprotect-denied
 run_test mprotect-anon-allowed
+run_test exec-check-denied
 run_test module-unlisted-loads
 run_test module-listed-denied
 run_test module-memory-denied
