@@ -800,13 +800,10 @@ static __always_inline bool is_pseudo_fs(__u64 magic)
 	}
 }
 
-/* A read-open to decide like an exec: by a process running an interpreter, of a regular file. */
-static __always_inline bool is_interpreter_read(const struct subject *s)
+/* A file an interpreter's read-open of which is decided like an exec: a regular file with content. */
+static __always_inline bool is_script_candidate(struct inode *inode)
 {
-	struct inode *inode = s->inode;
-
-	return is_interpreter_task() && (inode->i_mode & S_IFMT) == S_IFREG &&
-	       !is_pseudo_fs(inode->i_sb->s_magic);
+	return (inode->i_mode & S_IFMT) == S_IFREG && !is_pseudo_fs(inode->i_sb->s_magic);
 }
 
 /*
@@ -845,7 +842,7 @@ int BPF_PROG(file_open, struct file *file, int ret)
 		return verdict_errno(decide_cached(&s, v, false, NULL));
 	}
 	/* An unknown exec-open is left to bprm_check_security, which runs next. */
-	if (fmode & FMODE_EXEC || have_post_open || !is_interpreter_read(&s))
+	if (fmode & FMODE_EXEC || have_post_open || !is_interpreter_task() || !is_script_candidate(s.inode))
 		return 0;
 	return verdict_errno(decide_miss(&s, false, false, NULL));
 }
@@ -859,11 +856,10 @@ int BPF_PROG(post_open_hash, struct file *file, int mask, int ret)
 
 	if (ret)
 		return earlier(ret);
-	if (file->f_mode & (FMODE_WRITE | FMODE_EXEC) || (file->f_flags & __FMODE_EXEC))
+	if (file->f_mode & (FMODE_WRITE | FMODE_EXEC) || (file->f_flags & __FMODE_EXEC) ||
+	    !is_interpreter_task() || !is_script_candidate(file->f_inode))
 		return 0;
 	subject_init(&s, file, EMBARGO_HOOK_READ);
-	if (!is_interpreter_read(&s))
-		return 0;
 	v = bpf_map_lookup_elem(&verdicts, &s.key);
 	if (v && verdict_valid(&s, v))
 		return verdict_errno(decide_cached(&s, v, false, NULL));
