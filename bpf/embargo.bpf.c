@@ -9,8 +9,14 @@
  *   detect    tp_btf/sched_process_exec: report only.
  * lsm/kernel_read_file (READING_MODULE) decides finit_module like an exec; lsm/kernel_load_data refuses
  * init_module from memory (nothing to hash) when embargo.conf's init_module says so.
- * lsm/file_open serves both LSM tiers: it drops the verdict of a file opened for writing and refuses an
- * exec-open of a file already known to be prohibited; lsm/path_truncate drops it on truncate(2).
+ * lsm/file_open drops the verdict of a file opened for writing, refuses any
+ * other open of a file already known to be prohibited (but embargod's own), and decides like an exec the
+ * read-opens of regular files by a process running an interpreter (embargo.conf's interpreters: tagged
+ * at exec by the digest of its image, inherited at fork; hashed in lsm.s/file_post_open where the kernel
+ * has that hook); lsm/path_truncate drops a verdict on
+ * truncate(2). lsm/file_mprotect decides a file mapping made executable like mmap_file (from the cache:
+ * the hook may not sleep); bprm_creds_for_exec decides execveat(AT_EXECVE_CHECK), which stops before
+ * bprm_check_security, where the kernel has it (6.14 and later).
  *
  * The cache-hit path for a file that matches nothing is one map lookup and emits nothing. What may be
  * cached is decided on the miss path (subject_miss): never a clean or pending verdict for content that
@@ -34,8 +40,14 @@ char LICENSE[] SEC("license") = "GPL";
 /* include/linux/fs.h; stable since they were introduced. */
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
-/* include/uapi/asm-generic/mman-common.h */
+/* include/linux/fcntl.h: execve's open asks with this in f_flags; f_mode has FMODE_EXEC only later */
+#define __FMODE_EXEC 0x20
+/* include/uapi/linux/stat.h */
+#define S_IFMT 00170000
+#define S_IFREG 0100000
+/* include/uapi/asm-generic/mman-common.h, include/linux/mm.h */
 #define PROT_EXEC 0x4
+#define VM_EXEC 0x4
 /* include/uapi/linux/hash_info.h: what bpf_ima_file_hash returns for SHA-256. */
 #define HASH_ALGO_SHA256 4
 /* Multigrain timestamps keep a "queried" flag in the top bit of i_ctime_nsec; it is no change. */
@@ -73,6 +85,16 @@ const volatile __u64 max_hash_size = 2048ull << 20;
 /* embargo.conf's remote_fs deny: the lsm tier refuses, in enforce mode, files on remote file systems
  * (never cached there, so never decided before they run). */
 const volatile bool deny_remote = false;
+/*
+ * Who embargod is: it reads listed files to hash and identify them. By thread group id (its workers are
+ * its children) and by its executable's inode, which outlives a crash: the programs a crashed run left
+ * pinned must let the next run's start-up scan read what they refuse to others.
+ */
+const volatile __u32 daemon_tgid = 0;
+const volatile __u64 daemon_exe_dev = 0;
+const volatile __u64 daemon_exe_ino = 0;
+/* lsm-hash on a kernel with file_post_open: post_open_hash decides interpreters' reads (see file_open). */
+const volatile bool have_post_open = false;
 
 /*
  * Flipped at runtime by embargod through the mmap'ed data section: no reload, no gap.
@@ -130,6 +152,32 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
+
+/* Interpreters (see embargo.h). Preallocated hash maps: sleepable programs before 6.1 need them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EMBARGO_INTERP_DIGESTS_MAX);
+	__type(key, __u8[EMBARGO_SHA256_LEN]);
+	__type(value, __u8);
+} interp_digests SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EMBARGO_INTERP_INODES_MAX);
+	__type(key, struct embargo_inode_key);
+	__type(value, struct embargo_interp_stamp);
+} interp_inodes SEC(".maps");
+
+/*
+ * A hash map by thread group id, not task storage: 5.10 (the lsm tier) has none. Full, a new interpreter
+ * process goes untagged: its reads are then decided as anyone's (known listed files only).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EMBARGO_INTERP_TASKS_MAX);
+	__type(key, __u32);
+	__type(value, __u8);
+} interp_tasks SEC(".maps");
 
 /* The tiers whose programs can refuse (tier is constant: the verifier drops what the others never run). */
 static __always_inline bool is_lsm_tier(void)
@@ -466,78 +514,121 @@ static __always_inline int on_unknown(const struct subject *s, bool from_argv, c
 	return 0;
 }
 
-/*
- * The decision. can_hash is a compile-time constant per program: only sleepable programs may call
- * bpf_ima_file_hash, and the verifier must not see the call in the others.
- */
-static __always_inline int decide(struct file *file, __u32 hook, bool can_hash, bool from_argv,
-				  const char *argv_name)
+/* A valid cached verdict: allowed, or the match it records (reported, refused in enforce mode). */
+static __always_inline int decide_cached(struct subject *s, const struct embargo_verdict *v, bool from_argv,
+					 const char *argv_name)
 {
-	struct subject s = {};
-	struct embargo_verdict *v;
-	struct embargo_rule_ref *ref, cached_ref;
+	struct embargo_rule_ref cached_ref;
+
+	count(EMBARGO_STAT_CACHE_HITS);
+	if (v->verdict != EMBARGO_VERDICT_MATCH)
+		return 0;
+	/* A carried match names its rule in the coming generation's numbering. */
+	s->gen = v->gen;
+	cached_ref.rule_id = v->rule_id;
+	cached_ref.vendor_id = v->vendor_id;
+	cached_ref.vendor_mode = v->vendor_mode;
+	cached_ref.pad = 0;
+	return on_match(s, &cached_ref, NULL, from_argv, argv_name);
+}
+
+/* The file an exec hashed is an interpreter's image: its inode is one while its ctime holds. */
+static __always_inline void note_interpreter(const struct subject *s, const __u8 *digest)
+{
+	struct embargo_interp_stamp st = {};
+
+	if (s->hook != EMBARGO_HOOK_EXEC || !bpf_map_lookup_elem(&interp_digests, digest))
+		return;
+	st.ctime_sec = s->ctime_sec;
+	st.ctime_nsec = s->ctime_nsec;
+	if (bpf_map_update_elem(&interp_inodes, &s->key, &st, BPF_ANY) < 0)
+		count(EMBARGO_STAT_MAP_ERRORS);
+}
+
+/*
+ * A file an interpreter reads is most often data: one the kernel cannot judge (too large, not hashable,
+ * remote) is allowed, unreported, where an exec of it would be refused (docs/threat-model.md).
+ */
+static __always_inline bool judged_as_code(const struct subject *s)
+{
+	return s->hook != EMBARGO_HOOK_READ;
+}
+
+/*
+ * The decision on a cache miss. can_hash is a compile-time constant per program: only sleepable programs
+ * may call bpf_ima_file_hash, and the verifier must not see the call in the others.
+ */
+static __always_inline int decide_miss(struct subject *s, bool can_hash, bool from_argv,
+				       const char *argv_name)
+{
+	struct embargo_rule_ref *ref;
 	__u8 digest[EMBARGO_SHA256_LEN] = {};
 	long algo;
 
-	subject_init(&s, file, hook);
-	v = bpf_map_lookup_elem(&verdicts, &s.key);
-	if (v && verdict_valid(&s, v)) {
-		count(EMBARGO_STAT_CACHE_HITS);
-		if (v->verdict != EMBARGO_VERDICT_MATCH)
-			return 0;
-		/* A carried match names its rule in the coming generation's numbering. */
-		s.gen = v->gen;
-		cached_ref.rule_id = v->rule_id;
-		cached_ref.vendor_id = v->vendor_id;
-		cached_ref.vendor_mode = v->vendor_mode;
-		cached_ref.pad = 0;
-		return on_match(&s, &cached_ref, NULL, from_argv, argv_name);
-	}
 	count(EMBARGO_STAT_CACHE_MISSES);
-	subject_miss(&s);
+	subject_miss(s);
 	/*
 	 * Bounded before it starts: a 2^62-byte sparse memfd would otherwise be read to its end, here or, in
 	 * the lsm tier, by embargod. The tiers that refuse in the kernel refuse it.
 	 */
-	if (is_lsm_tier() && (s.size < 0 || (__u64)s.size > max_hash_size)) {
+	if (is_lsm_tier() && (s->size < 0 || (__u64)s->size > max_hash_size)) {
 		count(EMBARGO_STAT_TOO_LARGE);
-		return on_undecidable(&s, EMBARGO_EVF_TOO_LARGE, from_argv, argv_name);
+		if (!judged_as_code(s))
+			return 0;
+		return on_undecidable(s, EMBARGO_EVF_TOO_LARGE, from_argv, argv_name);
 	}
 	if (!can_hash) {
 		/* Never cached there, so never decided before it runs: remote_fs deny refuses it instead. */
-		if (deny_remote && s.fs_kind == EMBARGO_FS_REMOTE && tier == EMBARGO_TIER_LSM &&
-		    global_mode == EMBARGO_MODE_ENFORCE)
-			return on_undecidable(&s, EMBARGO_EVF_REMOTE_FS, from_argv, argv_name);
-		return on_unknown(&s, from_argv, argv_name);
+		if (deny_remote && s->fs_kind == EMBARGO_FS_REMOTE && tier == EMBARGO_TIER_LSM &&
+		    global_mode == EMBARGO_MODE_ENFORCE && judged_as_code(s))
+			return on_undecidable(s, EMBARGO_EVF_REMOTE_FS, from_argv, argv_name);
+		return on_unknown(s, from_argv, argv_name);
 	}
 	count(EMBARGO_STAT_KERNEL_HASHES);
-	algo = bpf_ima_file_hash(file, digest, sizeof(digest));
+	algo = bpf_ima_file_hash(s->file, digest, sizeof(digest));
 	if (algo != HASH_ALGO_SHA256) {
 		/* Cannot judge the content (O_DIRECT, an I/O error): allowing it would let anything through.
 		 */
 		count(EMBARGO_STAT_HASH_ERRORS);
-		return on_undecidable(&s, EMBARGO_EVF_HASH_FAILED, from_argv, argv_name);
+		if (!judged_as_code(s))
+			return 0;
+		return on_undecidable(s, EMBARGO_EVF_HASH_FAILED, from_argv, argv_name);
 	}
-	ref = bpf_map_lookup_elem(s.gen & 1 ? (void *)&digests_odd : (void *)&digests_even, digest);
+	note_interpreter(s, digest);
+	ref = bpf_map_lookup_elem(s->gen & 1 ? (void *)&digests_odd : (void *)&digests_even, digest);
 	if (!ref) {
 		struct embargo_event *e;
 
 		if (!classify_misses) {
-			remember(&s, EMBARGO_VERDICT_CLEAN, NULL);
+			remember(s, EMBARGO_VERDICT_CLEAN, NULL);
 			return 0;
 		}
 		/* Clean only once embargod is sure to hear of it: identity rules may still match it. */
-		e = event_new(&s, EMBARGO_EV_UNKNOWN, from_argv, argv_name);
+		e = event_new(s, EMBARGO_EV_UNKNOWN, from_argv, argv_name);
 		if (!e)
 			return 0;
-		remember(&s, EMBARGO_VERDICT_CLEAN, NULL);
+		remember(s, EMBARGO_VERDICT_CLEAN, NULL);
 		__builtin_memcpy(e->sha256, digest, EMBARGO_SHA256_LEN);
 		e->flags |= EMBARGO_EVF_KERNEL_HASH;
 		bpf_ringbuf_submit(e, 0);
 		return 0;
 	}
-	remember(&s, EMBARGO_VERDICT_MATCH, ref);
-	return on_match(&s, ref, digest, from_argv, argv_name);
+	remember(s, EMBARGO_VERDICT_MATCH, ref);
+	return on_match(s, ref, digest, from_argv, argv_name);
+}
+
+/* The decision: from the cache, or decide_miss. */
+static __always_inline int decide(struct file *file, __u32 hook, bool can_hash, bool from_argv,
+				  const char *argv_name)
+{
+	struct subject s = {};
+	struct embargo_verdict *v;
+
+	subject_init(&s, file, hook);
+	v = bpf_map_lookup_elem(&verdicts, &s.key);
+	if (v && verdict_valid(&s, v))
+		return decide_cached(&s, v, from_argv, argv_name);
+	return decide_miss(&s, can_hash, from_argv, argv_name);
 }
 
 static __always_inline bool is_exec_mmap(struct file *file, unsigned long prot)
@@ -669,36 +760,227 @@ int BPF_PROG(path_truncate, const struct path *path, int ret)
 	return 0;
 }
 
+/* embargod and the workers it forks read listed files to hash and identify them. Off the hot path. */
+static __always_inline bool is_daemon(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct inode *exe = BPF_CORE_READ(task, mm, exe_file, f_inode);
+	__u32 d = daemon_tgid;
+
+	if (d && ((__u32)(bpf_get_current_pid_tgid() >> 32) == d || current_ppid() == d))
+		return true;
+	return exe && daemon_exe_ino && BPF_CORE_READ(exe, i_ino) == daemon_exe_ino &&
+	       BPF_CORE_READ(exe, i_sb, s_dev) == daemon_exe_dev;
+}
+
+static __always_inline bool is_interpreter_task(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return bpf_map_lookup_elem(&interp_tasks, &tgid) != NULL;
+}
+
+/* include/uapi/linux/magic.h: files that are views of the kernel's state, no one's code. */
+static __always_inline bool is_pseudo_fs(__u64 magic)
+{
+	switch (magic) {
+	case 0x9fa0:	 /* PROC_SUPER_MAGIC */
+	case 0x62656572: /* SYSFS_MAGIC */
+	case 0x27e0eb:	 /* CGROUP_SUPER_MAGIC */
+	case 0x63677270: /* CGROUP2_SUPER_MAGIC */
+	case 0x64626720: /* DEBUGFS_MAGIC */
+	case 0x74726163: /* TRACEFS_MAGIC */
+	case 0x73636673: /* SECURITYFS_MAGIC */
+	case 0xcafe4a11: /* BPF_FS_MAGIC */
+	case 0x62656570: /* CONFIGFS_MAGIC */
+	case 0xde5e81e4: /* EFIVARFS_MAGIC */
+	case 0x6165676c: /* PSTOREFS_MAGIC */
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A file an interpreter's read-open of which is decided like an exec: a regular file with content. */
+static __always_inline bool is_script_candidate(struct inode *inode)
+{
+	return (inode->i_mode & S_IFMT) == S_IFREG && !is_pseudo_fs(inode->i_sb->s_magic);
+}
+
 /*
- * Every open on the machine passes here: opens that neither write nor exec return at once. A write-open
- * drops the cached verdict (the content may change); an exec-open of a known prohibited file is refused
- * here already, an unknown one is left to bprm_check_security, which runs next.
+ * Every open on the machine passes here. A write-open drops the cached verdict (the content may change).
+ * Any other open of a file known to be prohibited is refused here (in enforce mode; reported in audit
+ * mode): an exec-open, or a read by anyone but embargod, so that `sh known.sh`, `sh < known.sh` and
+ * `. known.sh` fail like the exec. For everything else this costs the verdict lookup and emits nothing.
+ *
+ * A read-open of a regular file by an interpreter is decided like an exec. Not here in lsm-hash where the
+ * kernel has file_post_open (6.9 and later): the file is not readable yet (no FMODE_CAN_READ), so IMA
+ * cannot hash it; post_open_hash decides once it is. Elsewhere an unknown one is reported for embargod to
+ * classify, and allowed meanwhile (docs/threat-model.md).
  */
 SEC("lsm/file_open")
 int BPF_PROG(file_open, struct file *file, int ret)
 {
 	struct embargo_verdict *v;
 	struct subject s = {};
-	struct embargo_rule_ref ref = {};
 	__u32 fmode;
 
 	if (ret)
 		return earlier(ret);
 	fmode = file->f_mode;
-	if (!(fmode & (FMODE_WRITE | FMODE_EXEC)))
-		return 0;
 	if (fmode & FMODE_WRITE) {
 		invalidate(file->f_inode);
 		return 0;
 	}
-	subject_init(&s, file, EMBARGO_HOOK_OPEN);
-	v = bpf_map_lookup_elem(&verdicts, &s.key);
-	if (!v || !verdict_valid(&s, v) || v->verdict != EMBARGO_VERDICT_MATCH)
+	/* execve's own open: bprm_check_security, which runs next, decides (and reports the exec). */
+	if (!(fmode & FMODE_EXEC) && (file->f_flags & __FMODE_EXEC))
 		return 0;
-	ref.rule_id = v->rule_id;
-	ref.vendor_id = v->vendor_id;
-	ref.vendor_mode = v->vendor_mode;
-	return verdict_errno(on_match(&s, &ref, NULL, false, NULL));
+	subject_init(&s, file, fmode & FMODE_EXEC ? EMBARGO_HOOK_OPEN : EMBARGO_HOOK_READ);
+	v = bpf_map_lookup_elem(&verdicts, &s.key);
+	if (v && verdict_valid(&s, v)) {
+		if (v->verdict != EMBARGO_VERDICT_MATCH || (!(fmode & FMODE_EXEC) && is_daemon()))
+			return 0;
+		return verdict_errno(decide_cached(&s, v, false, NULL));
+	}
+	/* An unknown exec-open is left to bprm_check_security, which runs next. */
+	if (fmode & FMODE_EXEC || have_post_open || !is_interpreter_task() || !is_script_candidate(s.inode))
+		return 0;
+	return verdict_errno(decide_miss(&s, false, false, NULL));
+}
+
+/* lsm-hash, 6.9 and later: an interpreter's read-open, now readable, hashed in the kernel on a miss. */
+SEC("lsm.s/file_post_open")
+int BPF_PROG(post_open_hash, struct file *file, int mask, int ret)
+{
+	struct embargo_verdict *v;
+	struct subject s = {};
+
+	if (ret)
+		return earlier(ret);
+	if (file->f_mode & (FMODE_WRITE | FMODE_EXEC) || (file->f_flags & __FMODE_EXEC) ||
+	    !is_interpreter_task() || !is_script_candidate(file->f_inode))
+		return 0;
+	subject_init(&s, file, EMBARGO_HOOK_READ);
+	v = bpf_map_lookup_elem(&verdicts, &s.key);
+	if (v && verdict_valid(&s, v))
+		return verdict_errno(decide_cached(&s, v, false, NULL));
+	return verdict_errno(decide_miss(&s, true, false, NULL));
+}
+
+/*
+ * A file mapping made executable after the fact (mmap PROT_READ, then mprotect PROT_EXEC) is decided as
+ * mmap_file decides one mapped executable. The hook runs under the mmap lock and may not sleep: a file the
+ * cache does not know is reported and allowed, as in the lsm tier. Anonymous memory (JITs) is not looked
+ * at, nor a mapping that is executable already (mmap_file or an earlier mprotect decided it).
+ */
+SEC("lsm/file_mprotect")
+int BPF_PROG(mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot, int ret)
+{
+	struct file *file;
+
+	if (ret)
+		return earlier(ret);
+	file = vma->vm_file;
+	if (!is_exec_mmap(file, prot) || (vma->vm_flags & VM_EXEC))
+		return 0;
+	/* bpf_d_path is for sleepable hooks only: the event names no path, embargod finds the mapping. */
+	return verdict_errno(decide(file, EMBARGO_HOOK_MPROTECT, false, true, NULL));
+}
+
+/* include/linux/binfmts.h, 6.14 and later: execveat(AT_EXECVE_CHECK) asks and stops here. */
+struct linux_binprm___check {
+	unsigned int is_check : 1;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool bprm_is_check(struct linux_binprm *bprm)
+{
+	struct linux_binprm___check *b = (void *)bprm;
+
+	if (!bpf_core_field_exists(b->is_check))
+		return false;
+	return BPF_CORE_READ_BITFIELD(b, is_check);
+}
+
+/*
+ * Interpreters that honour AT_EXECVE_CHECK get exec's answer for the script they are about to read. Loaded
+ * only where struct linux_binprm has is_check (embargod asks the kernel's BTF).
+ */
+SEC("lsm.s/bprm_creds_for_exec")
+int BPF_PROG(exec_check_hash, struct linux_binprm *bprm, int ret)
+{
+	if (ret)
+		return earlier(ret);
+	if (!bprm_is_check(bprm))
+		return 0;
+	return verdict_errno(decide(bprm->file, EMBARGO_HOOK_EXEC_CHECK, true, false, bprm->filename));
+}
+
+SEC("lsm/bprm_creds_for_exec")
+int BPF_PROG(exec_check_cache, struct linux_binprm *bprm, int ret)
+{
+	if (ret)
+		return earlier(ret);
+	if (!bprm_is_check(bprm))
+		return 0;
+	return verdict_errno(decide(bprm->file, EMBARGO_HOOK_EXEC_CHECK, false, false, bprm->filename));
+}
+
+/*
+ * Which processes run an interpreter. At exec (the image is in place, the thread group id is the one it
+ * keeps) by the image's inode; at fork the child inherits; when the last thread exits the tag goes.
+ */
+static __always_inline bool is_interpreter_image(struct file *file)
+{
+	struct inode *inode = file->f_inode;
+	struct embargo_inode_key key = {
+		.dev = inode->i_sb->s_dev,
+		.ino = inode->i_ino,
+	};
+	struct embargo_interp_stamp *st = bpf_map_lookup_elem(&interp_inodes, &key);
+	__s64 sec;
+	__u32 nsec;
+
+	if (!st)
+		return false;
+	inode_ctime(inode, &sec, &nsec);
+	return st->ctime_sec == sec && st->ctime_nsec == nsec;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(interp_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u8 one = 1;
+
+	if (!is_interpreter_image(bprm->file))
+		bpf_map_delete_elem(&interp_tasks, &tgid);
+	else if (bpf_map_update_elem(&interp_tasks, &tgid, &one, BPF_ANY) < 0)
+		count(EMBARGO_STAT_MAP_ERRORS);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(interp_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u8 one = 1;
+
+	if (ctgid == ptgid || !bpf_map_lookup_elem(&interp_tasks, &ptgid))
+		return 0;
+	if (bpf_map_update_elem(&interp_tasks, &ctgid, &one, BPF_ANY) < 0)
+		count(EMBARGO_STAT_MAP_ERRORS);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(interp_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+
+	/* do_exit has counted this thread out of signal->live before the tracepoint. */
+	if (BPF_CORE_READ(p, signal, live.counter) == 0)
+		bpf_map_delete_elem(&interp_tasks, &tgid);
+	return 0;
 }
 
 #define SIGKILL 9

@@ -41,6 +41,10 @@ enum embargo_hook {
 	EMBARGO_HOOK_MMAP = 2,	 /* mmap_file with PROT_EXEC */
 	EMBARGO_HOOK_OPEN = 3,	 /* file_open for exec */
 	EMBARGO_HOOK_MODULE = 4, /* kernel_read_file of a kernel module (finit_module) */
+	/* file_open for reading: of a file known to be listed, or of any regular file by an interpreter */
+	EMBARGO_HOOK_READ = 5,
+	EMBARGO_HOOK_MPROTECT = 6,   /* file_mprotect making a file mapping executable */
+	EMBARGO_HOOK_EXEC_CHECK = 7, /* bprm_creds_for_exec of execveat(AT_EXECVE_CHECK), 6.14 and later */
 };
 
 enum embargo_action {
@@ -96,10 +100,11 @@ static inline __u8 embargo_match_action(__u8 vendor_mode, __u8 global_mode, __u8
  */
 #define EMBARGO_EVF_NO_CACHE (1u << 5)
 /* Refused in enforce mode, reported in audit mode, with rule EMBARGO_RULE_NONE: the kernel could not judge */
-#define EMBARGO_EVF_TOO_LARGE (1u << 6)	  /* i_size (event .size) above max_hash_size_mib: not hashed */
-#define EMBARGO_EVF_HASH_FAILED (1u << 7) /* bpf_ima_file_hash failed (O_DIRECT, I/O error) or not SHA-256   \
-					   */
-#define EMBARGO_EVF_REMOTE_FS (1u << 8)	  /* on a remote file system, lsm tier, remote_fs deny */
+#define EMBARGO_EVF_TOO_LARGE (1u << 6) /* i_size (event .size) above max_hash_size_mib: not hashed */
+#define EMBARGO_EVF_HASH_FAILED                                                                              \
+	(1u << 7)			/* bpf_ima_file_hash failed (O_DIRECT, I/O error) or not SHA-256     \
+					 */
+#define EMBARGO_EVF_REMOTE_FS (1u << 8) /* on a remote file system, lsm tier, remote_fs deny */
 #define EMBARGO_EVF_UNDECIDABLE (EMBARGO_EVF_TOO_LARGE | EMBARGO_EVF_HASH_FAILED | EMBARGO_EVF_REMOTE_FS)
 
 /* A rule id with this bit names an identity rule (signer, package, path) whose file's digest was learned. */
@@ -175,6 +180,23 @@ struct embargo_verdict {
  * kernel reports the file again at its next use.
  */
 #define EMBARGO_PENDING_TTL_NS 5000000000ull /* 5 s */
+
+/*
+ * Interpreters (embargo.conf's interpreters): a process whose image is one has its read-opens of regular
+ * files decided like execs. Userspace puts their digests into interp_digests (value: a byte, unused) and
+ * the inodes it found them at into interp_inodes; the kernel adds the inodes of copies it hashes at exec
+ * (lsm-hash). An inode entry holds while the inode's ctime equals the stamp.
+ */
+#define EMBARGO_INTERP_DIGESTS_MAX 256
+#define EMBARGO_INTERP_INODES_MAX 4096
+/* Processes (thread group ids) running an interpreter, tagged at exec and inherited at fork. */
+#define EMBARGO_INTERP_TASKS_MAX 16384
+
+struct embargo_interp_stamp {
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 pad;
+};
 
 /* Value of the deny-digest map, keyed by the 32-byte SHA-256. */
 struct embargo_rule_ref {
@@ -280,6 +302,7 @@ struct stat_slot {
 _Static_assert(sizeof(struct embargo_inode_key) == 16, "embargo_inode_key layout");
 _Static_assert(sizeof(struct embargo_verdict) == 32, "embargo_verdict layout");
 _Static_assert(sizeof(struct embargo_rule_ref) == 8, "embargo_rule_ref layout");
+_Static_assert(sizeof(struct embargo_interp_stamp) == 16, "embargo_interp_stamp layout");
 _Static_assert(sizeof(struct embargo_dedup_key) == 32, "embargo_dedup_key layout");
 _Static_assert(sizeof(struct embargo_dedup_val) == 24, "embargo_dedup_val layout");
 _Static_assert(sizeof(struct stat_slot) == 128, "stat_slot layout");

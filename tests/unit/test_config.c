@@ -75,6 +75,7 @@ static bool config_eq(const struct embargo_config *a, const struct embargo_confi
 	       a->remote_fs == b->remote_fs && a->max_learned == b->max_learned &&
 	       a->never_deny_packaged == b->never_deny_packaged && a->self_protection == b->self_protection &&
 	       a->syscall_filter == b->syscall_filter &&
+	       strv_eq(a->interpreters, a->n_interpreters, b->interpreters, b->n_interpreters) &&
 	       strv_eq(a->fanotify_paths, a->n_fanotify_paths, b->fanotify_paths, b->n_fanotify_paths) &&
 	       a->log == b->log && a->log_rate_limit == b->log_rate_limit &&
 	       a->log_rate_interval_s == b->log_rate_interval_s &&
@@ -102,6 +103,9 @@ static void check_defaults(const struct embargo_config *c)
 	CHECK(c->never_deny_packaged);
 	CHECK(c->self_protection);
 	CHECK(c->syscall_filter);
+	REQUIRE(c->n_interpreters > 0 && c->interpreters);
+	CHECK_EQ_STR(c->interpreters[0], "/bin/sh");
+	CHECK(c->interpreters[c->n_interpreters] == NULL);
 	CHECK(c->fanotify_paths == NULL);
 	CHECK_EQ_INT(c->n_fanotify_paths, 0);
 	CHECK_EQ_INT(c->log, EMBARGO_CONFIG_LOG_AUTO);
@@ -230,6 +234,7 @@ TEST(config_every_key)
 			  "never_deny_packaged no\n"
 			  "self_protection no\n"
 			  "syscall_filter no\n"
+			  "interpreters /opt/bin/sh \"/usr/bin/python3*\"\n"
 			  "fanotify_paths /opt /home\n"
 			  "log stderr\n"
 			  "log_rate_limit 0\n"
@@ -251,6 +256,9 @@ TEST(config_every_key)
 	CHECK(c.keep_enforcement_on_exit);
 	CHECK(!c.self_protection);
 	CHECK(!c.syscall_filter);
+	REQUIRE(c.n_interpreters == 2);
+	CHECK_EQ_STR(c.interpreters[0], "/opt/bin/sh");
+	CHECK_EQ_STR(c.interpreters[1], "/usr/bin/python3*");
 	REQUIRE(c.n_fanotify_paths == 2);
 	CHECK_EQ_STR(c.fanotify_paths[0], "/opt");
 	CHECK_EQ_STR(c.fanotify_paths[1], "/home");
@@ -406,7 +414,7 @@ static const struct bad_case bad_cases[] = {
 	  "1:1: unknown key 'verbose'; expected one of: mode, policy, tier, scan_paths, "
 	  "scan_at_start, on_timeout, decision_timeout_ms, kill_running, keep_enforcement_on_exit, "
 	  "init_module, max_hash_size_mib, remote_fs, max_learned, never_deny_packaged, "
-	  "self_protection, syscall_filter, "
+	  "self_protection, syscall_filter, interpreters, "
 	  "fanotify_paths, log, log_rate_limit, log_rate_interval_s, runtime_dir, state_dir" },
 	{ "Mode audit\n", "1:1: unknown key 'Mode'; did you mean 'mode'?" },
 	{ "\"mode\" audit\n", "1:1: expected a key, found \"mode\" (keys are not quoted)" },
@@ -574,28 +582,32 @@ TEST(config_format_defaults)
 
 	REQUIRE(embargo_config_defaults(&c) == 0);
 	REQUIRE(embargo_config_format(&c, &text) == 0);
-	CHECK_EQ_STR(text, "mode enforce\n"
-			   "policy /etc/embargo/policy.d\n"
-			   "tier auto\n"
-			   "scan_paths /\n"
-			   "scan_at_start yes\n"
-			   "on_timeout auto\n"
-			   "decision_timeout_ms 1000\n"
-			   "kill_running no\n"
-			   "keep_enforcement_on_exit no\n"
-			   "init_module auto\n"
-			   "max_hash_size_mib 2048\n"
-			   "remote_fs check\n"
-			   "max_learned 10000\n"
-			   "never_deny_packaged yes\n"
-			   "self_protection yes\n"
-			   "syscall_filter yes\n"
-			   "fanotify_paths auto\n"
-			   "log auto\n"
-			   "log_rate_limit 1000\n"
-			   "log_rate_interval_s 10\n"
-			   "runtime_dir /run/embargo\n"
-			   "state_dir /var/lib/embargo\n");
+	CHECK_EQ_STR(text,
+		     "mode enforce\n"
+		     "policy /etc/embargo/policy.d\n"
+		     "tier auto\n"
+		     "scan_paths /\n"
+		     "scan_at_start yes\n"
+		     "on_timeout auto\n"
+		     "decision_timeout_ms 1000\n"
+		     "kill_running no\n"
+		     "keep_enforcement_on_exit no\n"
+		     "init_module auto\n"
+		     "max_hash_size_mib 2048\n"
+		     "remote_fs check\n"
+		     "max_learned 10000\n"
+		     "never_deny_packaged yes\n"
+		     "self_protection yes\n"
+		     "syscall_filter yes\n"
+		     "interpreters /bin/sh /bin/dash /bin/bash /usr/bin/sh /usr/bin/dash /usr/bin/bash "
+		     "/usr/bin/python3* /usr/bin/perl /usr/bin/perl5* /usr/bin/ruby* /usr/bin/node "
+		     "/usr/bin/nodejs /usr/bin/php* /usr/bin/lua* /usr/bin/java /usr/lib/jvm/*/bin/java\n"
+		     "fanotify_paths auto\n"
+		     "log auto\n"
+		     "log_rate_limit 1000\n"
+		     "log_rate_interval_s 10\n"
+		     "runtime_dir /run/embargo\n"
+		     "state_dir /var/lib/embargo\n");
 	round_trip(&c);
 	embargo_config_free(&c);
 }
@@ -745,7 +757,7 @@ TEST(config_shipped_file)
 		if (line)
 			line++;
 	}
-	CHECK_EQ_INT(settings, 22);
+	CHECK_EQ_INT(settings, 25);
 	put(text);
 	if (embargo_config_load(conf_path(), &c, &err) < 0) {
 		test_fail(__FILE__, __LINE__, "uncommented: %s",

@@ -147,6 +147,14 @@ TEST(record_field_limit)
 	record_free(&rec);
 }
 
+TEST(hook_names)
+{
+	CHECK_EQ_STR(embargo_hook_name(EMBARGO_HOOK_READ), "read");
+	CHECK_EQ_STR(embargo_hook_name(EMBARGO_HOOK_MPROTECT), "mprotect");
+	CHECK_EQ_STR(embargo_hook_name(EMBARGO_HOOK_EXEC_CHECK), "exec-check");
+	CHECK_EQ_STR(embargo_hook_name(99), "unknown");
+}
+
 TEST(tier_names_round_trip)
 {
 	uint8_t t;

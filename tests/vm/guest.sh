@@ -14,6 +14,11 @@
 # shellcheck source=tests/vm/guest-protect.sh
 . /opt/embargo-test/guest-protect.sh
 
+# listed_copy DST: a fresh file with the listed program's bytes. A known listed file cannot be read (not
+# even to copy it): the bytes come from listed.inv, which no scan finds.
+listed_copy() { trewrite --invert $T/listed.inv "$1" && chmod 755 "$1"; }
+lib_copy() { trewrite --invert $T/liblisted.so.inv "$1"; }
+
 # --------------------------------------------------------------------------------------------- tests
 
 # The test programs work in this guest at all (no daemon yet): a later "denied" means something.
@@ -59,7 +64,7 @@ t_exec_listed_denied() {
 }
 
 t_exec_copy_denied() {
-	cp $T/listed /tmp/copy-listed || return 1
+	listed_copy /tmp/copy-listed || return 1
 	mark_log
 	expect_denied_first /tmp/copy-listed || return 1
 	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_PATH="/tmp/copy-listed"'
@@ -67,12 +72,12 @@ t_exec_copy_denied() {
 
 t_exec_hardlink_denied() {
 	# A never-executed copy, executed first through a second name.
-	cp $T/listed /tmp/copy-for-link && ln /tmp/copy-for-link /tmp/hardlink-listed || return 1
+	listed_copy /tmp/copy-for-link && ln /tmp/copy-for-link /tmp/hardlink-listed || return 1
 	expect_denied_first /tmp/hardlink-listed
 }
 
 t_exec_renamed_denied() {
-	cp $T/listed /tmp/copy-to-rename && mv /tmp/copy-to-rename /tmp/renamed-listed || return 1
+	listed_copy /tmp/copy-to-rename && mv /tmp/copy-to-rename /tmp/renamed-listed || return 1
 	expect_denied_first /tmp/renamed-listed
 }
 
@@ -105,31 +110,59 @@ t_dlopen_denied() {
 		return 1
 	}
 	# A component (white-label): the program that loads it is reported as the vendor's.
-	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="mmap"' "EMBARGO_PATH=\"$T/liblisted.so\"" \
+	# Known from the start-up scan, it is refused at its open already (hook read); a fresh copy at its
+	# mapping (dlopen-fresh-copy-denied).
+	wait_log 'EMBARGO_ACTION="denied"' "EMBARGO_PATH=\"$T/liblisted.so\"" \
 		"EMBARGO_SHA256=\"$H_LIB\"" "EMBARGO_RULE=\"$POL:$RULE_LIB\"" \
 		'EMBARGO_NOTE="component of Listed: the loading program' || return 1
 	out=$(timeout $STEP_TIMEOUT trun $T/tdlopen --mmap-exec $T/liblisted.so 2>&1)
-	[ "$out" = "mmap: Operation not permitted (errno 1)" ] || {
+	[ "$out" = "mmap: Operation not permitted (errno 1)" ] || [ "$out" = "open: Operation not permitted (errno 1)" ] || {
 		REASON="mmap(PROT_EXEC) of liblisted.so: $(flat "$out")"
 		return 1
 	}
 }
 
-# Listed files stay readable: only executing and executable mappings are refused.
+# A listed file nothing has decided yet stays readable (by a program that is no interpreter): a fresh
+# copy is hashed, mapped for reading and copied.
 t_read_allowed() {
-	[ "$(sha $T/listed)" = "$H_LISTED" ] && [ "$(sha $T/liblisted.so)" = "$H_LIB" ] || {
-		REASON="sha256sum of a listed file failed or differs while the daemon runs"
+	listed_copy /tmp/read-src && lib_copy /tmp/read-src.so || return 1
+	[ "$(sha /tmp/read-src)" = "$H_LISTED" ] && [ "$(sha /tmp/read-src.so)" = "$H_LIB" ] || {
+		REASON="sha256sum of a fresh copy of a listed file failed or differs while the daemon runs"
 		return 1
 	}
-	out=$(timeout $STEP_TIMEOUT trun $T/tdlopen --mmap-read $T/liblisted.so 2>&1)
+	out=$(timeout $STEP_TIMEOUT trun $T/tdlopen --mmap-read /tmp/read-src.so 2>&1)
 	[ "$out" = "mmap: ok" ] || {
-		REASON="mmap(PROT_READ) of liblisted.so: $(flat "$out")"
+		REASON="mmap(PROT_READ) of a fresh copy of liblisted.so: $(flat "$out")"
 		return 1
 	}
-	cp $T/listed /tmp/read-copy && cmp -s $T/listed /tmp/read-copy || {
-		REASON="copying a listed file failed"
+	cp /tmp/read-src /tmp/read-copy && cmp -s /tmp/read-src /tmp/read-copy || {
+		REASON="copying a fresh copy of a listed file failed"
 		return 1
 	}
+}
+
+# A file known to be listed (the start-up scan found it) is not opened at all, but by embargod: reading
+# it is refused in enforce mode (hook read), as its exec is.
+t_read_known_denied() {
+	mark_log
+	if out=$(sha256sum $T/listed 2>&1); then
+		REASON="sha256sum of the known listed program worked: $(flat "$out")"
+		return 1
+	fi
+	case "$out" in
+	*"ermission denied"* | *"not permitted"*) ;;
+	*)
+		REASON="sha256sum of the known listed program failed, but not with EPERM: $(flat "$out")"
+		return 1
+		;;
+	esac
+	out=$(timeout $STEP_TIMEOUT trun $T/tdlopen --mmap-read $T/liblisted.so 2>&1)
+	[ "$out" = "open: Operation not permitted (errno 1)" ] || {
+		REASON="open of the known liblisted.so for reading: $(flat "$out")"
+		return 1
+	}
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="read"' "EMBARGO_PATH=\"$T/listed\"" \
+		"EMBARGO_RULE=\"$POL:$RULE_LISTED\""
 }
 
 t_ld_preload_denied() {
@@ -142,7 +175,7 @@ t_ld_preload_denied() {
 		return 1
 	fi
 	note "ld-preload-denied: exit $RC: $(flat "$OUT")"
-	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="mmap"' "EMBARGO_PATH=\"$T/liblisted.so\""
+	wait_log 'EMBARGO_ACTION="denied"' "EMBARGO_PATH=\"$T/liblisted.so\""
 }
 
 t_ldso_exec_denied() {
@@ -159,7 +192,7 @@ t_ldso_exec_denied() {
 		;;
 	esac
 	note "ldso-exec-denied: exit $RC: $(flat "$OUT")"
-	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="mmap"' "EMBARGO_PATH=\"$T/listed\""
+	wait_log 'EMBARGO_ACTION="denied"' "EMBARGO_PATH=\"$T/listed\""
 }
 
 t_unlisted_runs() {
@@ -167,7 +200,7 @@ t_unlisted_runs() {
 }
 
 t_modified_runs() {
-	cp $T/listed /tmp/modified && printf 'x' >>/tmp/modified || return 1
+	listed_copy /tmp/modified && printf 'x' >>/tmp/modified || return 1
 	expect_runs /tmp/modified listed
 }
 
@@ -185,12 +218,12 @@ t_rewritten_denied() {
 	# Modified again (runs), then the listed bytes written over it in place.
 	printf 'y' >>/tmp/modified || return 1
 	expect_runs /tmp/modified listed || return 1
-	cat $T/listed >/tmp/modified || return 1
+	trewrite --invert $T/listed.inv /tmp/modified || return 1
 	expect_denied_first /tmp/modified
 }
 
 t_interp_denied() {
-	cp $T/listed /tmp/listed-interp && cp $T/unlisted /tmp/unlisted-interp || return 1
+	listed_copy /tmp/listed-interp && cp $T/unlisted /tmp/unlisted-interp || return 1
 	printf '#!/tmp/unlisted-interp\n' >/tmp/script-ok && chmod +x /tmp/script-ok || return 1
 	printf '#!/tmp/listed-interp\n' >/tmp/script-listed && chmod +x /tmp/script-listed || return 1
 	expect_runs /tmp/script-ok unlisted || {
@@ -198,6 +231,217 @@ t_interp_denied() {
 		return 1
 	}
 	expect_denied_first /tmp/script-listed
+}
+
+# ------------------------------------------------------------- issue 12: interpreters, mprotect
+
+# write_script PATH WHO, write_py PATH WHO: the test scripts (fixed bytes: the same WHO, the same digest).
+write_script() { printf '%s\n' '#!/bin/sh' "echo \"$2 script ran\"" ': >"${MARKER:-/dev/null}"' >"$1"; }
+write_py() { printf 'print("%s python ran")\n' "$2" >"$1"; }
+
+# script_run CMD...: sets OUT, RC, MK as prog_run does, without trun (the interpreter is the program).
+script_run() {
+	N=$((N + 1))
+	MK=/tmp/marker.$N
+	rm -f "$MK"
+	OUT=$(MARKER=$MK timeout $STEP_TIMEOUT "$@" 2>&1)
+	RC=$?
+}
+
+# expect_script_runs WANT CMD...: exit 0 and WANT in the output.
+expect_script_runs() {
+	want=$1
+	shift
+	script_run "$@"
+	if [ $RC -eq 0 ]; then
+		case "$OUT" in
+		*"$want"*) return 0 ;;
+		esac
+	fi
+	REASON="$*: exit $RC, output: $(flat "$OUT")"
+	return 1
+}
+
+# expect_script_denied CMD...: the interpreter could not open the script (EPERM) and nothing of it ran.
+expect_script_denied() {
+	script_run "$@"
+	case "$OUT" in
+	*"script ran"* | *"python ran"*)
+		REASON="$*: the listed script ran: $(flat "$OUT")"
+		return 1
+		;;
+	esac
+	if [ -e "$MK" ] || [ $RC -eq 0 ]; then
+		REASON="$*: exit $RC, marker $([ -e "$MK" ] && echo written || echo missing): $(flat "$OUT")"
+		return 1
+	fi
+	case "$OUT" in
+	*"not permitted"*) return 0 ;;
+	esac
+	REASON="$*: failed, but not with EPERM: exit $RC, $(flat "$OUT")"
+	return 1
+}
+
+# The kernel hashes what an interpreter reads in lsm-hash from 6.9 on (file_post_open).
+interp_sync() { [ "$EXPECT_TIER" = lsm-hash ] && grep -q ' bpf_lsm_file_post_open$' /proc/kallsyms; }
+
+# until_denied CMD...: refused at once where the kernel hashes what an interpreter reads; elsewhere an
+# unseen script may run once while the daemon classifies it (docs/threat-model.md).
+until_denied() {
+	interp_sync && {
+		expect_script_denied "$@"
+		return
+	}
+	i=0
+	while ! expect_script_denied "$@"; do
+		i=$((i + 1))
+		[ $i -ge $((STEP_TIMEOUT * 10)) ] && return 1
+		sleep 0.1
+	done
+	[ $i -gt 0 ] && note "$*: denied after $i attempts (tier $EXPECT_TIER)"
+	return 0
+}
+
+# hold_open FILE: where the kernel does not hash what an interpreter reads, a first read that holds FILE
+# open for a while: the report of it reaches embargod, which finds the file among the reader's open
+# files where the kernel could not name it (5.10: no bpf_d_path), and classifies it.
+hold_open() { interp_sync || timeout $STEP_TIMEOUT dash -c "exec 3<$1; sleep 2" >/dev/null 2>&1; }
+
+have_dash() {
+	command -v dash >/dev/null && return 0
+	REASON="no dash in this guest (tools/vmtest installs the build machine's)"
+	return 3
+}
+
+t_script_sh_denied() {
+	have_dash || return
+	write_script /tmp/unlisted.sh unlisted
+	expect_script_runs "unlisted script ran" dash /tmp/unlisted.sh || return 1
+	mark_log
+	until_denied dash $SCRIPT_LISTED || return 1
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="read"' "EMBARGO_PATH=\"$SCRIPT_LISTED\"" \
+		"EMBARGO_RULE=\"$POL:$RULE_SCRIPT\""
+}
+
+# sh < script: the shell that redirects opens it. An interpreter's open is decided; anyone's open of a
+# file known to be listed (as it is since script-sh-denied) is refused, busybox sh's too.
+t_script_stdin_denied() {
+	have_dash || return
+	expect_script_runs "unlisted script ran" dash -c 'dash </tmp/unlisted.sh' || return 1
+	expect_script_denied dash -c "dash <$SCRIPT_LISTED" || return 1
+	expect_script_denied sh -c "dash <$SCRIPT_LISTED"
+}
+
+t_script_dot_denied() {
+	have_dash || return
+	expect_script_runs "unlisted script ran" dash -c '. /tmp/unlisted.sh' || return 1
+	expect_script_denied dash -c ". $SCRIPT_LISTED"
+}
+
+# A copy made now, never seen: hashed at the interpreter's first read and refused (lsm-hash, 6.9 and
+# later), or refused once embargod has classified it.
+t_script_fresh_copy_denied() {
+	have_dash || return
+	write_script /tmp/fresh-unlisted.sh unlisted && write_script /tmp/fresh-listed.sh listed || return 1
+	expect_script_runs "unlisted script ran" dash /tmp/fresh-unlisted.sh || return 1
+	mark_log
+	hold_open /tmp/fresh-listed.sh
+	until_denied dash /tmp/fresh-listed.sh || return 1
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="read"' 'EMBARGO_PATH="/tmp/fresh-listed.sh"'
+}
+
+t_python_denied() {
+	command -v python3 >/dev/null || {
+		REASON="no python3 in this guest (tools/vmtest installs the build machine's)"
+		return 3
+	}
+	write_py /tmp/unlisted.py unlisted || return 1
+	expect_script_runs "unlisted python ran" python3 -S -I /tmp/unlisted.py || return 1
+	mark_log
+	hold_open $PY_LISTED
+	until_denied python3 -S -I $PY_LISTED || return 1
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="read"' "EMBARGO_PATH=\"$PY_LISTED\"" \
+		"EMBARGO_RULE=\"$POL:$RULE_PY\""
+}
+
+# known_lib PATH: the library mapped executable until the daemon knows it (refused at once in lsm-hash).
+known_lib() {
+	i=0
+	while [ "$(tdlopen --mmap-exec "$1" 2>&1)" = "mmap: ok" ]; do
+		i=$((i + 1))
+		[ $i -ge $((STEP_TIMEOUT * 10)) ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# mprotect_after PATH CMD...: tmprotect maps PATH for reading, CMD runs, then the mapping is made
+# executable; OUT is tmprotect's last line.
+mprotect_after() {
+	f=$1
+	shift
+	rm -f /tmp/mp.fifo /tmp/mp.out
+	mkfifo /tmp/mp.fifo || return 1
+	timeout $STEP_TIMEOUT tmprotect "$f" /tmp/mp.fifo >/tmp/mp.out 2>&1 &
+	mp=$!
+	wait_until 10 grep -q mapped /tmp/mp.out || {
+		REASON="tmprotect did not map $f: $(flat "$(cat /tmp/mp.out)")"
+		kill $mp 2>/dev/null
+		return 1
+	}
+	"$@"
+	echo x >/tmp/mp.fifo
+	wait $mp
+	OUT=$(tail -n 1 /tmp/mp.out)
+}
+
+# A listed library mapped PROT_READ, known meanwhile, then mprotect(PROT_EXEC): refused like its mmap.
+t_mprotect_denied() {
+	cp $T/unlisted /tmp/mp-unlisted.so || return 1
+	mprotect_after /tmp/mp-unlisted.so true || return 1
+	[ "$OUT" = "mprotect: ok" ] || {
+		REASON="mprotect(PROT_EXEC) of an unlisted file mapping: $(flat "$OUT")"
+		return 1
+	}
+	lib_copy /tmp/mp-listed.so || return 1
+	mark_log
+	mprotect_after /tmp/mp-listed.so known_lib /tmp/mp-listed.so || return 1
+	[ "$OUT" = "mprotect: Operation not permitted (errno 1)" ] || {
+		REASON="mprotect(PROT_EXEC) of a listed library mapped PROT_READ: $(flat "$OUT")"
+		return 1
+	}
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="mprotect"' "EMBARGO_SHA256=\"$H_LIB\""
+}
+
+# JITs: anonymous memory made executable is not embargo's business.
+t_mprotect_anon_allowed() {
+	out=$(timeout $STEP_TIMEOUT tmprotect --anon 2>&1)
+	[ "$out" = "mprotect: ok" ] || {
+		REASON="mprotect(PROT_EXEC) of anonymous memory: $(flat "$out")"
+		return 1
+	}
+}
+
+# execveat(AT_EXECVE_CHECK), 6.14 and later: an interpreter that asks gets exec's answer for its script.
+t_exec_check_denied() {
+	out=$(timeout $STEP_TIMEOUT texeccheck $T/unlisted 2>&1)
+	[ "$out" = "check: unsupported" ] && {
+		REASON="this kernel has no AT_EXECVE_CHECK (6.14 and later)"
+		return 3
+	}
+	[ "$out" = "check: ok" ] || {
+		REASON="AT_EXECVE_CHECK of the unlisted program: $(flat "$out")"
+		return 1
+	}
+	hash_tier_only "the check of an unseen file is answered before embargod classifies it" || return
+	listed_copy /tmp/check-listed || return 1
+	mark_log
+	out=$(timeout $STEP_TIMEOUT texeccheck /tmp/check-listed 2>&1)
+	[ "$out" = "check: Operation not permitted (errno 1)" ] || {
+		REASON="AT_EXECVE_CHECK of a fresh copy of the listed program: $(flat "$out")"
+		return 1
+	}
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="exec-check"' 'EMBARGO_PATH="/tmp/check-listed"'
 }
 
 t_runtime_audit() {
@@ -237,7 +481,7 @@ t_vendor_audit_mode() {
 
 t_vendor_enforce_mode() {
 	# The same daemon, global mode enforce: the vendor without a mode of its own is enforced.
-	cp $T/listed /tmp/vendor-b || return 1
+	listed_copy /tmp/vendor-b || return 1
 	expect_denied_first /tmp/vendor-b
 }
 
@@ -306,7 +550,7 @@ t_crash_keeps_denial() {
 	}
 	if [ "$EXPECT_TIER" = lsm-hash ]; then
 		# Hashed in the kernel with nobody in userspace: a copy never seen before is refused too.
-		cp $T/listed /tmp/crash-copy && expect_denied /tmp/crash-copy || {
+		listed_copy /tmp/crash-copy && expect_denied /tmp/crash-copy || {
 			REASON="daemon killed, fresh copy: $REASON"
 			return 1
 		}
@@ -504,9 +748,10 @@ t_identity_path_learned() {
 	mkdir -p /opt/pathvendor
 	cp $T/unlisted /opt/pathvendor/engine && printf 'P' >>/opt/pathvendor/engine
 	mark_log
+	# Copied before it is learned: once it is, no one but embargod may read it.
+	cp /opt/pathvendor/engine /tmp/copy-of-engine && ENGINE_SHA=$(sha /opt/pathvendor/engine) || return 1
 	learn_by_path /opt/pathvendor/engine || return 1
 	wait_log "Identified /opt/pathvendor/engine as Pathvendor's" || return 1
-	cp /opt/pathvendor/engine /tmp/copy-of-engine
 	# lsm-hash: the kernel knows the learned digest, the copy is refused on its first exec; lsm: no
 	# in-kernel hashing, the copy may run once while embargod classifies it.
 	expect_denied_first /tmp/copy-of-engine
@@ -517,6 +762,7 @@ t_identity_path_learned() {
 t_reload_keeps_learned() {
 	mkdir -p /opt/pathvendor
 	cp $T/unlisted /opt/pathvendor/engine2 && printf 'Q' >>/opt/pathvendor/engine2
+	h=$(sha /opt/pathvendor/engine2)
 	learn_by_path /opt/pathvendor/engine2 || return 1
 	out=$(ctl reload 2>&1) || {
 		REASON="embargoctl reload: $out"
@@ -526,7 +772,6 @@ t_reload_keeps_learned() {
 		REASON="after a reload: $REASON"
 		return 1
 	}
-	h=$(sha /opt/pathvendor/engine2)
 	ctl learned list | grep -q "^$h " || {
 		REASON="the learned digest was dropped by the reload"
 		return 1
@@ -640,7 +885,7 @@ t_classify_off_loop() {
 
 # The learned set is capped; embargoctl learned list shows it and learned forget is the way out.
 t_learned_forget() {
-	h=$(sha /opt/pathvendor/engine)
+	h=$ENGINE_SHA
 	ctl learned list | grep -q "^$h .*/opt/pathvendor/engine" || {
 		REASON="learned list does not show the engine's digest: $(flat "$(ctl learned list 2>&1)")"
 		return 1
@@ -685,12 +930,13 @@ t_module_signer_denied() {
 	done
 	mark_log
 	out=$(timeout $STEP_TIMEOUT tfinit $T/sig/resigned.ko 2>&1)
-	[ "$out" = "finit_module: Operation not permitted (errno 1)" ] || {
+	# Known since the scan: refused at its open already (hook read), or at finit_module.
+	[ "$out" = "finit_module: Operation not permitted (errno 1)" ] || [ "$out" = "open: Operation not permitted (errno 1)" ] || {
 		[ "$out" = "finit_module: ok" ] && tfinit -r nls_iso8859_1 >/dev/null 2>&1
 		REASON="the module signed by the vendor's key was not refused: $out"
 		return 1
 	}
-	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="module"' 'EMBARGO_VENDOR="Signer"' 'EMBARGO_LABEL="signer-org'
+	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_VENDOR="Signer"' 'EMBARGO_LABEL="signer-org'
 }
 
 # Kernel modules through finit_module: an unlisted one loads (and is unloaded again), a listed one is
@@ -746,6 +992,8 @@ t_module_listed_denied() {
 	while :; do
 		out=$(timeout $STEP_TIMEOUT tfinit $T/modules/nls_utf8.ko 2>&1)
 		[ "$out" = "finit_module: Operation not permitted (errno 1)" ] && break
+		# Known since the scan: refused at its open already (hook read).
+		[ "$out" = "open: Operation not permitted (errno 1)" ] && break
 		# Tier lsm: a module never seen may load once while the daemon classifies it.
 		[ "$out" = "finit_module: ok" ] && tfinit -r nls_utf8 >/dev/null 2>&1
 		i=$((i + 1))
@@ -759,7 +1007,7 @@ t_module_listed_denied() {
 		REASON="finit_module failed, yet nls_utf8 is loaded"
 		return 1
 	}
-	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_HOOK="module"' "EMBARGO_SHA256=\"$H_MOD\"" \
+	wait_log 'EMBARGO_ACTION="denied"' "EMBARGO_SHA256=\"$H_MOD\"" \
 		"EMBARGO_RULE=\"$POL:$RULE_MOD\""
 }
 
@@ -781,7 +1029,7 @@ hash_tier_only() {
 t_cache_daemon() {
 	stop_daemon
 	printf 'vendor "Listed"\nsha256 %s label "listed test program"\n' "$H_LISTED" >$PLAIN_POL
-	printf 'max_hash_size_mib 1\n' >$HARD_CONF
+	printf 'max_hash_size_mib 1\ninterpreters /usr/bin/dash\n' >$HARD_CONF
 	start_daemon $PLAIN_POL --config $HARD_CONF --no-self-protection
 }
 
@@ -791,7 +1039,8 @@ t_memfd_shared_write_denied() {
 	hash_tier_only "a memfd cannot be looked up by name" || return
 	N=$((N + 1))
 	MK=/tmp/marker.$N
-	OUT=$(MARKER=$MK timeout $STEP_TIMEOUT tcache memfd $T/listed 2>&1)
+	listed_copy /tmp/memfd-src || return 1
+	OUT=$(MARKER=$MK timeout $STEP_TIMEOUT tcache memfd /tmp/memfd-src 2>&1)
 	RC=$?
 	[ $RC -eq 200 ] && [ "$OUT" = "trun: execve: Operation not permitted (errno 1)" ] && [ ! -e "$MK" ] && return 0
 	REASON="the listed bytes written into a memfd decided clean ran: exit $RC, $(flat "$OUT"), marker $([ -e "$MK" ] && echo written || echo missing)"
@@ -802,7 +1051,7 @@ t_memfd_shared_write_denied() {
 # within one timestamp tick keeps the ctime, and the next executable mapping must still be refused.
 t_truncate_restore_denied() {
 	hash_tier_only "the restored file would run once there anyway" || return
-	cp $T/listed /tmp/trunc-listed || return 1
+	listed_copy /tmp/trunc-listed || return 1
 	out=$(timeout $STEP_TIMEOUT tcache truncate /tmp/trunc-listed "$(stat -c %s $T/listed)" 2>&1)
 	rc=$?
 	note "truncate-restore-denied: $(flat "$out")"
@@ -828,7 +1077,7 @@ t_pending_swept() {
 		REASON="no bpftool in the guest"
 		return 3
 	}
-	cp $T/listed /tmp/pending-listed || return 1
+	listed_copy /tmp/pending-listed || return 1
 	mark_log
 	expect_denied_first /tmp/pending-listed || return 1
 	wait_log 'EMBARGO_PATH="/tmp/pending-listed"' || return 1
@@ -1148,6 +1397,14 @@ else
 	H_LIB=$(sha $T/liblisted.so)
 	H_AUDITED=$(sha $T/audited)
 	H_MOD=$(sha $T/modules/nls_utf8.ko 2>/dev/null)
+	SCRIPT_LISTED=/tmp/listed.sh
+	PY_LISTED=/tmp/listed.py
+	write_script $SCRIPT_LISTED listed && write_py $PY_LISTED listed
+	H_SCRIPT=$(sha $SCRIPT_LISTED)
+	H_PY=$(sha $PY_LISTED)
+	# busybox is the guest's sh and every applet at once: as an interpreter it would make every cp and
+	# cat one. The guest names dash and python3 only.
+	mkdir -p /etc/embargo && printf '%s\n' 'interpreters /usr/bin/dash "/usr/bin/python3*"' >/etc/embargo/embargo.conf
 	# Line numbers matter: events name the rule as file:line.
 	cat >"$POL" <<EOF
 # embargo VM test policy, generated in the guest
@@ -1172,7 +1429,13 @@ path /tmp/dropbox/
 
 vendor "Kaspersky"
 path /opt/kaspersky/
+
+vendor "Scripts"
+sha256 $H_SCRIPT label "listed script"
+sha256 $H_PY label "listed python script"
 EOF
+	RULE_SCRIPT=25
+	RULE_PY=26
 	RULE_LISTED=3
 	RULE_LIB=4
 	RULE_MOD=5
@@ -1191,6 +1454,7 @@ run_test exec-hardlink-denied
 run_test exec-renamed-denied
 run_test dlopen-denied
 run_test read-allowed
+run_test read-known-denied
 run_test ld-preload-denied
 run_test ldso-exec-denied
 run_test unlisted-runs
@@ -1198,6 +1462,14 @@ run_test modified-runs
 run_test restored-denied
 run_test rewritten-denied
 run_test interp-denied
+run_test script-sh-denied
+run_test script-stdin-denied
+run_test script-dot-denied
+run_test script-fresh-copy-denied
+run_test python-denied
+run_test mprotect-denied
+run_test mprotect-anon-allowed
+run_test exec-check-denied
 run_test module-unlisted-loads
 run_test module-listed-denied
 run_test module-memory-denied

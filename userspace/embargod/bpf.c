@@ -4,6 +4,7 @@
  * load, and whether it works, is decided in tier.c.
  */
 #include "bpf.h"
+#include "probe.h"
 #include "verdict.h"
 #include "log.h"
 #include "util.h"
@@ -90,8 +91,22 @@ static bool is_lsm(uint8_t tier)
 	return tier == EMBARGO_TIER_LSM_HASH || tier == EMBARGO_TIER_LSM;
 }
 
-static void set_programs(struct embargo_bpf *skel, uint8_t tier)
+/* execveat(AT_EXECVE_CHECK) (6.14 and later): where the kernel has no such flag, nothing to attach. */
+static bool have_execve_check(void)
 {
+	return embargo_probe_member_known("linux_binprm", "is_check") > 0;
+}
+
+/* file_post_open (6.9 and later): where an interpreter's read-open can be hashed in the kernel. */
+static bool have_post_open(uint8_t tier)
+{
+	return tier == EMBARGO_TIER_LSM_HASH && embargo_probe_func_known("bpf_lsm_file_post_open") > 0;
+}
+
+static void set_programs(struct embargo_bpf *skel, uint8_t tier, bool post_open)
+{
+	bool check = is_lsm(tier) && have_execve_check();
+
 	bpf_program__set_autoload(skel->progs.exec_hash, tier == EMBARGO_TIER_LSM_HASH);
 	bpf_program__set_autoload(skel->progs.mmap_hash, tier == EMBARGO_TIER_LSM_HASH);
 	bpf_program__set_autoload(skel->progs.exec_cache, tier == EMBARGO_TIER_LSM);
@@ -99,15 +114,24 @@ static void set_programs(struct embargo_bpf *skel, uint8_t tier)
 	bpf_program__set_autoload(skel->progs.module_hash, tier == EMBARGO_TIER_LSM_HASH);
 	bpf_program__set_autoload(skel->progs.module_cache, tier == EMBARGO_TIER_LSM);
 	bpf_program__set_autoload(skel->progs.file_open, is_lsm(tier));
+	bpf_program__set_autoload(skel->progs.post_open_hash, post_open);
+	skel->rodata->have_post_open = post_open;
+	bpf_program__set_autoload(skel->progs.mprotect, is_lsm(tier));
+	bpf_program__set_autoload(skel->progs.exec_check_hash, check && tier == EMBARGO_TIER_LSM_HASH);
+	bpf_program__set_autoload(skel->progs.exec_check_cache, check && tier == EMBARGO_TIER_LSM);
+	bpf_program__set_autoload(skel->progs.interp_exec, is_lsm(tier));
+	bpf_program__set_autoload(skel->progs.interp_fork, is_lsm(tier));
+	bpf_program__set_autoload(skel->progs.interp_exit, is_lsm(tier));
 	bpf_program__set_autoload(skel->progs.path_truncate, is_lsm(tier));
 	bpf_program__set_autoload(skel->progs.module_memory, is_lsm(tier));
 	bpf_program__set_autoload(skel->progs.exec_detect, !is_lsm(tier));
 }
 
-int bpf_load(const struct bpf_options *o, struct bpf_state **ret, char *why, size_t whysize)
+static int open_load(const struct bpf_options *o, bool post_open, struct embargo_bpf **ret, char *why,
+		     size_t whysize)
 {
 	struct embargo_bpf *skel;
-	struct bpf_state *b;
+	struct stat exe;
 	char reason[256];
 	int r;
 
@@ -115,13 +139,18 @@ int bpf_load(const struct bpf_options *o, struct bpf_state **ret, char *why, siz
 	skel = embargo_bpf__open();
 	if (!skel)
 		return fail(why, whysize, -errno, "opening the BPF object failed: %m");
-	set_programs(skel, o->tier);
+	set_programs(skel, o->tier, post_open);
 	skel->rodata->tier = o->tier;
 	skel->rodata->have_d_path = o->d_path;
 	/* Constant once loaded: embargo.conf is read once, at start (a reload reads policies only). */
 	skel->rodata->deny_init_module = o->deny_init_module;
 	skel->rodata->max_hash_size = o->max_hash_size;
 	skel->rodata->deny_remote = o->deny_remote;
+	skel->rodata->daemon_tgid = (uint32_t)getpid();
+	if (stat("/proc/self/exe", &exe) == 0) {
+		skel->rodata->daemon_exe_dev = kernel_dev(exe.st_dev);
+		skel->rodata->daemon_exe_ino = exe.st_ino;
+	}
 	skel->data->global_mode = o->mode;
 	skel->data->policy_gen = o->gen;
 	bpf_map__set_max_entries(skel->maps.verdicts, VERDICT_CACHE_ENTRIES);
@@ -141,6 +170,23 @@ int bpf_load(const struct bpf_options *o, struct bpf_state **ret, char *why, siz
 		embargo_bpf__destroy(skel);
 		return r;
 	}
+	*ret = skel;
+	return 0;
+}
+
+int bpf_load(const struct bpf_options *o, struct bpf_state **ret, char *why, size_t whysize)
+{
+	bool post_open = have_post_open(o->tier);
+	struct embargo_bpf *skel;
+	struct bpf_state *b;
+	int r;
+
+	r = open_load(o, post_open, &skel, why, whysize);
+	/* A kernel with the hook that does not let it sleep: interpreters' reads are reported instead. */
+	if (r < 0 && post_open)
+		r = open_load(o, false, &skel, why, whysize);
+	if (r < 0)
+		return r;
 	b = calloc(1, sizeof(*b));
 	if (!b) {
 		embargo_bpf__destroy(skel);
@@ -162,7 +208,7 @@ int bpf_probe_load(uint8_t tier, char *why, size_t whysize)
 	if (!skel)
 		return errno > 0 ? -errno : -ENOMEM;
 	libbpf_nlast = 0;
-	set_programs(skel, tier);
+	set_programs(skel, tier, have_post_open(tier));
 	skel->rodata->tier = tier;
 	r = embargo_bpf__load(skel);
 	embargo_bpf__destroy(skel);
@@ -479,6 +525,40 @@ void bpf_carry_matches(struct bpf_state *b, const struct embargo_policy *old, ui
 		/* BPF_EXIST: a write-open may have dropped it meanwhile; then it stays dropped. */
 		(void)bpf_map_update_elem(fd, &key, &v, BPF_EXIST);
 	}
+}
+
+int bpf_set_interpreters(struct bpf_state *b, const struct embargo_interp_set *set)
+{
+	int dfd, ifd, r;
+	__u8 one = 1;
+
+	if (!b || !is_lsm(b->skel->rodata->tier))
+		return 0;
+	dfd = bpf_map__fd(b->skel->maps.interp_digests);
+	ifd = bpf_map__fd(b->skel->maps.interp_inodes);
+	/* Inodes stay: those of copies the kernel found are valid while their digest is an interpreter's. */
+	r = clear_map(dfd, EMBARGO_SHA256_LEN);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < set->n; i++) {
+		const struct embargo_interp *e = &set->v[i];
+		struct embargo_inode_key key = { .dev = kernel_dev(e->dev), .ino = e->ino };
+		struct embargo_interp_stamp st = { .ctime_sec = e->ctime_sec, .ctime_nsec = e->ctime_nsec };
+
+		if (bpf_map_update_elem(dfd, e->sha256, &one, BPF_ANY) < 0 ||
+		    bpf_map_update_elem(ifd, &key, &st, BPF_ANY) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int bpf_tag_interpreter_task(struct bpf_state *b, uint32_t tgid)
+{
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.interp_tasks), &tgid, &one, BPF_ANY) < 0)
+		return -errno;
+	return 0;
 }
 
 void bpf_switch_gen(struct bpf_state *b, uint32_t gen, bool classify_misses)

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "embargo.h"
+#include "interp.h"
 #include "policy.h"
 
 /* embargo's directory in bpffs. */
@@ -78,6 +79,13 @@ int bpf_refill_digests(struct bpf_state *b, uint32_t gen, const struct embargo_p
 /* Cached matches of old (generation old_gen) whose digest new lists too are re-stamped for gen. */
 void bpf_carry_matches(struct bpf_state *b, const struct embargo_policy *old, uint32_t old_gen,
 		       const struct embargo_policy *new, uint32_t gen);
+/*
+ * The interpreters' digests and inodes into the kernel (LSM tiers; a no-op in the others and for NULL):
+ * a process whose image is one has its read-opens decided like execs from its next exec on. -errno.
+ */
+int bpf_set_interpreters(struct bpf_state *b, const struct embargo_interp_set *set);
+/* Process tgid runs an interpreter (one that started before the programs were attached). -errno. */
+int bpf_tag_interpreter_task(struct bpf_state *b, uint32_t tgid);
 /* Make generation gen the one the kernel decides with (one store). */
 void bpf_switch_gen(struct bpf_state *b, uint32_t gen, bool classify_misses);
 void bpf_set_mode(struct bpf_state *b, uint8_t mode);

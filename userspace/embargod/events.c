@@ -16,6 +16,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -308,6 +309,31 @@ static int find_mapping(const struct embargo_event *ev, char *buf, size_t size)
 }
 
 /*
+ * The reported inode among the process's open files (an interpreter reading a script): /proc/PID/fd/N.
+ * Where the kernel cannot name the file (no bpf_d_path, 5.10) this finds it while the process holds it.
+ */
+static int find_fd(const struct embargo_event *ev, char *buf, size_t size)
+{
+	_cleanup_closedir_ DIR *dir = NULL;
+	struct dirent *de;
+	char fds[64];
+	struct stat st;
+
+	snprintf(fds, sizeof(fds), "/proc/%u/fd", ev->pid);
+	dir = opendir(fds);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(buf, size, "%s/%s", fds, de->d_name);
+		if (stat(buf, &st) == 0 && st.st_ino == ev->ino && S_ISREG(st.st_mode))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/*
  * Open the file the kernel reported, making sure it is the reported file. Best is through the process
  * that uses it (its exe or its mapping: exact even when renamed or deleted, while the process lives), then
  * the name the kernel gave (a full path from bpf_d_path, or execve's argument, relative to the cwd),
@@ -321,7 +347,10 @@ static int open_subject(const struct embargo_event *ev, char *name, size_t size,
 	if (ev->hook == EMBARGO_HOOK_EXEC) {
 		snprintf(p, sizeof(p), "/proc/%u/exe", ev->pid);
 		fd = open_checked(p, ev, true, true, name, size, st);
-	} else if (ev->hook == EMBARGO_HOOK_MMAP && find_mapping(ev, p, sizeof(p)) == 0) {
+	} else if ((ev->hook == EMBARGO_HOOK_MMAP || ev->hook == EMBARGO_HOOK_MPROTECT) &&
+		   find_mapping(ev, p, sizeof(p)) == 0) {
+		fd = open_checked(p, ev, true, true, name, size, st);
+	} else if (ev->hook == EMBARGO_HOOK_READ && !ev->path[0] && find_fd(ev, p, sizeof(p)) == 0) {
 		fd = open_checked(p, ev, true, true, name, size, st);
 	}
 	if (fd >= 0 || !ev->path[0])

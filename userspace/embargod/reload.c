@@ -20,6 +20,7 @@
 #include "event.h"
 #include "fanotify.h"
 #include "ident.h"
+#include "interpreters.h"
 #include "log.h"
 #include "reload.h"
 #include "running.h"
@@ -318,6 +319,8 @@ static void swap_in(struct daemon *d, struct embargo_policy *p, struct ident *id
 			"Policy generation %u: cannot prepare its identity rules: %s; its digests are enforced",
 			gen, strerror(-r));
 	fanotify_policy_changed(d);
+	/* A package upgrade may have replaced an interpreter's file since the last look. */
+	interp_apply(d);
 
 	d->loaded_at = time(NULL);
 	if (d->fallback.active)

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "protection.h"
 #include "tier.h"
+#include "interpreters.h"
 #include "util.h"
 
 #include <bpf/bpf.h>
@@ -265,6 +266,7 @@ int tier_start(struct daemon *d)
 				  r == 0 && !no_d_path ? "loaded and attached" : why);
 		if (r == 0) {
 			d->tier = tier;
+			interp_apply(d);
 			break;
 		}
 		log_warning("Tier %s unavailable: %s", embargo_tier_name(tier), why);

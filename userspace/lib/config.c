@@ -8,6 +8,7 @@
 
 #include "control.h"
 #include "embargo.h"
+#include "interp.h"
 #include "lexer.h"
 #include "util.h"
 
@@ -117,6 +118,7 @@ static const struct key keys[] = {
 	BOOL("never_deny_packaged", never_deny_packaged),
 	BOOL("self_protection", self_protection),
 	BOOL("syscall_filter", syscall_filter),
+	PATHS("interpreters", interpreters, false),
 	PATHS("fanotify_paths", fanotify_paths, true),
 	CHOICE("log", log, logs),
 	U32("log_rate_limit", log_rate_limit, 0, EMBARGO_CONFIG_RATE_LIMIT_MAX, "events"),
@@ -215,10 +217,13 @@ void embargo_config_free(struct embargo_config *c)
 	free(c->policy);
 	strv_free(c->scan_paths);
 	strv_free(c->fanotify_paths);
+	strv_free(c->interpreters);
 	free(c->runtime_dir);
 	free(c->state_dir);
 	*c = (struct embargo_config){ 0 };
 }
+
+static int list_push(char ***v, size_t *n, const char *s, size_t len);
 
 int embargo_config_defaults(struct embargo_config *c)
 {
@@ -244,9 +249,14 @@ int embargo_config_defaults(struct embargo_config *c)
 		c->scan_paths[0] = strdup("/");
 		c->n_scan_paths = 1;
 	}
+	for (size_t i = 0; embargo_interp_defaults[i]; i++)
+		if (list_push(&c->interpreters, &c->n_interpreters, embargo_interp_defaults[i],
+			      strlen(embargo_interp_defaults[i])) < 0)
+			break;
 	c->runtime_dir = strdup(EMBARGO_RUNTIME_DIR);
 	c->state_dir = strdup(EMBARGO_CONFIG_STATE_DIR);
-	if (!c->policy || !c->scan_paths || !c->scan_paths[0] || !c->runtime_dir || !c->state_dir) {
+	if (!c->policy || !c->scan_paths || !c->scan_paths[0] || !c->interpreters ||
+	    embargo_interp_defaults[c->n_interpreters] || !c->runtime_dir || !c->state_dir) {
 		embargo_config_free(c);
 		return -ENOMEM;
 	}

@@ -79,14 +79,18 @@ struct embargo_config {
 	uint32_t decision_timeout_ms;
 	bool kill_running;
 	bool keep_enforcement_on_exit;
-	uint8_t init_module;   /* enum embargo_config_init_module */
+	uint8_t init_module;	    /* enum embargo_config_init_module */
 	uint32_t max_hash_size_mib; /* larger files are not hashed: refused in enforce mode, reported */
 	uint8_t remote_fs;	    /* enum embargo_config_remote_fs */
 	uint32_t max_learned;	    /* digests identity rules may teach; more are refused and reported */
 	bool never_deny_packaged;   /* files of installed packages no rule names are never learned */
-	bool self_protection;  /* BPF LSM tiers, enforce mode: others may not signal, trace or unload embargod
-				*/
-	bool syscall_filter;   /* the seccomp allow-list embargod puts on itself once started */
+	bool self_protection; /* BPF LSM tiers, enforce mode: others may not signal, trace or unload embargod
+			       */
+	bool syscall_filter;  /* the seccomp allow-list embargod puts on itself once started */
+	/* absolute paths or globs, NULL-terminated, at least one: their processes' reads are decided as execs
+	 */
+	char **interpreters;
+	size_t n_interpreters;
 	char **fanotify_paths; /* absolute, NULL-terminated; NULL (n 0) is "auto": every local filesystem */
 	size_t n_fanotify_paths;
 	uint8_t log;		 /* enum embargo_config_log */

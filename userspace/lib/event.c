@@ -34,6 +34,12 @@ const char *embargo_hook_name(uint8_t hook)
 		return "open";
 	case EMBARGO_HOOK_MODULE:
 		return "module";
+	case EMBARGO_HOOK_READ:
+		return "read";
+	case EMBARGO_HOOK_MPROTECT:
+		return "mprotect";
+	case EMBARGO_HOOK_EXEC_CHECK:
+		return "exec-check";
 	default:
 		return "unknown";
 	}
@@ -86,6 +92,12 @@ static const char *verb(uint8_t hook, uint8_t action)
 		return deny ? "Denied opening" : "Opened (audit)";
 	case EMBARGO_HOOK_MODULE:
 		return deny ? "Denied loading the kernel module" : "Loaded the kernel module (audit)";
+	case EMBARGO_HOOK_READ:
+		return deny ? "Denied reading" : "Read (audit)";
+	case EMBARGO_HOOK_MPROTECT:
+		return deny ? "Denied making executable" : "Made executable (audit)";
+	case EMBARGO_HOOK_EXEC_CHECK:
+		return deny ? "Denied (execveat check) exec of" : "Checked for exec (audit)";
 	default:
 		return deny ? "Denied exec of" : "Executed (audit)";
 	}

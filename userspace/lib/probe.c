@@ -374,6 +374,24 @@ static int btf_member_offset(const struct btf *btf, const char *sname, const cha
 	return -ENOENT;
 }
 
+int embargo_probe_func_known(const char *name)
+{
+	_cleanup_(btf_freep) struct btf *btf = btf__load_vmlinux_btf();
+
+	if (!btf)
+		return errno ? -errno : -ENOENT;
+	return btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+}
+
+int embargo_probe_member_known(const char *sname, const char *member)
+{
+	_cleanup_(btf_freep) struct btf *btf = btf__load_vmlinux_btf();
+
+	if (!btf)
+		return errno ? -errno : -ENOENT;
+	return btf_member_offset(btf, sname, member) >= 0;
+}
+
 #define INSN(c, d, s, o, i)                                                                                  \
 	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 

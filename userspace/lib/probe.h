@@ -89,6 +89,10 @@ int embargo_probe_socket(const char *path);
 /* 1 when the kernel's BTF knows the BPF helper name ("ima_file_hash" for BPF_FUNC_ima_file_hash), 0 when
  * not, -errno when there is no readable vmlinux BTF. */
 int embargo_probe_helper_known(const char *name);
+/* Whether the running kernel's BTF has the function name (e.g. an LSM hook's bpf_lsm_*): 1, 0, -errno. */
+int embargo_probe_func_known(const char *name);
+/* Whether the running kernel's struct sname has member (BTF): 1, 0, or -errno without BTF. */
+int embargo_probe_member_known(const char *sname, const char *member);
 
 /*
  * Loads, never attaches, a minimal BPF LSM program on bprm_check_security: with hash, a sleepable one that
