@@ -29,6 +29,7 @@
 #include "events.h"
 #include "fanotify.h"
 #include "fidcache.h"
+#include "hybrid.h"
 #include "log.h"
 #include "sha256.h"
 #include "util.h"
@@ -241,7 +242,7 @@ static void report_as(struct fan *f, const struct pending *p, const struct embar
 	ev.hook = (p->mask & FAN_OPEN_EXEC_PERM) ? EMBARGO_HOOK_EXEC : EMBARGO_HOOK_OPEN;
 	ev.action = deny ? EMBARGO_ACTION_DENIED : EMBARGO_ACTION_AUDITED;
 	ev.mode = effective_mode(f->d, v->vendor_mode);
-	ev.tier = EMBARGO_TIER_FANOTIFY;
+	ev.tier = f->d->hold ? f->d->tier : EMBARGO_TIER_FANOTIFY;
 	ev.gen = v->gen;
 	ev.rule_id = v->rule_id;
 	ev.vendor_id = v->vendor_id;
@@ -280,6 +281,11 @@ static void mark_inode(struct fan *f, int fd)
 {
 	int r = 0;
 
+	/* The hold (hybrid.c): the kernel's file_open decides opens, and the hold's inode marks are flushed.
+	 */
+	if (f->d->hold)
+		return;
+
 	pthread_mutex_lock(&f->lock);
 	if (f->fd >= 0 && fanotify_mark(f->fd, FAN_MARK_ADD, FAN_OPEN_PERM, fd, NULL) < 0)
 		r = -errno;
@@ -307,8 +313,15 @@ void fanotify_policy_changed(struct daemon *d)
 	 * policy on its next use, and the open marks of prohibited files stay until a verdict of the new
 	 * policy finds one clean (unmark_inode). Flushing them here let their opens through unchecked
 	 * until a scan marked them again.
+	 * The hold's ignore marks do go (hybrid.c): a file clean under the old generation is decided again.
 	 */
-	(void)d;
+	struct fan *f = d->fan;
+
+	if (!f || !d->hold)
+		return;
+	pthread_mutex_lock(&f->lock);
+	hybrid_flush(d, f->fd, "the policy was reloaded");
+	pthread_mutex_unlock(&f->lock);
 }
 
 /*
@@ -352,6 +365,9 @@ static void kernel_verdict(struct fan *f, const struct pending *p, const struct 
 	struct embargo_inode_key key = { .dev = kernel_dev(p->st.st_dev), .ino = p->st.st_ino };
 	struct embargo_verdict pend;
 
+	/* Beside an LSM tier the kernel trusts this entry: only a match where content can change unseen. */
+	if (f->d->hold && !p->cacheable && (!v || v->verdict != EMBARGO_VERDICT_MATCH))
+		return;
 	if (!v) {
 		pend = (struct embargo_verdict){ .ctime_sec = p->st.st_ctim.tv_sec,
 						 .ctime_nsec = (uint32_t)p->st.st_ctim.tv_nsec,
@@ -499,6 +515,9 @@ static void drain_watches(struct fan *f, char *buf)
 			const char *info = (const char *)m + m->metadata_len,
 				   *end = (const char *)m + m->event_len;
 
+			/* A decided file closed after writing (perhaps through a mapping, no FS_MODIFY). */
+			if ((m->mask & FAN_CLOSE_WRITE) && f->d->hold)
+				hybrid_flush(f->d, f->fd, "a file with a verdict was written");
 			if (m->mask & FAN_Q_OVERFLOW) {
 				/* Cannot happen with FAN_UNLIMITED_QUEUE; if it does, trust nothing cached.
 				 */
@@ -645,6 +664,8 @@ static void conclude(struct worker *w, uint64_t seq, int r, const uint8_t digest
 	late = w->slot < 0;
 	if (!late) {
 		answer(f, p->fd, allow);
+		if (r == 0 && seq && v.verdict == EMBARGO_VERDICT_CLEAN)
+			hybrid_ignore(d, f->fd, p->fd, &p->st);
 		slot_free(f, &f->slots[w->slot]);
 		w->slot = -1;
 	}
@@ -840,6 +861,32 @@ static void undecided(struct fan *f, struct pending *p, uint64_t *counter, const
 	close(p->fd);
 }
 
+/*
+ * The hold beside an LSM tier (hybrid.c): the kernel already has a verdict for this content. Answered
+ * from it, watched for writes and cached like a verdict of our own; a clean file skips the hold from now.
+ */
+static void decide_known(struct fan *f, struct pending *p, const struct embargo_verdict *v)
+{
+	bool allow, report_it;
+	uint64_t seq;
+
+	pthread_mutex_lock(&f->lock);
+	seq = watch_begin(f, p);
+	cache_store(f, p, seq, v);
+	allow = decide(f, p, v, &report_it);
+	answer(f, p->fd, allow);
+	f->st.cache_hits++;
+	if (seq && v->verdict == EMBARGO_VERDICT_CLEAN)
+		hybrid_ignore(f->d, f->fd, p->fd, &p->st);
+	pthread_mutex_unlock(&f->lock);
+	if (report_it) {
+		pthread_rwlock_rdlock(&f->d->policy_lock);
+		report(f, p, v, !allow, NULL);
+		pthread_rwlock_unlock(&f->d->policy_lock);
+	}
+	close(p->fd);
+}
+
 static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 {
 	struct daemon *d = f->d;
@@ -869,6 +916,8 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 		allow = decide(f, &tmp, &v, &report_it);
 		answer(f, m->fd, allow);
 		f->st.cache_hits++;
+		if (v.verdict == EMBARGO_VERDICT_CLEAN)
+			hybrid_ignore(d, f->fd, m->fd, &tmp.st);
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (hit) {
@@ -891,6 +940,10 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 		tmp.remote = kind == EMBARGO_FS_REMOTE;
 		if (kind != EMBARGO_FS_LOCAL)
 			tmp.cacheable = false;
+	}
+	if (d->hold && tmp.cacheable && hybrid_kernel_verdict(d, &tmp.st, &v)) {
+		decide_known(f, &tmp, &v);
+		return;
 	}
 	if ((uint64_t)tmp.st.st_size > (uint64_t)d->cfg->max_hash_size_mib << 20) {
 		char why[120];
