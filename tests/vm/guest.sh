@@ -967,7 +967,7 @@ t_flood_not_forever() {
 # hold. Each case has its unlisted twin, which must run.
 
 t_hold_status() {
-	status_has '*"mechanism":"'$EXPECT_TIER' + fanotify hold for unclassified files"*"hold":{"active":true*' \
+	status_has '*"mechanism":"'$EXPECT_TIER'+fanotifyholdforunclassifiedfiles"*"hold":{"active":true*' \
 		"the fanotify hold" || return 1
 	status_has '*"first_exec_window":false*' "no first-exec window" || return 1
 	ctl status | grep -q "^Mechanism: *$EXPECT_TIER + fanotify hold" || {
@@ -1117,6 +1117,37 @@ t_hold_daemon_killed() {
 	start_daemon "$POL"
 }
 
+# What the hold costs (run only when named in embargo_tests): a compile-and-run loop (4 execs of a known
+# dynamically linked program standing in for cc, cc1, as and ld, then a fresh a.out written and run) and
+# an install of 1,000 files (written, renamed into place, 3 of them run), without and with embargod
+# (enforce), in alternating rounds. Per-iteration medians.
+t_hold_bench() {
+	n=${embargo_bench_cc:-1000}
+	files=${embargo_bench_files:-1000}
+	mkdir -p /tmp/hb
+	for r in 1 2; do
+		for with in 0 1; do
+			if [ $with = 1 ]; then
+				start_daemon "$POL" || return 1
+				wait_log "Start-up scan done" || return 1
+			else
+				stop_daemon
+			fi
+			cc=$(timeout 600 thold bench-cc "$n" $T/unlisted $T/unlisted /tmp/hb) || {
+				REASON="bench-cc: $cc"
+				return 1
+			}
+			rm -rf /tmp/hb/pkg && mkdir -p /tmp/hb/pkg
+			inst=$(timeout 600 thold bench-install "$files" $T/unlisted /tmp/hb/pkg) || {
+				REASON="bench-install: $inst"
+				return 1
+			}
+			note "hold-bench round=$r embargo=$with $cc $inst"
+			[ $with = 1 ] && note "hold-bench status: $(ctl status --json | tr -d ' \n' | grep -o '"hold":{[^}]*}')"
+		done
+	done
+}
+
 # ---------------------------------------------------------------------------------------------- main
 
 DAEMON_REQUIRED=0
@@ -1206,6 +1237,9 @@ run_test module-memory-audited
 run_test runtime-enforce
 run_test vendor-audit-mode
 run_test vendor-enforce-mode
+if [ -n "$embargo_tests" ]; then
+	run_test hold-bench
+fi
 run_test hold-status
 run_test hold-fresh-copy-denied
 run_test hold-unlisted-runs

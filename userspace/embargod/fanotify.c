@@ -69,6 +69,8 @@ struct pending {
 	uint8_t state;
 	bool cacheable; /* a local file with a handle and a link: a watched verdict may be kept */
 	bool remote;	/* on a remote file system (remote_fs) */
+	/* beside an LSM tier: linked, local, not a memfd: the kernel may trust a clean verdict (hybrid.c) */
+	bool holdable;
 	int fd;
 	uint32_t pid;
 	unsigned worker; /* SLOT_RUNNING: who hashes it */
@@ -366,7 +368,7 @@ static void kernel_verdict(struct fan *f, const struct pending *p, const struct 
 	struct embargo_verdict pend;
 
 	/* Beside an LSM tier the kernel trusts this entry: only a match where content can change unseen. */
-	if (f->d->hold && !p->cacheable && (!v || v->verdict != EMBARGO_VERDICT_MATCH))
+	if (f->d->hold && !p->holdable && (!v || v->verdict != EMBARGO_VERDICT_MATCH))
 		return;
 	if (!v) {
 		pend = (struct embargo_verdict){ .ctime_sec = p->st.st_ctim.tv_sec,
@@ -515,9 +517,6 @@ static void drain_watches(struct fan *f, char *buf)
 			const char *info = (const char *)m + m->metadata_len,
 				   *end = (const char *)m + m->event_len;
 
-			/* A decided file closed after writing (perhaps through a mapping, no FS_MODIFY). */
-			if ((m->mask & FAN_CLOSE_WRITE) && f->d->hold)
-				hybrid_flush(f->d, f->fd, "a file with a verdict was written");
 			if (m->mask & FAN_Q_OVERFLOW) {
 				/* Cannot happen with FAN_UNLIMITED_QUEUE; if it does, trust nothing cached.
 				 */
@@ -664,7 +663,7 @@ static void conclude(struct worker *w, uint64_t seq, int r, const uint8_t digest
 	late = w->slot < 0;
 	if (!late) {
 		answer(f, p->fd, allow);
-		if (r == 0 && seq && v.verdict == EMBARGO_VERDICT_CLEAN)
+		if (r == 0 && p->holdable && v.verdict == EMBARGO_VERDICT_CLEAN)
 			hybrid_ignore(d, f->fd, p->fd, &p->st);
 		slot_free(f, &f->slots[w->slot]);
 		w->slot = -1;
@@ -876,7 +875,7 @@ static void decide_known(struct fan *f, struct pending *p, const struct embargo_
 	allow = decide(f, p, v, &report_it);
 	answer(f, p->fd, allow);
 	f->st.cache_hits++;
-	if (seq && v->verdict == EMBARGO_VERDICT_CLEAN)
+	if (v->verdict == EMBARGO_VERDICT_CLEAN)
 		hybrid_ignore(f->d, f->fd, p->fd, &p->st);
 	pthread_mutex_unlock(&f->lock);
 	if (report_it) {
@@ -940,8 +939,10 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 		tmp.remote = kind == EMBARGO_FS_REMOTE;
 		if (kind != EMBARGO_FS_LOCAL)
 			tmp.cacheable = false;
+		tmp.holdable = kind == EMBARGO_FS_LOCAL && tmp.st.st_nlink > 0 &&
+			       !(f->have_memfd_dev && tmp.st.st_dev == f->memfd_dev);
 	}
-	if (d->hold && tmp.cacheable && hybrid_kernel_verdict(d, &tmp.st, &v)) {
+	if (d->hold && tmp.holdable && hybrid_kernel_verdict(d, &tmp.st, &v)) {
 		decide_known(f, &tmp, &v);
 		return;
 	}
@@ -1023,6 +1024,15 @@ static void *reader(void *arg)
 			}
 			if (m->fd < 0)
 				continue;
+			if (!(m->mask & (FAN_OPEN_EXEC_PERM | FAN_OPEN_PERM))) {
+				/* The hold's FAN_CLOSE_WRITE on a file with an ignore mark (hybrid.c). */
+				pthread_mutex_lock(&f->lock);
+				hybrid_flush(f->d, f->fd,
+					     "a file with an ignore mark was closed after writing");
+				pthread_mutex_unlock(&f->lock);
+				close(m->fd);
+				continue;
+			}
 			handle(f, m);
 		}
 	}

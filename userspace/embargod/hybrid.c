@@ -21,9 +21,9 @@
  * bprm_check and every later exec and executable mapping hit in the kernel; a clean file also gets a
  * fanotify ignore mark for FAN_OPEN_EXEC_PERM, without FAN_MARK_IGNORED_SURV_MODIFY, so its later execs
  * raise no event at all and any write (FS_MODIFY, truncate) drops the mark. What moves content without
- * FS_MODIFY (a shared writable mapping) is caught when the writer closes: the file's write watch sees
- * FAN_CLOSE_WRITE and every ignore mark goes. A reload drops them all as well (verdicts name their
- * generation). At most HOLD_IGNORE_MAX marks at once: the next one flushes them.
+ * FS_MODIFY (a shared writable mapping) is caught when the writer closes: the same mark asks for
+ * FAN_CLOSE_WRITE, and its event drops every ignore mark. A reload drops them all as well (verdicts name
+ * their generation). At most HOLD_IGNORE_MAX marks at once: the next one flushes them.
  *
  * Never hanging the machine is fanotify.c's: every permission event has its deadline (on_timeout), and
  * the group dies with the process, which lets every waiting exec through and removes every mark; the BPF
@@ -160,6 +160,7 @@ bool hybrid_kernel_verdict(const struct daemon *d, const struct stat *st, struct
 
 static void unmark(struct hybrid *h, int group_fd, int fd)
 {
+	(void)fanotify_mark(group_fd, FAN_MARK_REMOVE, FAN_CLOSE_WRITE, fd, NULL);
 	if (fanotify_mark(group_fd, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, fd, NULL) ==
 	    0) {
 		if (h->marks)
@@ -178,7 +179,14 @@ void hybrid_ignore(struct daemon *d, int group_fd, int fd, const struct stat *st
 		return;
 	if (h->marks >= HOLD_IGNORE_MAX)
 		hybrid_flush(d, group_fd, "the ignore marks reached their cap");
-	if (fanotify_mark(group_fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, fd, NULL) < 0) {
+	/*
+	 * The same inode mark also asks for FAN_CLOSE_WRITE, which survives the FS_MODIFY that clears the
+	 * ignore mask: a writer through a shared mapping raises no FS_MODIFY, and its close drops every
+	 * ignore mark (fanotify.c's reader calls hybrid_flush). No file handles needed (tmpfs on 5.10 has no
+	 * fsid for a FAN_REPORT_FID group).
+	 */
+	if (fanotify_mark(group_fd, FAN_MARK_ADD, FAN_CLOSE_WRITE, fd, NULL) < 0 ||
+	    fanotify_mark(group_fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, fd, NULL) < 0) {
 		h->mark_errors++;
 		return;
 	}
