@@ -1122,7 +1122,7 @@ t_hold_daemon_killed() {
 # an install of 1,000 files (written, renamed into place, 3 of them run), without and with embargod
 # (enforce), in alternating rounds. Per-iteration medians.
 t_hold_bench() {
-	n=${embargo_bench_cc:-1000}
+	hb_n=${embargo_bench_cc:-1000}
 	files=${embargo_bench_files:-1000}
 	mkdir -p /tmp/hb
 	for r in 1 2; do
@@ -1133,7 +1133,7 @@ t_hold_bench() {
 			else
 				stop_daemon
 			fi
-			cc=$(timeout 600 thold bench-cc "$n" $T/unlisted $T/unlisted /tmp/hb) || {
+			cc=$(timeout 600 thold bench-cc "$hb_n" $T/unlisted $T/unlisted /tmp/hb) || {
 				REASON="bench-cc: $cc"
 				return 1
 			}
