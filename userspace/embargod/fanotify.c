@@ -30,6 +30,7 @@
 #include "fanotify.h"
 #include "fidcache.h"
 #include "hybrid.h"
+#include "ident.h"
 #include "log.h"
 #include "sha256.h"
 #include "util.h"
@@ -645,6 +646,14 @@ static void conclude(struct worker *w, uint64_t seq, int r, const uint8_t digest
 		rule = daemon_identify(d, p->fd, name[0] && daemon_in_initial_mntns(p->pid) > 0 ? name : NULL,
 				       digest, &p->st, &v);
 		kernel_verdict(f, p, &v);
+		/* The hold: embargoctl learned forget must find this match to drop it. */
+		if (d->hold && p->holdable && v.verdict == EMBARGO_VERDICT_MATCH &&
+		    (v.rule_id & EMBARGO_RULE_IDENT)) {
+			struct embargo_inode_key key = { .dev = kernel_dev(p->st.st_dev),
+							 .ino = p->st.st_ino };
+
+			ident_note_verdict(d, digest, &key);
+		}
 	}
 
 	pthread_mutex_lock(&f->lock);
@@ -862,16 +871,13 @@ static void undecided(struct fan *f, struct pending *p, uint64_t *counter, const
 
 /*
  * The hold beside an LSM tier (hybrid.c): the kernel already has a verdict for this content. Answered
- * from it, watched for writes and cached like a verdict of our own; a clean file skips the hold from now.
+ * from it; a clean file skips the hold from now.
  */
 static void decide_known(struct fan *f, struct pending *p, const struct embargo_verdict *v)
 {
 	bool allow, report_it;
-	uint64_t seq;
 
 	pthread_mutex_lock(&f->lock);
-	seq = watch_begin(f, p);
-	cache_store(f, p, seq, v);
 	allow = decide(f, p, v, &report_it);
 	answer(f, p->fd, allow);
 	f->st.cache_hits++;
@@ -910,13 +916,12 @@ static void handle(struct fan *f, const struct fanotify_event_metadata *m)
 	tmp.cacheable = tmp.st.st_nlink > 0 && !(f->have_memfd_dev && tmp.st.st_dev == f->memfd_dev) &&
 			fid_of(m->fd, &tmp.st, &tmp.id);
 	pthread_mutex_lock(&f->lock);
-	hit = cache_lookup(f, &tmp, &v);
+	/* Beside an LSM tier the kernel's map is the one cache (embargoctl learned forget drops from it). */
+	hit = !d->hold && cache_lookup(f, &tmp, &v);
 	if (hit) {
 		allow = decide(f, &tmp, &v, &report_it);
 		answer(f, m->fd, allow);
 		f->st.cache_hits++;
-		if (v.verdict == EMBARGO_VERDICT_CLEAN)
-			hybrid_ignore(d, f->fd, m->fd, &tmp.st);
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (hit) {
