@@ -940,17 +940,17 @@ t_flood_not_forever() {
 	mkdir -p /opt/pathvendor /tmp/flood
 	cp $T/unlisted /opt/pathvendor/flood-engine && printf 'F' >>/opt/pathvendor/flood-engine || return 1
 	mark_log
-	kill -STOP "$DPID"
+	# Under the fanotify hold every exec the new daemon's group has no ignore mark for (timeout, tcache)
+	# waits for it: it is not stopped there, and the engine must be refused at its first run.
+	[ $HOLD = 1 ] || kill -STOP "$DPID"
 	out=$(timeout 300 tcache mapmany /tmp/flood 2500 2>&1)
-	# Under the fanotify hold an unclassified exec waits for the (stopped) daemon: run it once it is back.
-	if [ $HOLD = 1 ]; then
-		kill -CONT "$DPID"
-		prog_run /opt/pathvendor/flood-engine
-	else
-		prog_run /opt/pathvendor/flood-engine
-		kill -CONT "$DPID"
-	fi
+	prog_run /opt/pathvendor/flood-engine
 	first=$RC
+	[ $HOLD = 1 ] || kill -CONT "$DPID"
+	[ $HOLD = 1 ] && [ $first -ne 200 ] && {
+		REASON="under the fanotify hold the engine ran at its first exec after the flood: exit $first"
+		return 1
+	}
 	note "flood-not-forever: $(flat "$out"); the engine's first run: exit $first"
 	i=0
 	while :; do
@@ -964,6 +964,8 @@ t_flood_not_forever() {
 		sleep 0.1
 	done
 	note "flood-not-forever: refused after $i more run(s)"
+	# With the daemon reading on, the flood need not fill the ring buffer.
+	[ $HOLD = 1 ] && return 0
 	wait_log 'kernel events were lost: the ring buffer was full' || return 1
 	status_has '*"ringbuf_drops":[1-9]*' "ring buffer drops"
 }
