@@ -1023,7 +1023,7 @@ t_hold_execveat() {
 # O_TMPFILE then linkat, and an O_TMPFILE never linked, run through execveat.
 t_hold_tmpfile() {
 	rm -f /tmp/hold-tmp /tmp/hold-tmp-ok
-	thold tmpfile /tmp $T/listed /tmp/hold-tmp && thold tmpfile /tmp /tmp/hold-fresh /tmp/hold-tmp-ok || {
+	thold tmpfile /tmp $T/listed /tmp/hold-tmp && thold tmpfile /tmp $T/unlisted /tmp/hold-tmp-ok || {
 		REASON="O_TMPFILE + linkat failed"
 		return 1
 	}
@@ -1034,7 +1034,7 @@ t_hold_tmpfile() {
 		REASON="unlinked O_TMPFILE copy of the listed program: $(flat "$OUT")"
 		return 1
 	}
-	OUT=$(MARKER=/tmp/hold-tmpx.mk timeout $STEP_TIMEOUT thold tmpexec /tmp /tmp/hold-fresh 2>&1)
+	OUT=$(MARKER=/tmp/hold-tmpx.mk timeout $STEP_TIMEOUT thold tmpexec /tmp $T/unlisted 2>&1)
 	[ "$OUT" = "unlisted ran" ] || {
 		REASON="unlinked O_TMPFILE copy of an unlisted program: $(flat "$OUT")"
 		return 1
@@ -1048,7 +1048,7 @@ t_hold_chroot_ns() {
 	for l in /lib64/ld-linux-x86-64.so.2 /lib/x86_64-linux-gnu/libc.so.6 /usr/lib/x86_64-linux-gnu/libc.so.6; do
 		[ -e $l ] && cp $l $r$l
 	done
-	cp $T/listed $r/l && cp /tmp/hold-fresh $r/u && printf 'C' >>$r/u || return 1
+	cp $T/listed $r/l && cp $T/unlisted $r/u && printf 'C' >>$r/u || return 1
 	out=$(MARKER=/hold-c.mk timeout $STEP_TIMEOUT chroot $r /u 2>&1)
 	[ "$out" = "unlisted ran" ] || {
 		REASON="unlisted fresh file in a chroot: $(flat "$out")"
@@ -1062,7 +1062,7 @@ t_hold_chroot_ns() {
 		return 1
 		;;
 	esac
-	cp $T/listed /tmp/hold-ns && cp /tmp/hold-fresh /tmp/hold-ns-ok && printf 'N' >>/tmp/hold-ns-ok || return 1
+	cp $T/listed /tmp/hold-ns && cp $T/unlisted /tmp/hold-ns-ok && printf 'N' >>/tmp/hold-ns-ok || return 1
 	out=$(unshare -m --propagation private sh -c 'MARKER=/tmp/hold-ns.mk trun /tmp/hold-ns-ok; MARKER=/tmp/hold-ns.mk2 trun /tmp/hold-ns' 2>&1)
 	[ "$out" = "unlisted ran
 trun: execve: Operation not permitted (errno 1)" ] || {
@@ -1073,14 +1073,14 @@ trun: execve: Operation not permitted (errno 1)" ] || {
 
 # A clean file that ran (ignore mark) rewritten in place with the listed bytes; another replaced by rename.
 t_hold_rewrite_rename() {
-	cp /tmp/hold-fresh /tmp/hold-rw && printf 'W' >>/tmp/hold-rw || return 1
+	cp $T/unlisted /tmp/hold-rw && printf 'W' >>/tmp/hold-rw || return 1
 	expect_runs /tmp/hold-rw unlisted && expect_runs /tmp/hold-rw unlisted || return 1
 	cat $T/listed >/tmp/hold-rw || return 1
 	expect_denied /tmp/hold-rw || {
 		REASON="rewritten in place: $REASON"
 		return 1
 	}
-	cp /tmp/hold-fresh /tmp/hold-mv && printf 'M' >>/tmp/hold-mv || return 1
+	cp $T/unlisted /tmp/hold-mv && printf 'M' >>/tmp/hold-mv || return 1
 	expect_runs /tmp/hold-mv unlisted && expect_runs /tmp/hold-mv unlisted || return 1
 	cp $T/listed /tmp/hold-mv.new && mv /tmp/hold-mv.new /tmp/hold-mv || return 1
 	expect_denied /tmp/hold-mv || {
@@ -1088,7 +1088,7 @@ t_hold_rewrite_rename() {
 		return 1
 	}
 	# And back: a fresh unlisted file renamed over it runs.
-	cp /tmp/hold-fresh /tmp/hold-mv.new && printf 'B' >>/tmp/hold-mv.new && mv /tmp/hold-mv.new /tmp/hold-mv
+	cp $T/unlisted /tmp/hold-mv.new && printf 'B' >>/tmp/hold-mv.new && mv /tmp/hold-mv.new /tmp/hold-mv
 	expect_runs /tmp/hold-mv unlisted
 }
 
@@ -1112,7 +1112,7 @@ t_hold_daemon_killed() {
 	kill -KILL "$DPID"
 	wait "$DPID"
 	DPID=
-	cp /tmp/hold-fresh /tmp/hold-dead && printf 'D' >>/tmp/hold-dead || return 1
+	cp $T/unlisted /tmp/hold-dead && printf 'D' >>/tmp/hold-dead || return 1
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	expect_runs /tmp/hold-dead unlisted || {
 		REASON="daemon killed, fresh unlisted file: $REASON"
