@@ -195,6 +195,7 @@ static int status_json(struct daemon *d, char **ret)
 		json_key_string(&w, "effective_mode",
 				embargo_mode_name(embargo_effective_mode(v->mode, d->mode)));
 		json_key_u64(&w, "digests", v->n_rules);
+		json_key_bool(&w, "strict", embargo_vendor_strict(d->policy, i));
 		if (v->reason)
 			json_key_string(&w, "reason", v->reason);
 		json_key_array(&w, "entities");
