@@ -181,19 +181,19 @@ static const struct bad_case bad_cases[] = {
 	  NULL,
 	  0,
 	  "@/a.policy:2:1: expected one of: vendor, entity, sha256, sha256-list, component, signer-org, "
-	  "signer-cn, signer-cert, package, package-maintainer, path, trust-anchor; found 'sha512'" },
+	  "signer-cn, signer-cert, package, package-maintainer, path, trust-anchor, strict; found 'sha512'" },
 	{ "quoted keyword",
 	  { "a.policy", "\"vendor\" X\n" },
 	  NULL,
 	  0,
 	  "@/a.policy:1:1: expected one of: vendor, entity, sha256, sha256-list, component, signer-org, "
-	  "signer-cn, signer-cert, package, package-maintainer, path, trust-anchor; found \"vendor\"" },
+	  "signer-cn, signer-cert, package, package-maintainer, path, trust-anchor, strict; found \"vendor\"" },
 	{ "keyword case",
 	  { "a.policy", "  Vendor X\n" },
 	  NULL,
 	  0,
 	  "@/a.policy:1:3: expected one of: vendor, entity, sha256, sha256-list, component, signer-org, "
-	  "signer-cn, signer-cert, package, package-maintainer, path, trust-anchor; found 'Vendor'" },
+	  "signer-cn, signer-cert, package, package-maintainer, path, trust-anchor, strict; found 'Vendor'" },
 	{ "short digest",
 	  { "a.policy", "vendor X\nsha256 " H63 "\n" },
 	  NULL,
@@ -576,6 +576,36 @@ static const struct bad_case bad_cases[] = {
 	  NULL,
 	  -EISDIR,
 	  "@/a.policy:2:14: cannot read trust anchor '@/ca': Is a directory" },
+	{ "strict without value",
+	  { "a.policy", "vendor X\nstrict\n" },
+	  NULL,
+	  0,
+	  "@/a.policy:2:7: expected 'yes' or 'no' after 'strict'" },
+	{ "bad strict",
+	  { "a.policy", "vendor X\nstrict maybe\n" },
+	  NULL,
+	  0,
+	  "@/a.policy:2:8: expected 'yes' or 'no', found 'maybe'" },
+	{ "strict quoted",
+	  { "a.policy", "vendor X\nstrict \"yes\"\n" },
+	  NULL,
+	  0,
+	  "@/a.policy:2:8: expected 'yes' or 'no', found \"yes\"" },
+	{ "strict twice",
+	  { "a.policy", "vendor X\nstrict yes\npath /opt/x/\nstrict no\n" },
+	  NULL,
+	  0,
+	  "@/a.policy:4:8: duplicate 'strict' for vendor 'X' (first given at line 2)" },
+	{ "strict with more",
+	  { "a.policy", "vendor X\nstrict yes no\n" },
+	  NULL,
+	  0,
+	  "@/a.policy:2:12: expected end of line, found 'no'" },
+	{ "strict before vendor",
+	  { "a.policy", "strict yes\n" },
+	  NULL,
+	  0,
+	  "@/a.policy:1:1: expected 'vendor' before 'strict'" },
 	{ "missing policy path",
 	  { NULL },
 	  "nope.policy",
@@ -1039,6 +1069,30 @@ TEST(policy_modes)
 	CHECK_EQ_INT(embargo_mode_from_string("", &m), -EINVAL);
 	CHECK_EQ_INT(embargo_mode_from_string(NULL, &m), -EINVAL);
 	CHECK_EQ_INT(m, EMBARGO_MODE_INHERIT);
+}
+
+/* strict: as written, else on exactly for vendors with identity rules. */
+TEST(policy_strict)
+{
+	_cleanup_(embargo_policy_freep) struct embargo_policy *p =
+		load_text("vendor A\nsha256 " H1 "\nvendor B\npath /opt/b/\nvendor C\nstrict no\npackage c\n"
+			  "vendor D\nstrict yes\nsha256 " H2 "\n");
+	_cleanup_(embargo_policy_freep) struct embargo_policy *q =
+		load_text("vendor A\nsha256 " H1 "\nvendor C\nstrict no\nsigner-org \"C\"\n");
+	_cleanup_(embargo_policy_freep) struct embargo_policy *r = load_text("vendor A\nsha256 " H1 "\n");
+
+	REQUIRE(p && p->n_vendors == 4 && q && r);
+	CHECK(!embargo_vendor_strict(p, 0));
+	CHECK(embargo_vendor_strict(p, 1));
+	CHECK(!embargo_vendor_strict(p, 2));
+	CHECK(embargo_vendor_strict(p, 3));
+	CHECK(!embargo_vendor_strict(p, 4));
+	CHECK_EQ_INT(p->vendors[2].strict_line, 6);
+	CHECK_EQ_INT(p->vendors[1].strict_line, 0);
+	CHECK(embargo_policy_strict_identity(p));
+	/* Identity rules, but only of a vendor that said no; and none at all. */
+	CHECK(!embargo_policy_strict_identity(q));
+	CHECK(!embargo_policy_strict_identity(r));
 }
 
 TEST(policy_duplicates)

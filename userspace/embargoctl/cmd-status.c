@@ -196,6 +196,19 @@ static void print_status(const struct json_value *st)
 		ctl_print_safe(stdout, reason);
 		putchar('\n');
 	}
+	const char *mech = json_get_string(st, "mechanism"),
+		   *hold_why = json_get_string(json_get(st, "hold"), "why");
+
+	if (mech && *mech) {
+		label("Mechanism:");
+		ctl_print_safe(stdout, mech);
+		putchar('\n');
+		if (hold_why && *hold_why) {
+			label("");
+			ctl_print_safe(stdout, hold_why);
+			putchar('\n');
+		}
+	}
 	if (json_get_bool(st, "enforcing", &enforcing) == 0 && !enforcing) {
 		label("Warning:");
 		puts("DETECTION ONLY: nothing is prevented (prohibited files are reported, not stopped)");

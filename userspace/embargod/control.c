@@ -7,6 +7,7 @@
 #include "daemon.h"
 #include "event.h"
 #include "fanotify.h"
+#include "hybrid.h"
 #include "ident.h"
 #include "json.h"
 #include "log.h"
@@ -75,8 +76,15 @@ static void mechanisms_json(const struct daemon *d, struct json_writer *w)
 		json_string(w, "tp_btf/sched_process_exec: reports only");
 		break;
 	}
+	if (hybrid_active(d)) {
+		json_string(w,
+			    "fanotify FAN_OPEN_EXEC_PERM on the local file systems: execs the kernel has "
+			    "not classified wait for embargod's hash; classified clean files carry an ignore "
+			    "mark that any write drops");
+	}
 	json_end_array(w);
-	if (d->tier == EMBARGO_TIER_FANOTIFY) {
+	if (d->tier == EMBARGO_TIER_FANOTIFY || hybrid_active(d)) {
+		fanotify_stats(d, &fs);
 		json_key_object(w, "fanotify");
 		json_key_u64(w, "events", fs.events);
 		json_key_u64(w, "allowed", fs.allowed);
@@ -126,7 +134,9 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_string(&w, "mode", embargo_mode_name(d->mode));
 	json_key_string(&w, "tier", embargo_tier_name(d->tier));
 	json_key_string(&w, "tier_reason", d->tier_reason);
-	json_key_bool(&w, "first_exec_window", d->tier == EMBARGO_TIER_LSM || d->tier == EMBARGO_TIER_DETECT);
+	json_key_bool(&w, "first_exec_window",
+		      (d->tier == EMBARGO_TIER_LSM && !hybrid_active(d)) || d->tier == EMBARGO_TIER_DETECT);
+	hybrid_status_json(d, &w);
 	json_key_bool(&w, "enforcing", d->tier != EMBARGO_TIER_DETECT);
 	mechanisms_json(d, &w);
 	protect_status_json(d, &w);
@@ -192,6 +202,7 @@ static int status_json(struct daemon *d, char **ret)
 		json_key_string(&w, "effective_mode",
 				embargo_mode_name(embargo_effective_mode(v->mode, d->mode)));
 		json_key_u64(&w, "digests", v->n_rules);
+		json_key_bool(&w, "strict", embargo_vendor_strict(d->policy, i));
 		if (v->reason)
 			json_key_string(&w, "reason", v->reason);
 		json_key_array(&w, "entities");

@@ -20,6 +20,7 @@ struct startscan;
 struct ident;
 struct protect;
 struct reloader;
+struct hybrid;
 
 /*
  * What the modules share, grouped by the module that writes it; state only one module uses is behind
@@ -73,6 +74,7 @@ struct daemon {
 
 	/* each module's own state */
 	struct fan *fan;	   /* fanotify.c */
+	struct hybrid *hold;	   /* hybrid.c: the fanotify hold beside an LSM tier (NULL: none) */
 	struct startscan *scan;	   /* startscan.c */
 	struct ident *ident;	   /* identity.c: identity rules in the policy: signers, packages, paths */
 	struct protect *protect;   /* protect.c */
@@ -80,8 +82,8 @@ struct daemon {
 
 	/* events.c */
 	struct ring_buffer *rb;
-	uint64_t events_bad; /* ring buffer records we could not parse */
-	uint64_t classified; /* files userspace hashed for the kernel (atomic: the classifier thread) */
+	uint64_t events_bad;	   /* ring buffer records we could not parse */
+	uint64_t classified;	   /* files userspace hashed for the kernel (atomic: the classifier thread) */
 	uint64_t classify_dropped; /* events the classifier's full queue refused (reported again) */
 
 	/* control.c */

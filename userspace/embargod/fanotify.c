@@ -30,6 +30,8 @@
 #include "events.h"
 #include "fanotify.h"
 #include "fidcache.h"
+#include "hybrid.h"
+#include "ident.h"
 #include "log.h"
 #include "mounts.h"
 #include "sha256.h"
@@ -71,6 +73,8 @@ struct pending {
 	bool cacheable; /* a local file with a handle and a link: a watched verdict may be kept */
 	bool remote;	/* on a remote file system (remote_fs) */
 	bool held;	/* no permission event: a process the backstop stopped; answered by a signal */
+	/* beside an LSM tier: linked, local, not a memfd: the kernel may trust a clean verdict (hybrid.c) */
+	bool holdable;
 	int fd;
 	uint32_t pid;
 	unsigned worker; /* SLOT_RUNNING: who hashes it */
@@ -271,7 +275,7 @@ static void report_as(struct fan *f, const struct pending *p, const struct embar
 	ev.hook = (p->mask & FAN_OPEN_EXEC_PERM) ? EMBARGO_HOOK_EXEC : EMBARGO_HOOK_OPEN;
 	ev.action = deny ? EMBARGO_ACTION_DENIED : EMBARGO_ACTION_AUDITED;
 	ev.mode = effective_mode(f->d, v->vendor_mode);
-	ev.tier = EMBARGO_TIER_FANOTIFY;
+	ev.tier = f->d->hold ? f->d->tier : EMBARGO_TIER_FANOTIFY;
 	ev.gen = v->gen;
 	ev.rule_id = v->rule_id;
 	ev.vendor_id = v->vendor_id;
@@ -310,6 +314,11 @@ static void mark_inode(struct fan *f, int fd)
 {
 	int r = 0;
 
+	/* The hold (hybrid.c): the kernel's file_open decides opens, and the hold's inode marks are flushed.
+	 */
+	if (f->d->hold)
+		return;
+
 	pthread_mutex_lock(&f->lock);
 	if (f->fd >= 0 && fanotify_mark(f->fd, FAN_MARK_ADD, FAN_OPEN_PERM, fd, NULL) < 0)
 		r = -errno;
@@ -337,8 +346,15 @@ void fanotify_policy_changed(struct daemon *d)
 	 * policy on its next use, and the open marks of prohibited files stay until a verdict of the new
 	 * policy finds one clean (unmark_inode). Flushing them here let their opens through unchecked
 	 * until a scan marked them again.
+	 * The hold's ignore marks do go (hybrid.c): a file clean under the old generation is decided again.
 	 */
-	(void)d;
+	struct fan *f = d->fan;
+
+	if (!f || !d->hold)
+		return;
+	pthread_mutex_lock(&f->lock);
+	hybrid_flush(d, f->fd, "the policy was reloaded");
+	pthread_mutex_unlock(&f->lock);
 }
 
 /*
@@ -382,6 +398,9 @@ static void kernel_verdict(struct fan *f, const struct pending *p, const struct 
 	struct embargo_inode_key key = { .dev = kernel_dev(p->st.st_dev), .ino = p->st.st_ino };
 	struct embargo_verdict pend;
 
+	/* Beside an LSM tier the kernel trusts this entry: only a match where content can change unseen. */
+	if (f->d->hold && !p->holdable && (!v || v->verdict != EMBARGO_VERDICT_MATCH))
+		return;
 	if (!v) {
 		pend = (struct embargo_verdict){ .ctime_sec = p->st.st_ctim.tv_sec,
 						 .ctime_nsec = (uint32_t)p->st.st_ctim.tv_nsec,
@@ -657,6 +676,14 @@ static void conclude(struct worker *w, uint64_t seq, int r, const uint8_t digest
 		rule = daemon_identify(d, p->fd, name[0] && daemon_in_initial_mntns(p->pid) > 0 ? name : NULL,
 				       digest, &p->st, &v);
 		kernel_verdict(f, p, &v);
+		/* The hold: embargoctl learned forget must find this match to drop it. */
+		if (d->hold && p->holdable && v.verdict == EMBARGO_VERDICT_MATCH &&
+		    (v.rule_id & EMBARGO_RULE_IDENT)) {
+			struct embargo_inode_key key = { .dev = kernel_dev(p->st.st_dev),
+							 .ino = p->st.st_ino };
+
+			ident_note_verdict(d, digest, &key);
+		}
 	}
 
 	pthread_mutex_lock(&f->lock);
@@ -675,6 +702,8 @@ static void conclude(struct worker *w, uint64_t seq, int r, const uint8_t digest
 	late = w->slot < 0;
 	if (!late) {
 		answer(f, p, allow);
+		if (r == 0 && p->holdable && v.verdict == EMBARGO_VERDICT_CLEAN)
+			hybrid_ignore(d, f->fd, p->fd, &p->st);
 		slot_free(f, &f->slots[w->slot]);
 		w->slot = -1;
 	}
@@ -871,6 +900,29 @@ static void undecided(struct fan *f, struct pending *p, uint64_t *counter, const
 }
 
 /*
+ * The hold beside an LSM tier (hybrid.c): the kernel already has a verdict for this content. Answered
+ * from it; a clean file skips the hold from now.
+ */
+static void decide_known(struct fan *f, struct pending *p, const struct embargo_verdict *v)
+{
+	bool allow, report_it;
+
+	pthread_mutex_lock(&f->lock);
+	allow = decide(f, p, v, &report_it);
+	answer(f, p, allow);
+	f->st.cache_hits++;
+	if (v->verdict == EMBARGO_VERDICT_CLEAN && !p->held)
+		hybrid_ignore(f->d, f->fd, p->fd, &p->st);
+	pthread_mutex_unlock(&f->lock);
+	if (report_it) {
+		pthread_rwlock_rdlock(&f->d->policy_lock);
+		report(f, p, v, !allow, NULL);
+		pthread_rwlock_unlock(&f->d->policy_lock);
+	}
+	close(p->fd);
+}
+
+/*
  * A file to decide (tmp->fd open, tmp->st filled), from a permission event or a held process: a cached
  * verdict answers at once, else a slot is queued for the workers. Takes tmp->fd.
  */
@@ -886,7 +938,8 @@ static void decide_file(struct fan *f, struct pending *tmp)
 	tmp->cacheable = tmp->st.st_nlink > 0 && !(f->have_memfd_dev && tmp->st.st_dev == f->memfd_dev) &&
 			 fid_of(tmp->fd, &tmp->st, &tmp->id);
 	pthread_mutex_lock(&f->lock);
-	hit = cache_lookup(f, tmp, &v);
+	/* Beside an LSM tier the kernel's map is the one cache (embargoctl learned forget drops from it). */
+	hit = !d->hold && cache_lookup(f, tmp, &v);
 	if (hit) {
 		allow = decide(f, tmp, &v, &report_it);
 		answer(f, tmp, allow);
@@ -913,6 +966,12 @@ static void decide_file(struct fan *f, struct pending *tmp)
 		tmp->remote = kind == EMBARGO_FS_REMOTE;
 		if (kind != EMBARGO_FS_LOCAL)
 			tmp->cacheable = false;
+		tmp->holdable = kind == EMBARGO_FS_LOCAL && tmp->st.st_nlink > 0 &&
+				!(f->have_memfd_dev && tmp->st.st_dev == f->memfd_dev);
+	}
+	if (d->hold && tmp->holdable && hybrid_kernel_verdict(d, &tmp->st, &v)) {
+		decide_known(f, tmp, &v);
+		return;
 	}
 	if ((uint64_t)tmp->st.st_size > (uint64_t)d->cfg->max_hash_size_mib << 20) {
 		char why[120];
@@ -1081,6 +1140,15 @@ static void *reader(void *arg)
 			}
 			if (m->fd < 0)
 				continue;
+			if (!(m->mask & (FAN_OPEN_EXEC_PERM | FAN_OPEN_PERM))) {
+				/* The hold's FAN_CLOSE_WRITE on a file with an ignore mark (hybrid.c). */
+				pthread_mutex_lock(&f->lock);
+				hybrid_flush(f->d, f->fd,
+					     "a file with an ignore mark was closed after writing");
+				pthread_mutex_unlock(&f->lock);
+				close(m->fd);
+				continue;
+			}
 			handle(f, m);
 		}
 	}

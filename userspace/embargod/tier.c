@@ -8,6 +8,7 @@
 #include "daemon.h"
 #include "event.h"
 #include "fanotify.h"
+#include "hybrid.h"
 #include "log.h"
 #include "protection.h"
 #include "tier.h"
@@ -299,6 +300,14 @@ int tier_start(struct daemon *d)
 			 failed);
 	else
 		snprintf(d->tier_reason, sizeof(d->tier_reason), "the better tiers did not load: %s", failed);
+	/* The LSM tiers' first-run window: a fanotify hold for what the kernel has not classified. */
+	hybrid_start(d);
+	if (d->hold) {
+		size_t n = strlen(d->tier_reason);
+
+		snprintf(d->tier_reason + n, sizeof(d->tier_reason) - n, "; mechanism: %s (%s)",
+			 hybrid_mechanism(d), hybrid_why(d));
+	}
 	return 0;
 }
 
@@ -314,6 +323,7 @@ void tier_stop(struct daemon *d)
 {
 	/* First the threads that use the maps. */
 	fanotify_stop(d);
+	hybrid_stop(d);
 	/* The previous run's programs go in any case: what stays, if anything, is ours. */
 	tier_complete_takeover(d);
 	if (!d->cfg->keep_enforcement_on_exit)

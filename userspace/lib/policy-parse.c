@@ -236,6 +236,34 @@ static int parse_entity(struct parser *ps, struct lexer *x)
 	return 0;
 }
 
+/* strict yes|no: once per vendor */
+static int parse_strict(struct parser *ps, struct lexer *x)
+{
+	struct embargo_vendor *v = &ps->l->p->vendors[ps->vendor];
+	struct lex_token val;
+	char buf[64];
+	int r;
+
+	r = lex_need(x, &val, "'yes' or 'no'", "strict");
+	if (r < 0)
+		return r;
+	if (v->strict_line)
+		return lex_fail(x, val.column, "duplicate 'strict' for vendor '%s' (first given at line %u)",
+				v->name, v->strict_line);
+	if (lex_is_word(&val, "yes"))
+		v->strict = EMBARGO_STRICT_YES;
+	else if (lex_is_word(&val, "no"))
+		v->strict = EMBARGO_STRICT_NO;
+	else
+		return lex_fail(x, val.column, "expected 'yes' or 'no', found %s",
+				lex_describe(&val, buf, sizeof(buf)));
+	r = lex_end(x);
+	if (r < 0)
+		return r;
+	v->strict_line = x->line;
+	return 0;
+}
+
 /* sha256 HEX [label STRING]; also the rest of `component sha256 HEX [label STRING]` */
 static int parse_sha256(struct parser *ps, struct lexer *x, bool component)
 {
@@ -513,7 +541,8 @@ static int parse_line(struct parser *ps, struct lexer *x)
 	r = lex_next(x, &kw);
 	if (r <= 0)
 		return r;
-	static const char *const rules[] = { "entity", "sha256", "sha256-list", "component", "trust-anchor" };
+	static const char *const rules[] = { "entity",	  "sha256", "sha256-list",
+					     "component", "strict", "trust-anchor" };
 	const struct ident_keyword *ident = NULL;
 	bool known = false;
 
@@ -528,7 +557,8 @@ static int parse_line(struct parser *ps, struct lexer *x)
 		return lex_fail(
 			x, kw.column,
 			"expected one of: vendor, entity, sha256, sha256-list, component, signer-org, "
-			"signer-cn, signer-cert, package, package-maintainer, path, trust-anchor; found %s",
+			"signer-cn, signer-cert, package, package-maintainer, path, trust-anchor, strict; "
+			"found %s",
 			lex_describe(&kw, buf, sizeof(buf)));
 	if (ps->vendor < 0)
 		return lex_fail(x, kw.column, "expected 'vendor' before '%s'", kw.value);
@@ -542,6 +572,8 @@ static int parse_line(struct parser *ps, struct lexer *x)
 		return parse_component(ps, x);
 	if (strcmp(kw.value, "trust-anchor") == 0)
 		return parse_trust_anchor(ps, x);
+	if (strcmp(kw.value, "strict") == 0)
+		return parse_strict(ps, x);
 	return parse_sha256_list(ps, x);
 }
 

@@ -559,6 +559,31 @@ const char *embargo_policy_error_format(const struct embargo_policy_error *err, 
 	return lex_error_format(err->file, err->line, err->column, err->message, buf, size);
 }
 
+static bool vendor_has_ident_rules(const struct embargo_policy *p, size_t v)
+{
+	for (size_t i = 0; i < p->n_ident_rules; i++)
+		if (p->ident_rules[i].vendor == v)
+			return true;
+	return false;
+}
+
+bool embargo_vendor_strict(const struct embargo_policy *p, size_t v)
+{
+	if (v >= p->n_vendors)
+		return false;
+	if (p->vendors[v].strict != EMBARGO_STRICT_DEFAULT)
+		return p->vendors[v].strict == EMBARGO_STRICT_YES;
+	return vendor_has_ident_rules(p, v);
+}
+
+bool embargo_policy_strict_identity(const struct embargo_policy *p)
+{
+	for (size_t i = 0; i < p->n_ident_rules; i++)
+		if (embargo_vendor_strict(p, p->ident_rules[i].vendor))
+			return true;
+	return false;
+}
+
 const char *embargo_mode_name(uint8_t mode)
 {
 	switch (mode) {

@@ -20,10 +20,19 @@ struct embargo_vendor {
 	char *reason;	 /* NULL when not given */
 	char **entities; /* legal entities noted with `entity "..."`, NULL-terminated */
 	size_t n_entities;
-	uint8_t mode;	 /* enum embargo_mode; EMBARGO_MODE_INHERIT when the line gives none */
-	uint32_t source; /* index into embargo_policy.sources */
+	uint8_t mode; /* enum embargo_mode; EMBARGO_MODE_INHERIT when the line gives none */
+	/* `strict yes|no`: EMBARGO_STRICT_DEFAULT when not given (see embargo_vendor_strict()) */
+	uint8_t strict;
+	uint32_t strict_line; /* where `strict` was given, 0 when not */
+	uint32_t source;      /* index into embargo_policy.sources */
 	uint32_t line;
 	size_t n_rules; /* digests attributed to this vendor */
+};
+
+enum embargo_strict {
+	EMBARGO_STRICT_DEFAULT = 0, /* on when the vendor has identity rules */
+	EMBARGO_STRICT_NO = 1,
+	EMBARGO_STRICT_YES = 2,
 };
 
 /* One digest rule. A rule's id (what the kernel reports) is its index in embargo_policy.rules. */
@@ -129,8 +138,8 @@ const char *embargo_rule_location(const struct embargo_policy *p, const struct e
  * when p has no such rule.
  */
 const struct embargo_ident_rule *embargo_policy_same_ident_rule(const struct embargo_policy *p,
-								 const struct embargo_policy *rp,
-								 const struct embargo_ident_rule *r);
+								const struct embargo_policy *rp,
+								const struct embargo_ident_rule *r);
 const char *embargo_ident_rule_location(const struct embargo_policy *p, const struct embargo_ident_rule *r,
 					char *buf, size_t size);
 /* The keyword of a kind: "signer-org", ... */
@@ -143,6 +152,15 @@ static inline void embargo_policy_freep(struct embargo_policy **p)
 {
 	embargo_policy_free(*p);
 }
+
+/*
+ * Whether vendor v (an index into p->vendors) is strict: a never-seen file only its identity rules name is
+ * held until it is classified instead of running once (embargo.policy(5)). `strict` as written, or on when
+ * the vendor has identity rules.
+ */
+bool embargo_vendor_strict(const struct embargo_policy *p, size_t v);
+/* Some strict vendor has identity rules: the only vendors whose files an in-kernel hash cannot judge. */
+bool embargo_policy_strict_identity(const struct embargo_policy *p);
 
 /* "audit"/"enforce"/"inherit" and back; -EINVAL on anything else. */
 const char *embargo_mode_name(uint8_t mode);
