@@ -13,6 +13,8 @@
 . /opt/embargo-test/lib.sh
 # shellcheck source=tests/vm/guest-protect.sh
 . /opt/embargo-test/guest-protect.sh
+# shellcheck source=tests/vm/coverage.sh
+. /opt/embargo-test/coverage.sh
 
 # --------------------------------------------------------------------------------------------- tests
 
@@ -1076,6 +1078,9 @@ run_test daemon-stop
 DAEMON_REQUIRED=0
 run_test detached-after-stop
 run_test shipped-policy
+# The coverage matrix (docs/coverage.md): this tier, and on the default kernel the detection tier too.
+coverage "$EXPECT_TIER"
+[ "$EXPECT_TIER" = lsm-hash ] && [ "$(uname -r | cut -d. -f1-2)" = 6.1 ] && coverage detect --tier detect
 run_test syscall-filter-quiet
 stop_daemon
 

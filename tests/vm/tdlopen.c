@@ -7,6 +7,8 @@
  *                          ld.so maps a text segment: prints "mmap: ok" (exit 0) or
  *                          "mmap: <strerror> (errno N)" (exit 1).
  * tdlopen --mmap-read PATH the same with PROT_READ only (reading a listed file must keep working).
+ * tdlopen --mprotect PATH  the PROT_READ mapping, then mprotect(PROT_READ|PROT_EXEC) of it: prints
+ *                          "mprotect: ok" (exit 0) or "mprotect: <strerror> (errno N)" (exit 1).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -17,7 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static int map(const char *path, int prot)
+static int map(const char *path, int prot, int then_prot)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	void *p;
@@ -33,7 +35,14 @@ static int map(const char *path, int prot)
 		close(fd);
 		return 1;
 	}
-	printf("mmap: ok\n");
+	if (then_prot && mprotect(p, 4096, then_prot) < 0) {
+		int e = errno;
+		printf("mprotect: %s (errno %d)\n", strerror(e), e);
+		munmap(p, 4096);
+		close(fd);
+		return 1;
+	}
+	printf("%s: ok\n", then_prot ? "mprotect" : "mmap");
 	munmap(p, 4096);
 	close(fd);
 	return 0;
@@ -44,11 +53,13 @@ int main(int argc, char **argv)
 	void *h;
 
 	if (argc == 3 && strcmp(argv[1], "--mmap-exec") == 0)
-		return map(argv[2], PROT_READ | PROT_EXEC);
+		return map(argv[2], PROT_READ | PROT_EXEC, 0);
 	if (argc == 3 && strcmp(argv[1], "--mmap-read") == 0)
-		return map(argv[2], PROT_READ);
+		return map(argv[2], PROT_READ, 0);
+	if (argc == 3 && strcmp(argv[1], "--mprotect") == 0)
+		return map(argv[2], PROT_READ, PROT_READ | PROT_EXEC);
 	if (argc != 2) {
-		fprintf(stderr, "usage: tdlopen [--mmap-exec|--mmap-read] PATH\n");
+		fprintf(stderr, "usage: tdlopen [--mmap-exec|--mmap-read|--mprotect] PATH\n");
 		return 2;
 	}
 	h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
