@@ -115,7 +115,7 @@ cov_result() {
 	elif [ "$RC" -ge 129 ] && [ "$RC" -le 192 ]; then
 		outcome=refused
 		detail="signal $((RC - 128))"
-		[ $((RC - 128)) = 9 ] && detail="SIGKILL"
+		case $((RC - 128)) in 9) detail=SIGKILL ;; 11) detail=SIGSEGV ;; esac
 	else
 		outcome=refused
 		detail=$(errname "$OUT")
