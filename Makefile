@@ -3,6 +3,7 @@
 #   make run        install what is missing, build, run embargod on the shipped policy
 #   make test       unit, host and VM tests; ends with "N passed, N failed"
 #   make bench      overhead table (host detection tier and guest LSM tier)
+#   make coverage   docs/coverage.md, what each tier refuses, measured in the VM guests
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -52,7 +53,7 @@ SKELS      := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 BINS       := $(BUILD)/embargod $(BUILD)/embargoctl
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all run test unit-test host-test vm-test bench install clean deps format
+.PHONY: all run test unit-test host-test vm-test bench coverage install clean deps format
 .DELETE_ON_ERROR:
 
 all: $(BINS)
@@ -114,6 +115,12 @@ vm-test: all
 bench: deps
 	$(MAKE) all
 	bench/run
+
+# Runs the guests' coverage cases (unless the results of the last `make test` are newer than what they
+# measured) and rewrites docs/coverage.md from them.
+coverage: deps
+	$(MAKE) all
+	BUILD=$(BUILD) tools/coverage
 
 # The configuration is in /etc whatever PREFIX is (embargod reads /etc/embargo/embargo.conf). systemd
 # units go where systemd's own are for PREFIX=/usr (/lib/systemd/system on Debian 12), and under the

@@ -19,7 +19,10 @@
 #   stat tier=T phase=PHASE prog=NAME runs=R ns_per_run=X
 #   counters tier=T phase=P cache_hits=... cache_misses=... kernel_hashes=... unknown=...
 #   info tier=T key=value...
-# and `loops CONFIG`, the timed loops of one configuration (run_loop calls).
+# and `loops CONFIG`, the timed loops of one configuration (run_loop calls, and work_loops).
+# For work_material and work_loops: N_CC, N_SH, N_PY, N_PKG (operations per loop), CC_PREF (C compilers,
+# preferred first), PKG_DIR (bench-files.deb and bench-files.tar, made by bench/run), DPKG_PATH (a PATH
+# prefix where dpkg, dpkg-deb, dpkg-split and tar are found first, or empty).
 
 DPID=
 TPID=
@@ -126,6 +129,23 @@ run_loop() {
 		echo "bench: loop $* $name $n $path ($config) failed or timed out" >&2
 		return 1
 	}
+	report_loop "$config" "$name" "$out"
+}
+
+# run_cmd_loop CONFIG NAME N PROG [ARG...]: `loop cmd` (PROG ARG... spawned N times), reported as loop NAME.
+run_cmd_loop() {
+	local config=$1 name=$2 n=$3 out
+	shift 3
+	out=$(timeout "$LOOP_TIMEOUT" "$BIN/loop" cmd "$n" "$@") || {
+		echo "bench: loop cmd $n $* ($config) failed or timed out" >&2
+		return 1
+	}
+	report_loop "$config" "$name" "$out"
+}
+
+# report_loop CONFIG NAME OUTPUT: loop's output as result (and stat) lines.
+report_loop() {
+	local config=$1 name=$2 out=$3
 	# exec_ns_median=1 exec_ns_min=2 exec_ns_max=3 n=N batches=B -> ns=1 min=2 max=3 n=N
 	echo "$out" | sed -nE '/_ns_median=/{s/[a-z]+_ns_(median|min|max)=/\1=/g; s/median=/ns=/; s/ batches=[0-9]+//; p}' |
 		while read -r line; do emit "result tier=$TIER loop=$name config=$config round=${ROUND:-0} $line"; done
@@ -198,4 +218,46 @@ rounds() {
 		done
 		ROUND=$((ROUND + 1))
 	done
+}
+
+# The work loops' material (issue 12): a C compiler, python3, and dpkg with a private database and root
+# (--admindir, --instdir: never the machine's own), or, where dpkg cannot run, the extraction of the same
+# 1,000 files from a tar as the stand-in. Sets CC, PY, PKG_LOOP, PKG_CMD; emits what it found.
+work_material() {
+	local c out dp
+	mkdir -p "$WORK/cc" "$WORK/dpkg/info" "$WORK/dpkg/updates" "$WORK/dpkg/triggers" "$WORK/inst" "$WORK/sbin" &&
+		touch "$WORK/dpkg/status" "$WORK/dpkg/available" || return 1
+	printf 'int main(void) { return 0; }\n' >"$WORK/cc/t.c" || return 1
+	# dpkg wants ldconfig on root's PATH; nothing here runs it (the package has no libraries).
+	command -v ldconfig >/dev/null || {
+		printf '#!/bin/sh\nexit 0\n' >"$WORK/sbin/ldconfig" && chmod 0755 "$WORK/sbin/ldconfig"
+		PATH=$PATH:$WORK/sbin
+	}
+	CC=
+	for c in $CC_PREF; do
+		CC=$(command -v "$c") && break
+	done
+	# Debian's own: a python3 earlier on PATH may be a version manager's shim (a shell script).
+	PY=/usr/bin/python3
+	[ -x "$PY" ] || PY=$(command -v python3)
+	# The PATH prefix is for dpkg's own children (dpkg-deb, tar); the shell finds dpkg itself by path.
+	dp=$(command -v dpkg)
+	[ -n "$DPKG_PATH" ] && [ -x "$DPKG_PATH/dpkg" ] && dp=$DPKG_PATH/dpkg
+	dp="PATH=${DPKG_PATH:+$DPKG_PATH:}\$PATH $dp --admindir=$WORK/dpkg --instdir=$WORK/inst"
+	PKG_LOOP=dpkg
+	PKG_CMD="$dp -i $PKG_DIR/bench-files.deb >/dev/null && $dp -r bench-files >/dev/null"
+	if ! out=$(sh -c "$PKG_CMD" 2>&1); then
+		echo "bench: dpkg cannot install here ($(echo "$out" | tail -n 3 | tr '\n' ' ')): tar of the same files instead" >&2
+		PKG_LOOP=tar
+		PKG_CMD="tar -xf $PKG_DIR/bench-files.tar -C $WORK/inst && rm -rf $WORK/inst/usr"
+	fi
+	emit "info tier=$TIER cc=${CC:-none} python3=${PY:-none} pkg=$PKG_LOOP n_cc=$N_CC n_sh=$N_SH n_py=$N_PY n_pkg=$N_PKG"
+}
+
+# work_loops CONFIG: compile-and-run, sh and python3 start-up, the package install and removal.
+work_loops() {
+	{ [ -z "$CC" ] || run_cmd_loop "$1" cc "$N_CC" /bin/sh -c "cd $WORK/cc && $CC t.c && ./a.out"; } &&
+		run_cmd_loop "$1" sh "$N_SH" /bin/sh -c : &&
+		{ [ -z "$PY" ] || run_cmd_loop "$1" python "$N_PY" "$PY" -c pass; } &&
+		run_cmd_loop "$1" "$PKG_LOOP" "$N_PKG" /bin/sh -c "$PKG_CMD"
 }

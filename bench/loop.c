@@ -9,6 +9,8 @@
  *   loop open N PATH         open(O_RDONLY) + close
  *   loop mmap N PATH         open + mmap(PROT_READ | PROT_EXEC) of the first page + munmap + close
  *   loop mmap-each N PREFIX  the same, of PREFIX0 .. PREFIX<N-1>, each once
+ *   loop cmd N PROG [ARG...] posix_spawn + waitpid of PROG ARG... with this environment (a shell command
+ *                            line, an interpreter's start-up); it must exit 0. Warm-up: N / 50 + 1
  *
  *   -> exec_ns_median=712345 exec_ns_min=... exec_ns_max=... n=5000 batches=25
  *
@@ -40,14 +42,19 @@
 #define MAX_N 10000000ull
 #define MAX_PIDS 8
 
-enum op { OP_EXEC, OP_OPEN, OP_MMAP };
+enum op { OP_EXEC, OP_OPEN, OP_MMAP, OP_CMD };
 
-static const char *const op_names[] = { [OP_EXEC] = "exec", [OP_OPEN] = "open", [OP_MMAP] = "mmap" };
+static const char *const op_names[] = {
+	[OP_EXEC] = "exec", [OP_OPEN] = "open", [OP_MMAP] = "mmap", [OP_CMD] = "cmd"
+};
 
-static int run_exec(const char *path)
+extern char **environ;
+
+/* PROG ARG... of `loop cmd`. */
+static char **cmd_argv;
+
+static int spawn_wait(const char *path, char *const argv[], char *const envp[])
 {
-	char *const argv[] = { (char *)path, NULL };
-	char *const envp[] = { NULL };
 	pid_t pid;
 	int status, r;
 
@@ -61,6 +68,14 @@ static int run_exec(const char *path)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return -ECHILD;
 	return 0;
+}
+
+static int run_exec(const char *path)
+{
+	char *const argv[] = { (char *)path, NULL };
+	char *const envp[] = { NULL };
+
+	return spawn_wait(path, argv, envp);
 }
 
 static int run_open(const char *path)
@@ -94,6 +109,8 @@ static int run_op(enum op op, const char *path)
 		return run_exec(path);
 	case OP_OPEN:
 		return run_open(path);
+	case OP_CMD:
+		return spawn_wait(path, cmd_argv, environ);
 	default:
 		return run_mmap(path);
 	}
@@ -148,7 +165,7 @@ static int timed_loop(enum op op, bool each, uint64_t n, const char *arg)
 
 	/* Warm-up: page cache, the enforcer's verdict cache, the dynamic loader. Not for -each (every
 	 * file must be seen exactly once, in the timed part). */
-	warm = each ? 0 : n / 50 + 3;
+	warm = each ? 0 : op == OP_CMD ? n / 50 + 1 : n / 50 + 3;
 	for (uint64_t i = 0; i < warm; i++) {
 		r = run_op(op, arg);
 		if (r < 0)
@@ -295,6 +312,7 @@ static int parse_pids(const char *arg)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: loop [--stats PID[,PID...]] exec|exec-each|open|mmap|mmap-each N PATH\n"
+		   "       loop cmd N PROG [ARG...]\n"
 		   "       loop copies N SRC PREFIX\n"
 		   "       loop digests N FILE\n");
 }
@@ -307,7 +325,7 @@ int main(int argc, char **argv)
 		bool each;
 	} loops[] = {
 		{ "exec", OP_EXEC, false }, { "exec-each", OP_EXEC, true }, { "open", OP_OPEN, false },
-		{ "mmap", OP_MMAP, false }, { "mmap-each", OP_MMAP, true },
+		{ "mmap", OP_MMAP, false }, { "mmap-each", OP_MMAP, true }, { "cmd", OP_CMD, false },
 	};
 	uint64_t n;
 	int r;
@@ -346,10 +364,11 @@ int main(int argc, char **argv)
 		for (i = 0; i < ARRAY_SIZE(loops); i++)
 			if (strcmp(argv[1], loops[i].name) == 0)
 				break;
-		if (i == ARRAY_SIZE(loops) || argc != 4) {
+		if (i == ARRAY_SIZE(loops) || (argc != 4 && loops[i].op != OP_CMD)) {
 			usage(stderr);
 			return 2;
 		}
+		cmd_argv = argv + 3;
 		r = timed_loop(loops[i].op, loops[i].each, n, argv[3]);
 	}
 	return r < 0 ? 1 : 0;

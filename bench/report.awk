@@ -91,8 +91,13 @@ function ratio_cell(arr, t, l, c,   r, n, v, lo, hi) {
 
 function loop_table(t,   nl, ls, i, l, c, r, n, v, k, line, what) {
 	what["exec"] = "exec: posix_spawn (vfork+execve) + wait of a static one-syscall binary"
-	what["open"] = "open(O_RDONLY) + close of a small file"
+	what["open"] = "open(O_RDONLY) + close of a small unlisted file, by a non-interpreter"
 	what["mmap"] = "open + mmap(PROT_EXEC) + munmap + close of a small file"
+	what["cc"] = "compile and run: sh -c 'cc t.c && ./a.out' (tcc in the guest)"
+	what["sh"] = "interpreter start-up: sh -c :"
+	what["python"] = "interpreter start-up: python3 -c pass"
+	what["dpkg"] = "install and remove a package of 1,000 files (dpkg -i, dpkg -r)"
+	what["tar"] = "extract 1,000 files from a tar and remove them (stand-in for a package install)"
 	printf "| loop (median per operation) | no embargod | audit | enforce | audit / none | enforce / none | fastest batches: audit / none | fastest batches: enforce / none |\n"
 	printf "|---|---|---|---|---|---|---|---|\n"
 	nl = split(loops[t], ls, " ")

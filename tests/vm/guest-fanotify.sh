@@ -6,6 +6,8 @@
 
 # shellcheck source=tests/vm/lib.sh
 . /opt/embargo-test/lib.sh
+# shellcheck source=tests/vm/coverage.sh
+. /opt/embargo-test/coverage.sh
 EXPECT_TIER=fanotify
 
 t_lsm_inactive() {
@@ -345,6 +347,7 @@ run_test runtime-enforce
 run_test sigkill-no-hang
 DAEMON_REQUIRED=0
 run_test restart-and-clean-stop
+coverage fanotify
 run_test syscall-filter-quiet
 stop_daemon
 [ $FAILED -eq 0 ]

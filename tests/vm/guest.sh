@@ -13,6 +13,8 @@
 . /opt/embargo-test/lib.sh
 # shellcheck source=tests/vm/guest-protect.sh
 . /opt/embargo-test/guest-protect.sh
+# shellcheck source=tests/vm/coverage.sh
+. /opt/embargo-test/coverage.sh
 
 # listed_copy DST: a fresh file with the listed program's bytes. A known listed file cannot be read (not
 # even to copy it): the bytes come from listed.inv, which no scan finds.
@@ -1740,6 +1742,9 @@ run_test daemon-stop
 DAEMON_REQUIRED=0
 run_test detached-after-stop
 run_test shipped-policy
+# The coverage matrix (docs/coverage.md): this tier, and on the default kernel the detection tier too.
+coverage "$EXPECT_TIER"
+[ "$EXPECT_TIER" = lsm-hash ] && [ "$(uname -r | cut -d. -f1-2)" = 6.1 ] && coverage detect --tier detect
 run_test syscall-filter-quiet
 stop_daemon
 

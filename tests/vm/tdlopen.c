@@ -9,6 +9,8 @@
  * tdlopen --mmap-read PATH the same with PROT_READ only (reading a listed file must keep working).
  * tdlopen --hold SECONDS PATH  dlopen(PATH) as above, then keeps it mapped for SECONDS before exit 0: a
  *                          running process that maps a library.
+ * tdlopen --mprotect PATH  the PROT_READ mapping, then mprotect(PROT_READ|PROT_EXEC) of it: prints
+ *                          "mprotect: ok" (exit 0) or "mprotect: <strerror> (errno N)" (exit 1).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -20,7 +22,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static int map(const char *path, int prot)
+static int map(const char *path, int prot, int then_prot)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	void *p;
@@ -36,7 +38,14 @@ static int map(const char *path, int prot)
 		close(fd);
 		return 1;
 	}
-	printf("mmap: ok\n");
+	if (then_prot && mprotect(p, 4096, then_prot) < 0) {
+		int e = errno;
+		printf("mprotect: %s (errno %d)\n", strerror(e), e);
+		munmap(p, 4096);
+		close(fd);
+		return 1;
+	}
+	printf("%s: ok\n", then_prot ? "mprotect" : "mmap");
 	munmap(p, 4096);
 	close(fd);
 	return 0;
@@ -60,11 +69,13 @@ int main(int argc, char **argv)
 		argc -= 2;
 	}
 	if (argc == 3 && strcmp(argv[1], "--mmap-exec") == 0)
-		return map(argv[2], PROT_READ | PROT_EXEC);
+		return map(argv[2], PROT_READ | PROT_EXEC, 0);
 	if (argc == 3 && strcmp(argv[1], "--mmap-read") == 0)
-		return map(argv[2], PROT_READ);
+		return map(argv[2], PROT_READ, 0);
+	if (argc == 3 && strcmp(argv[1], "--mprotect") == 0)
+		return map(argv[2], PROT_READ, PROT_READ | PROT_EXEC);
 	if (argc != 2) {
-		fprintf(stderr, "usage: tdlopen [--mmap-exec|--mmap-read] PATH\n");
+		fprintf(stderr, "usage: tdlopen [--mmap-exec|--mmap-read|--mprotect] PATH\n");
 		return 2;
 	}
 	h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
