@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Interpreter patterns to files and digests: globs, symlinks, one entry per inode, missing names. */
+#include "config.h"
 #include "interp.h"
 #include "sha256.h"
 #include "test.h"

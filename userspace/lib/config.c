@@ -8,7 +8,6 @@
 
 #include "control.h"
 #include "embargo.h"
-#include "interp.h"
 #include "lexer.h"
 #include "util.h"
 
@@ -222,6 +221,27 @@ void embargo_config_free(struct embargo_config *c)
 	free(c->state_dir);
 	*c = (struct embargo_config){ 0 };
 }
+
+/* embargo.conf(5)'s interpreters default: what sh, python3, perl, ruby, node, php, lua and java run as. */
+const char *const embargo_interp_defaults[] = {
+	"/bin/sh",
+	"/bin/dash",
+	"/bin/bash",
+	"/usr/bin/sh",
+	"/usr/bin/dash",
+	"/usr/bin/bash",
+	"/usr/bin/python3*",
+	"/usr/bin/perl",
+	"/usr/bin/perl5*",
+	"/usr/bin/ruby*",
+	"/usr/bin/node",
+	"/usr/bin/nodejs",
+	"/usr/bin/php*",
+	"/usr/bin/lua*",
+	"/usr/bin/java",
+	"/usr/lib/jvm/*/bin/java",
+	NULL,
+};
 
 static int list_push(char ***v, size_t *n, const char *s, size_t len);
 

@@ -123,6 +123,9 @@ int embargo_config_load(const char *path, struct embargo_config *c, struct embar
 /* Frees what *c owns and zeroes it. */
 void embargo_config_free(struct embargo_config *c);
 
+/* The interpreters key's default patterns, NULL-terminated. */
+extern const char *const embargo_interp_defaults[];
+
 /*
  * *c as a configuration file that loads back into the same values, every key written: *text is
  * malloc'ed. -EINVAL if a string cannot be written in the file's syntax (a control character other than

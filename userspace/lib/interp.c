@@ -11,26 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *const embargo_interp_defaults[] = {
-	"/bin/sh",
-	"/bin/dash",
-	"/bin/bash",
-	"/usr/bin/sh",
-	"/usr/bin/dash",
-	"/usr/bin/bash",
-	"/usr/bin/python3*",
-	"/usr/bin/perl",
-	"/usr/bin/perl5*",
-	"/usr/bin/ruby*",
-	"/usr/bin/node",
-	"/usr/bin/nodejs",
-	"/usr/bin/php*",
-	"/usr/bin/lua*",
-	"/usr/bin/java",
-	"/usr/lib/jvm/*/bin/java",
-	NULL,
-};
-
 void embargo_interp_set_free(struct embargo_interp_set *set)
 {
 	for (size_t i = 0; i < set->n; i++)

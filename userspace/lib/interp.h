@@ -14,7 +14,6 @@
 #include "sha256.h"
 
 /* The default list: shells, python, perl, ruby, node, php, lua and java, at Debian's paths. */
-extern const char *const embargo_interp_defaults[];
 
 struct embargo_interp {
 	char *path; /* the file itself, symlinks resolved */
