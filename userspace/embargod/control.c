@@ -134,8 +134,7 @@ static int status_json(struct daemon *d, char **ret)
 	json_key_string(&w, "mode", embargo_mode_name(d->mode));
 	json_key_string(&w, "tier", embargo_tier_name(d->tier));
 	json_key_string(&w, "tier_reason", d->tier_reason);
-	json_key_bool(&w, "first_exec_window",
-		      (d->tier == EMBARGO_TIER_LSM && !hybrid_active(d)) || d->tier == EMBARGO_TIER_DETECT);
+	json_key_bool(&w, "first_exec_window", hybrid_first_exec_window(d));
 	hybrid_status_json(d, &w);
 	json_key_bool(&w, "enforcing", d->tier != EMBARGO_TIER_DETECT);
 	mechanisms_json(d, &w);

@@ -158,6 +158,31 @@ static void read_exe(uint32_t pid, char *buf, size_t size)
 /* report() runs on the event loop and on the fanotify threads: recent[] is shared. */
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Why a file could not be checked (EMBARGO_EVF_UNDECIDABLE), for the entry's note. */
+static const char *undecidable_note(const struct daemon *d, const struct embargo_event *ev, char *buf,
+				    size_t size)
+{
+	bool deny = ev->action == EMBARGO_ACTION_DENIED;
+	const char *outcome = deny ? "refused, as enforce mode does with what it cannot check"
+				   : "allowed unchecked (audit mode)";
+
+	if (ev->flags & EMBARGO_EVF_TOO_LARGE)
+		snprintf(buf, size, "%llu bytes, above max_hash_size_mib (%u MiB): not hashed; %s",
+			 (unsigned long long)ev->size, d->cfg->max_hash_size_mib, outcome);
+	else if (ev->flags & EMBARGO_EVF_HASH_FAILED)
+		snprintf(buf, size,
+			 "the kernel could not hash it (bpf_ima_file_hash failed: opened with O_DIRECT, an "
+			 "I/O error, or IMA's hash is not SHA-256); %s",
+			 outcome);
+	else
+		snprintf(
+			buf, size,
+			"on a remote file system (FUSE, NFS, CIFS, 9p, Ceph, AFS): its content cannot be pinned "
+			"and this tier cannot hash it before it runs; %s (remote_fs deny)",
+			outcome);
+	return buf;
+}
+
 static void report_locked(struct daemon *d, const struct embargo_event *ev, uint32_t rule_id, uint8_t action,
 			  const char *path, const char *note);
 
@@ -188,7 +213,13 @@ static void report_locked(struct daemon *d, const struct embargo_event *ev, uint
 			  const char *path, const char *note)
 {
 	struct embargo_record rec = {};
-	struct embargo_event_context ctx = { .path = path, .note = note };
+	char unchecked[512];
+	struct embargo_event_context ctx = {
+		.path = path,
+		.note = note || !(ev->flags & EMBARGO_EVF_UNDECIDABLE)
+				? note
+				: undecidable_note(d, ev, unchecked, sizeof(unchecked)),
+	};
 	char rule[4200], hex[SHA256_HEX_LEN + 1], parent_exe[PATH_MAX], resolved[PATH_MAX];
 	/* The event's own generation numbered its rule: a reload may have happened since. */
 	const struct embargo_policy *p = policy_of_gen(d, ev->gen);
@@ -528,31 +559,6 @@ static void classify_submit(struct daemon *d, const struct embargo_event *ev)
 			    (unsigned long long)n);
 }
 
-/* Why the kernel could not check a file (EMBARGO_EVF_UNDECIDABLE), for the entry's note. */
-static const char *undecidable_note(const struct daemon *d, const struct embargo_event *ev, char *buf,
-				    size_t size)
-{
-	bool deny = ev->action == EMBARGO_ACTION_DENIED;
-	const char *outcome = deny ? "refused, as enforce mode does with what it cannot check"
-				   : "allowed unchecked (audit mode)";
-
-	if (ev->flags & EMBARGO_EVF_TOO_LARGE)
-		snprintf(buf, size, "%llu bytes, above max_hash_size_mib (%u MiB): not hashed; %s",
-			 (unsigned long long)ev->size, d->cfg->max_hash_size_mib, outcome);
-	else if (ev->flags & EMBARGO_EVF_HASH_FAILED)
-		snprintf(buf, size,
-			 "the kernel could not hash it (bpf_ima_file_hash failed: opened with O_DIRECT, an "
-			 "I/O error, or IMA's hash is not SHA-256); %s",
-			 outcome);
-	else
-		snprintf(
-			buf, size,
-			"on a remote file system (FUSE, NFS, CIFS, 9p, Ceph, AFS): its content cannot be pinned "
-			"and this tier cannot hash it before it runs; %s (remote_fs deny)",
-			outcome);
-	return buf;
-}
-
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
@@ -564,11 +570,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	if (ev.hdr.kind == EMBARGO_EV_UNKNOWN)
 		classify_submit(d, &ev);
-	else if (ev.flags & EMBARGO_EVF_UNDECIDABLE) {
-		char note[512];
-
-		report(d, &ev, ev.rule_id, 0, NULL, undecidable_note(d, &ev, note, sizeof(note)));
-	} else if (ev.flags & EMBARGO_EVF_MEMORY)
+	else if (ev.flags & EMBARGO_EVF_MEMORY)
 		/* No file, so no rule: the init_module setting decided. */
 		report(d, &ev, ev.rule_id, 0, "(init_module from memory)",
 		       ev.action == EMBARGO_ACTION_DENIED ? "a kernel module loaded from memory "

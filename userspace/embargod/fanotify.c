@@ -257,8 +257,9 @@ static bool dedup_emit(struct fan *f, const struct embargo_event *ev, uint64_t *
 	return true;
 }
 
+/* flags: EMBARGO_EVF_UNDECIDABLE's reason, for the note and size events.c gives every such entry. */
 static void report_as(struct fan *f, const struct pending *p, const struct embargo_verdict *v, uint8_t kind,
-		      bool deny, const char *note)
+		      bool deny, uint16_t flags, const char *note)
 {
 	struct embargo_event ev;
 	char link[64], path[PATH_MAX];
@@ -279,6 +280,8 @@ static void report_as(struct fan *f, const struct pending *p, const struct embar
 	ev.gen = v->gen;
 	ev.rule_id = v->rule_id;
 	ev.vendor_id = v->vendor_id;
+	ev.flags = flags;
+	ev.size = (uint64_t)p->st.st_size;
 	uint64_t repeated;
 
 	fill_process(&ev, p->pid);
@@ -294,18 +297,19 @@ static void report_as(struct fan *f, const struct pending *p, const struct embar
 static void report(struct fan *f, const struct pending *p, const struct embargo_verdict *v, bool deny,
 		   const char *note)
 {
-	report_as(f, p, v, EMBARGO_EV_MATCH, deny, note);
+	report_as(f, p, v, EMBARGO_EV_MATCH, deny, 0, note);
 }
 
 /* A file answered without a verdict (too big, no slot, unreadable): reported as unclassified. */
-static void report_undecided(struct fan *f, const struct pending *p, bool deny, const char *note)
+static void report_undecided(struct fan *f, const struct pending *p, bool deny, uint16_t flags,
+			     const char *note)
 {
 	struct embargo_verdict v = { .gen = f->d->gen,
 				     .rule_id = NO_RULE,
 				     .vendor_mode = EMBARGO_MODE_INHERIT };
 
 	pthread_rwlock_rdlock(&f->d->policy_lock);
-	report_as(f, p, &v, EMBARGO_EV_UNKNOWN, deny, note);
+	report_as(f, p, &v, EMBARGO_EV_UNKNOWN, deny, flags, note);
 	pthread_rwlock_unlock(&f->d->policy_lock);
 }
 
@@ -716,7 +720,7 @@ static void conclude(struct worker *w, uint64_t seq, int r, const uint8_t digest
 			 allow ? "let through in audit mode" : "refused in enforce mode");
 		pthread_rwlock_unlock(&d->policy_lock);
 		if (!late)
-			report_undecided(f, p, !allow, note);
+			report_undecided(f, p, !allow, 0, note);
 		return;
 	}
 	if (rule)
@@ -881,8 +885,12 @@ static int expire(struct fan *f)
 	return (int)((next - now) / 1000000 + 1);
 }
 
-/* Answered at once without a verdict (a full queue, a file too big to hash): the mode decides. */
-static void undecided(struct fan *f, struct pending *p, uint64_t *counter, const char *why)
+/*
+ * Answered at once without a verdict (a full queue, a file too big to hash): the mode decides. flags
+ * (EMBARGO_EVF_TOO_LARGE) name a reason the kernel programs report too: events.c writes the note, the
+ * same for both; else why says it.
+ */
+static void undecided(struct fan *f, struct pending *p, uint64_t *counter, uint16_t flags, const char *why)
 {
 	bool allow = !enforcing(f->d);
 	char note[200];
@@ -893,9 +901,10 @@ static void undecided(struct fan *f, struct pending *p, uint64_t *counter, const
 	pthread_mutex_unlock(&f->lock);
 	if (allow)
 		kernel_verdict(f, p, NULL);
-	snprintf(note, sizeof(note), "%s: %s", why,
-		 allow ? "let through unchecked in audit mode" : "refused in enforce mode");
-	report_undecided(f, p, !allow, note);
+	if (!flags)
+		snprintf(note, sizeof(note), "%s: %s", why,
+			 allow ? "let through unchecked in audit mode" : "refused in enforce mode");
+	report_undecided(f, p, !allow, flags, flags ? NULL : note);
 	close(p->fd);
 }
 
@@ -974,11 +983,7 @@ static void decide_file(struct fan *f, struct pending *tmp)
 		return;
 	}
 	if ((uint64_t)tmp->st.st_size > (uint64_t)d->cfg->max_hash_size_mib << 20) {
-		char why[120];
-
-		snprintf(why, sizeof(why), "%lld bytes, larger than max_hash_size_mib (%u MiB): not hashed",
-			 (long long)tmp->st.st_size, d->cfg->max_hash_size_mib);
-		undecided(f, tmp, &f->st.too_big, why);
+		undecided(f, tmp, &f->st.too_big, EMBARGO_EVF_TOO_LARGE, NULL);
 		return;
 	}
 
@@ -989,7 +994,7 @@ static void decide_file(struct fan *f, struct pending *tmp)
 		/* A full queue is no timeout: nothing waits, and nothing runs unhashed in enforce mode. */
 		log_warning("fanotify: %u files awaiting a verdict; %s one without hashing it", SLOTS,
 			    enforcing(d) ? "refused" : "allowed");
-		undecided(f, tmp, &f->st.queue_full, "no slot free to hash it (too many undecided files)");
+		undecided(f, tmp, &f->st.queue_full, 0, "no slot free to hash it (too many undecided files)");
 		return;
 	}
 	*p = *tmp;

@@ -133,6 +133,11 @@ bool hybrid_active(const struct daemon *d)
 	return d->hold && d->hold->active;
 }
 
+bool hybrid_first_exec_window(const struct daemon *d)
+{
+	return (d->tier == EMBARGO_TIER_LSM && !hybrid_active(d)) || d->tier == EMBARGO_TIER_DETECT;
+}
+
 const char *hybrid_mechanism(const struct daemon *d)
 {
 	return d->hold ? d->hold->mechanism : embargo_tier_name(d->tier);

@@ -23,6 +23,8 @@ void hybrid_start(struct daemon *d);
 void hybrid_stop(struct daemon *d);
 /* The hold is in place (its fanotify group marks the local file systems). */
 bool hybrid_active(const struct daemon *d);
+/* Can a never-seen program run once before it is classified (status first_exec_window, the banner)? */
+bool hybrid_first_exec_window(const struct daemon *d);
 /* "lsm + fanotify hold for unclassified files", or the tier alone; and why, for status and the journal. */
 const char *hybrid_mechanism(const struct daemon *d);
 const char *hybrid_why(const struct daemon *d);

@@ -12,6 +12,7 @@
 #include "event.h"
 #include "events.h"
 #include "fanotify.h"
+#include "hybrid.h"
 #include "ident.h"
 #include "log.h"
 #include "protection.h"
@@ -330,9 +331,14 @@ static void banner(const struct daemon *d)
 		what = "ENFORCING in the kernel with in-kernel SHA-256";
 		break;
 	case EMBARGO_TIER_LSM:
-		what = "ENFORCING verdicts in the kernel; WARNING: a never-seen file can run once before it "
-		       "is "
-		       "classified (no in-kernel hashing on this kernel)";
+		what = hybrid_first_exec_window(d)
+			       ? "ENFORCING verdicts in the kernel; WARNING: a never-seen file can run once "
+				 "before it is classified (no in-kernel hashing on this kernel)"
+			       : "ENFORCING verdicts in the kernel; a never-seen program waits at its exec "
+				 "for embargod's hash (fanotify hold); WARNING: a never-seen library "
+				 "(ld.so, dlopen), a memfd or a file on a file system the hold does not mark "
+				 "can be mapped once before it is classified (no in-kernel hashing on this "
+				 "kernel)";
 		break;
 	case EMBARGO_TIER_FANOTIFY:
 		what = "ENFORCING through fanotify permission events: every exec on the marked filesystems "
