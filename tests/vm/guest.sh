@@ -1175,7 +1175,10 @@ pending_gone() {
 # size, allowed and reported in audit mode; both LSM tiers (the lsm tier refuses it in the kernel, before
 # embargod would hash it).
 t_huge_file_denied() {
-	cp $T/unlisted /tmp/huge && truncate -s 2M /tmp/huge || return 1
+	cp $T/unlisted /tmp/huge && truncate -s 2M /tmp/huge || {
+		REASON="cannot make /tmp/huge"
+		return 1
+	}
 	mark_log
 	expect_denied /tmp/huge || return 1
 	wait_log 'EMBARGO_ACTION="denied"' 'EMBARGO_FILE_SIZE="2097152"' 'EMBARGO_PATH="/tmp/huge"' \
@@ -1819,7 +1822,13 @@ run_test cache-daemon
 run_test memfd-shared-write-denied
 run_test truncate-restore-denied
 run_test pending-swept
-run_test huge-file-denied
+# In the lsm tier the hold decides every unclassified exec in userspace with the same limit: busybox (every
+# tool here, 2 MiB) is refused as too large too under cache-daemon's 1 MiB, once its verdict is gone.
+if [ "$EXPECT_TIER" = lsm ] && [ -n "$DPID" ] && hold_active; then
+	selected huge-file-denied && skip huge-file-denied "under the fanotify hold a 1 MiB max_hash_size_mib refuses this guest's busybox itself"
+else
+	run_test huge-file-denied
+fi
 run_test hash-failure-denied
 run_test flood-not-forever
 # Last: on a kernel that does not bound the hash, this one never returns.

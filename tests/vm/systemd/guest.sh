@@ -164,6 +164,9 @@ expect_shell_denied() {
 
 # Started at boot from the package's unit (enabled, pulled in by sysinit.target), Type=notify: systemd
 # made it active only on READY=1, which embargod sends with STATUS= after its programs are attached.
+# A fresh copy of the listed program, from its inverted bytes (reading the known file is refused).
+listed_copy() { $T/trewrite --invert $T/listed.inv "$1" && chmod 755 "$1"; }
+
 t_service_ready() {
 	wait_running || return 1
 	for p in Type=notify NotifyAccess=main UnitFileState=enabled; do
@@ -211,7 +214,10 @@ t_unlisted_runs() {
 # copy this shell never ran, so that no earlier exec by the same parent makes it a counted repeat.
 t_journal_json() {
 	jf=$T/json-listed
-	cp $T/listed $jf || return 1
+	listed_copy $jf || {
+		REASON="cannot make a fresh copy of the listed program"
+		return 1
+	}
 	mark_journal
 	sh -c "exec $jf" >/tmp/journal-json.out 2>&1 &
 	child=$!
@@ -247,7 +253,10 @@ t_journal_json() {
 # journalctl -x: the catalog entry the package installed, with the entry's fields filled in.
 t_journal_catalog() {
 	f=$T/catalog-listed
-	cp $T/listed $f || return 1
+	listed_copy $f || {
+		REASON="cannot make a fresh copy of the listed program"
+		return 1
+	}
 	mark_journal
 	expect_denied $f || return 1
 	wait_journal MESSAGE_ID=$MSGID_DENIED EMBARGO_PATH=$f || return 1
@@ -341,7 +350,10 @@ t_stop_detaches() {
 # limit held some back, this file's events in the suppressed summaries (EMBARGO_SUPPRESSED_FILES).
 t_flood() {
 	target=$T/flood-target
-	cp $T/listed $target || return 1
+	listed_copy $target || {
+		REASON="cannot make a fresh copy of the listed program"
+		return 1
+	}
 	mark_journal
 	denied0=$(status_get .counters.denied)
 	dropped0=$(status_get .counters.log_dropped)
